@@ -1,0 +1,3 @@
+from cytonet.cli import main
+
+main()

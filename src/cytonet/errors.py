@@ -1,0 +1,57 @@
+"""The one error hierarchy of cytonet: every failure a user can cause is a ``CytonetError``."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class CytonetError(Exception):
+    """Base class of all errors cytonet raises on purpose."""
+
+
+class UnknownEntityError(CytonetError, KeyError):
+    """A name or ID that the knowledge base, a model or a registry does not know."""
+
+    def __init__(self, kind: str, name: str, suggestions: Iterable[str] = ()) -> None:
+        self.kind = kind
+        self.name = name
+        self.suggestions = list(suggestions)
+        msg = f"unknown {kind} {name!r}"
+        if self.suggestions:
+            if len(self.suggestions) == 1:
+                msg += f"; did you mean {self.suggestions[0]}?"
+            else:
+                msg += "; did you mean " + ", ".join(self.suggestions[:-1]) + f" or {self.suggestions[-1]}?"
+        super().__init__(msg)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class KnowledgeDataError(CytonetError):
+    """A curated knowledge-base file that fails validation (names file, record and field)."""
+
+
+class ModelSpecError(CytonetError):
+    """A model specification that is malformed or inconsistent (names the element and the problem)."""
+
+
+class SolverError(CytonetError):
+    """The numerical integration failed; says when, where and what to try."""
+
+
+class ScenarioError(CytonetError):
+    """A scenario, protocol or override that cannot be applied."""
+
+
+class TherapyError(CytonetError):
+    """A drug, dose or regimen that cannot be applied."""
+
+
+def close_matches(name: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """Candidates closest to ``name`` (case-insensitive), best first."""
+    cands = list(dict.fromkeys(candidates))
+    lower = {c.lower(): c for c in cands}
+    hits = difflib.get_close_matches(name.lower(), list(lower), n=n, cutoff=cutoff)
+    return [lower[h] for h in hits]

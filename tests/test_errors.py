@@ -1,0 +1,10 @@
+from cytonet.errors import UnknownEntityError, close_matches
+
+
+def test_unknown_entity_message_suggests_close_matches() -> None:
+    err = UnknownEntityError("cytokine", "IL-66", close_matches("IL-66", ["IL-6", "IL-16", "TNF"]))
+    assert str(err) == "unknown cytokine 'IL-66'; did you mean IL-6 or IL-16?"
+
+
+def test_no_suggestion_when_nothing_is_close() -> None:
+    assert close_matches("xyz", ["IL-6", "TNF"]) == []
