@@ -1,0 +1,144 @@
+"""``cytonet kb …``: show, list, search, talk, export and validate the knowledge base."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+app = typer.Typer(help="Query, export and validate the cytokine knowledge base.", no_args_is_help=True)
+console = Console()
+
+
+class Kind(StrEnum):
+    cytokines = "cytokines"
+    cells = "cells"
+    receptors = "receptors"
+    pathways = "pathways"
+    diseases = "diseases"
+    drugs = "drugs"
+    references = "references"
+
+
+class ExportFormat(StrEnum):
+    json = "json"
+    graphml = "graphml"
+    csv = "csv"
+
+
+def _kb():
+    from cytonet.knowledge import load
+
+    return load()
+
+
+@app.command()
+def show(name: Annotated[str, typer.Argument(help="id, name or alias of any record, e.g. IL-6, Th17, Actemra")]) -> None:
+    """Show one record as a card, with its references."""
+    from cytonet.cli._render import card
+
+    kb = _kb()
+    kind = kb.kind_of(name)
+    console.print(card(kb, kind, kb.get(name)))
+
+
+@app.command("list")
+def list_(
+    kind: Annotated[Kind, typer.Argument(help="which table")],
+    family: Annotated[str | None, typer.Option(help="cytokine family, e.g. interleukin, chemokine")] = None,
+    role: Annotated[str | None, typer.Option(help="cytokine role, e.g. pro-inflammatory")] = None,
+) -> None:
+    """List the records of one table (cytokines filtered by --family / --role)."""
+    from cytonet.errors import CytonetError
+
+    kb = _kb()
+    if kind is Kind.cytokines:
+        records = kb.cytokines(family=family, role=role)
+    elif family or role:
+        raise CytonetError(f"--family and --role filter cytokines only, not {kind.value}; drop them or list cytokines")
+    else:
+        records = kb.records(kind.value)
+    table = Table(title=f"{len(records)} {kind.value}", title_justify="left")
+    table.add_column("id", style="cyan", no_wrap=True)
+    table.add_column("name" if kind is not Kind.references else "title")
+    table.add_column("details")
+    for r in records:
+        if kind is Kind.references:
+            table.add_row(r.id, r.title, f"{r.authors} {r.year}, {r.journal}")
+            continue
+        detail = {
+            Kind.cytokines: lambda: f"{r.family.value}, {r.role.value}",
+            Kind.cells: lambda: r.category.value,
+            Kind.receptors: lambda: r.receptor_class.value,
+            Kind.pathways: lambda: r.kind.value,
+            Kind.diseases: lambda: r.category.value,
+            Kind.drugs: lambda: f"{r.mechanism.value} of {', '.join(r.targets)}",
+        }[kind]()
+        table.add_row(r.id, r.name, detail)
+    console.print(table)
+
+
+@app.command()
+def search(text: Annotated[str, typer.Argument(help="text to look for in names, aliases and effects")]) -> None:
+    """Find records whose names, aliases or effects contain TEXT (then close spellings)."""
+    hits = _kb().search(text)
+    if not hits:
+        console.print(Text(f"no record matches {text!r}", style="yellow"))
+        return
+    table = Table(title=f"matches for {text!r}", title_justify="left")
+    for col in ("kind", "id", "name", "matched"):
+        table.add_column(col)
+    for h in hits:
+        table.add_row(h.kind, h.record.id, h.record.name, h.matched)
+    console.print(table)
+
+
+@app.command()
+def talk(
+    cell_a: Annotated[str, typer.Argument(help="secreting cell, e.g. macrophage")],
+    cell_b: Annotated[str, typer.Argument(help="responding cell, e.g. Th17")],
+) -> None:
+    """Cytokines CELL_A secretes whose receptors CELL_B expresses, and the pathways they switch on."""
+    from cytonet.cli._render import talk_table
+
+    kb = _kb()
+    a, b = kb.cell(cell_a), kb.cell(cell_b)
+    talks = kb.talk(a.id, b.id)
+    if not talks:
+        console.print(Text(f"no known cytokine signal from {a.name} to {b.name}", style="yellow"))
+        return
+    console.print(talk_table(talks, a.name, b.name))
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="output file (json, graphml) or folder (csv: one file per table)")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="json, graphml or csv")] = ExportFormat.json,
+) -> None:
+    """Export all records and references (json), the graph (graphml) or one CSV per table (csv folder)."""
+    from cytonet.knowledge.export import export as do_export
+
+    for path in do_export(_kb(), fmt.value, out):
+        console.print(f"wrote {path}")
+
+
+@app.command()
+def validate(
+    data_dir: Annotated[Path | None, typer.Option("--data", help="folder of *.yaml to check (default: shipped data)")] = None,
+) -> None:
+    """Check every data file and the whole knowledge base; print all problems, exit 1 if any."""
+    from cytonet.knowledge.base import validate as run_validation
+
+    data, issues = run_validation(data_dir)
+    counts = ", ".join(f"{len(t)} {s}" for s, t in data.tables.items())
+    for issue in issues:
+        console.print(Text(str(issue), style="red"), soft_wrap=True)
+    if issues:
+        console.print(Text(f"{len(issues)} problem(s) found ({counts})", style="bold red"))
+        raise typer.Exit(1)
+    console.print(Text(f"knowledge base OK: {counts}", style="green"))
