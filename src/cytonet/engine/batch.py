@@ -1,0 +1,152 @@
+"""Many runs of one compiled model: ``simulate_batch(model, table)`` -> Dataset (patient, time, species).
+
+Columns of ``table`` name what varies per run: parameter IDs, species IDs (initial values), or
+event fields ``<bolus>.amount``, ``<bolus>.time``, ``<infusion>.rate``, ``<infusion>.start``,
+``<infusion>.end``. Runs go in chunks through one parallel numba kernel (per-run step control).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from cytonet.engine.simulate import (
+    DEFAULT_MAX_STEPS,
+    _check_tolerances,
+    as_compiled,
+    failure_message,
+    time_grid,
+    to_dataset,
+)
+from cytonet.errors import ModelSpecError, SolverError, close_matches
+from cytonet.model.compile import CompiledModel
+from cytonet.model.spec import ModelSpec
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+_EVENT_FIELDS = {"amount", "time", "rate", "start", "end"}
+
+
+def _columns(table: Any) -> dict[str, np.ndarray]:
+    if hasattr(table, "to_dict") and hasattr(table, "columns"):  # pandas DataFrame
+        cols = {str(c): np.asarray(table[c], dtype=float) for c in table.columns}
+    elif isinstance(table, Mapping):
+        cols = {str(k): np.atleast_1d(np.asarray(v, dtype=float)) for k, v in table.items()}
+    else:
+        raise ModelSpecError(f"batch table must be a pandas DataFrame or a dict of arrays, got {type(table).__name__}")
+    if not cols:
+        raise ModelSpecError("batch table has no columns; give parameter/species IDs or '<event>.amount' columns")
+    sizes = {k: v.shape for k, v in cols.items()}
+    if len({s for s in sizes.values()}) != 1 or next(iter(sizes.values())) == (0,) or any(len(s) != 1 for s in sizes.values()):
+        raise ModelSpecError(f"batch table columns must be 1-D and of equal non-zero length, got shapes {sizes}")
+    for k, v in cols.items():
+        if not np.all(np.isfinite(v)):
+            raise ModelSpecError(f"batch table column {k!r} holds non-finite values (rows {np.flatnonzero(~np.isfinite(v))[:10].tolist()})")
+    return cols
+
+
+def run_arrays(cm: CompiledModel, cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-run copies of the state, parameter and event vectors with the table's columns applied."""
+    n = len(next(iter(cols.values())))
+    arr = {
+        "X0": np.tile(cm.x0, (n, 1)), "P": np.tile(cm.p, (n, 1)),
+        "bolus_time": np.tile(cm.bolus_time, (n, 1)), "bolus_amount": np.tile(cm.bolus_amount, (n, 1)),
+        "inf_start": np.tile(cm.inf_start, (n, 1)), "inf_end": np.tile(cm.inf_end, (n, 1)),
+        "inf_rate": np.tile(cm.inf_rate, (n, 1)),
+    }
+    species, params = {s: i for i, s in enumerate(cm.species)}, {p: i for i, p in enumerate(cm.parameters)}
+    for name, v in cols.items():
+        if name in params:
+            arr["P"][:, params[name]] = v
+        elif name in species:
+            if np.any(v < 0):
+                raise ModelSpecError(f"batch column {name!r}: initial values must be >= 0")
+            arr["X0"][:, species[name]] = v
+        elif "." in name and name.rsplit(".", 1)[1] in _EVENT_FIELDS:
+            eid, fld = name.rsplit(".", 1)
+            _apply_event_column(cm, arr, eid, fld, v, name)
+        else:
+            known = [*cm.parameters, *cm.species] + [f"{e}.amount" for e in cm.bolus_ids]
+            sugg = close_matches(name, known)
+            hint = f"; did you mean {' or '.join(sugg)}?" if sugg else ""
+            raise ModelSpecError(f"batch column {name!r} is neither a parameter, a species nor '<event>.<field>' of model {cm.model_id!r}{hint}")
+    return arr
+
+
+def _apply_event_column(cm: CompiledModel, arr: dict[str, np.ndarray], eid: str, fld: str, v: np.ndarray, name: str) -> None:
+    if eid in cm.bolus_ids and fld in ("amount", "time"):
+        j = cm.bolus_ids.index(eid)
+        if fld == "time" and np.any(v < 0):
+            raise ModelSpecError(f"batch column {name!r}: event times must be >= 0")
+        arr["bolus_amount" if fld == "amount" else "bolus_time"][:, j] = v
+        return
+    segs = [i for i, s in enumerate(cm.infusion_ids) if s == eid]
+    if len(segs) == 1 and fld in ("rate", "start", "end"):
+        if np.any(v < 0):
+            raise ModelSpecError(f"batch column {name!r}: infusion {fld} must be >= 0")
+        arr[f"inf_{fld}"][:, segs[0]] = v
+        if np.any(arr["inf_end"][:, segs[0]] <= arr["inf_start"][:, segs[0]]):
+            raise ModelSpecError(f"batch column {name!r}: an infusion would end before it starts")
+        return
+    raise ModelSpecError(f"batch column {name!r}: model {cm.model_id!r} has no bolus (amount, time) or infusion "
+                         f"(rate, start, end) called {eid!r}; boluses: {cm.bolus_ids}, infusions: {sorted(set(cm.infusion_ids))}")
+
+
+def simulate_batch(
+    model: ModelSpec | CompiledModel,
+    table: Any,
+    t_end: float,
+    *,
+    t_eval: Sequence[float] | np.ndarray | None = None,
+    n_points: int | None = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    max_step: float = np.inf,
+    on_error: Literal["raise", "mask"] = "raise",
+    chunk_size: int = 1024,
+    progress: Callable[[int, int], None] | None = None,
+) -> xr.Dataset:
+    """Simulate every row of ``table`` on one compiled model, in parallel across runs.
+
+    ``progress(done, total)`` is called after each chunk. Failed runs raise one ``SolverError``
+    listing them, or with ``on_error="mask"`` are NaN with their code in the ``status`` variable.
+    """
+    from cytonet.engine import rodas
+
+    if on_error not in ("raise", "mask"):
+        raise ModelSpecError(f"on_error must be 'raise' or 'mask', got {on_error!r}")
+    cm = as_compiled(model)
+    _check_tolerances(rtol, atol, max_steps, max_step)
+    t = time_grid(t_end, t_eval, n_points)
+    arr = run_arrays(cm, _columns(table))
+    n = arr["X0"].shape[0]
+    out = np.full((n, t.size, cm.n_species), np.nan)
+    status = np.zeros(n, np.int64)
+    info = np.zeros((n, rodas.N_INFO))
+    R = cm.kernel_arrays()
+    step = max(1, int(chunk_size))
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        rodas.solve_many(
+            arr["X0"][a:b], arr["P"][a:b], t, arr["bolus_time"][a:b], cm.bolus_species, arr["bolus_amount"][a:b],
+            arr["inf_start"][a:b], arr["inf_end"][a:b], cm.inf_species, arr["inf_rate"][a:b],
+            cm.th_species, cm.th_value, cm.th_dir, cm.th_ptr, cm.a_is_param, cm.a_target, cm.a_op, cm.a_value,
+            R, float(rtol), float(atol), int(max_steps), float(max_step), out[a:b], status[a:b], info[a:b],
+        )
+        if progress is not None:
+            progress(b, n)
+    failed = np.flatnonzero(status != rodas.OK)
+    if failed.size and on_error == "raise":
+        lines = [f"row {i}: " + failure_message(cm, int(status[i]), info[i], max_steps, rtol) for i in failed[:10]]
+        more = f" (and {failed.size - 10} more)" if failed.size > 10 else ""
+        raise SolverError(f"model {cm.model_id!r}: {failed.size} of {n} runs failed{more}; pass on_error='mask' to keep the others\n"
+                          + "\n".join(lines))
+    out[failed] = np.nan
+    ds = to_dataset(cm, t, out, arr["P"], rtol, atol, patient=np.arange(n))
+    ds["status"] = ("patient", status, {"meaning": "0 ok, 1 step size underflow, 2 max_steps exceeded, 3 non-finite state"})
+    ds["steps"] = ("patient", info[:, rodas.I_STEPS].astype(np.int64))
+    return ds

@@ -1,0 +1,360 @@
+"""Rodas4 (Hairer & Wanner): L-stable Rosenbrock method of order 4(3) with a 3rd-order dense output.
+
+Everything here is a numba kernel; one call integrates a whole run (breakpoints, boluses,
+threshold events, dense output at the requested times) without returning to Python.
+Coefficients as in Hairer & Wanner, Solving ODEs II (RODAS, METH=1), in the W-transformed form
+used by OrdinaryDiffEq.jl's ``Rodas4Tableau``.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from cytonet.model.compile import OP_ADD, OP_MUL, OP_SET, jac_kernel, rhs_kernel
+
+GAMMA = 0.25
+A21 = 1.544
+A31, A32 = 0.9466785280815826, 0.2557011698983284
+A41, A42, A43 = 3.314825187068521, 2.896124015972201, 0.9986419139977817
+A51, A52, A53, A54 = 1.221224509226641, 6.019134481288629, 12.53708332932087, -0.6878860361058950
+C21 = -5.6688
+C31, C32 = -2.430093356833875, -0.2063599157091915
+C41, C42, C43 = -0.1073529058151375, -9.594562251023355, -20.47028614809616
+C51, C52, C53, C54 = 7.496443313967647, -10.24680431464352, -33.99990352819905, 11.70890893206160
+C61, C62, C63, C64, C65 = 8.083246795921522, -7.981132988064893, -31.52159432874371, 16.31930543123136, -6.058818238834054
+H21, H22, H23, H24, H25 = 10.12623508344586, -7.487995877610167, -34.80091861555747, -7.992771707568823, 1.025137723295662
+H31, H32, H33, H34, H35 = -0.6762803392801253, 6.087714651680015, 16.43084320892478, 24.76722511418386, -6.594389125716872
+
+OK, STEP_UNDERFLOW, MAX_STEPS, NONFINITE = 0, 1, 2, 3
+#: info vector layout returned per run
+I_T, I_SPECIES, I_STEPS, I_REJECTED, I_EVENTS, I_NEGATIVE = 0, 1, 2, 3, 4, 5
+N_INFO = 6
+
+
+@nb.njit(cache=True)
+def lu_factor(a, piv):
+    """In-place LU with partial pivoting; returns False if singular."""
+    n = a.shape[0]
+    for k in range(n):
+        m = k
+        big = abs(a[k, k])
+        for i in range(k + 1, n):
+            if abs(a[i, k]) > big:
+                big = abs(a[i, k])
+                m = i
+        piv[k] = m
+        if big == 0.0:
+            return False
+        if m != k:
+            for j in range(n):
+                a[k, j], a[m, j] = a[m, j], a[k, j]
+        inv = 1.0 / a[k, k]
+        for i in range(k + 1, n):
+            a[i, k] *= inv
+            lik = a[i, k]
+            if lik != 0.0:
+                for j in range(k + 1, n):
+                    a[i, j] -= lik * a[k, j]
+    return True
+
+
+@nb.njit(cache=True)
+def lu_solve(a, piv, b):
+    """Solve in place for b using the factors of :func:`lu_factor`."""
+    n = a.shape[0]
+    for k in range(n):
+        m = piv[k]
+        if m != k:
+            b[k], b[m] = b[m], b[k]
+    for i in range(n):
+        s = b[i]
+        for j in range(i):
+            s -= a[i, j] * b[j]
+        b[i] = s
+    for i in range(n - 1, -1, -1):
+        s = b[i]
+        for j in range(i + 1, n):
+            s -= a[i, j] * b[j]
+        b[i] = s / a[i, i]
+
+
+@nb.njit(cache=True, inline="always")
+def _dense(y0, y1, d1, d2, i, th):
+    t1 = 1.0 - th
+    return t1 * y0[i] + th * (y1[i] + t1 * (d1[i] + th * d2[i]))
+
+
+@nb.njit(cache=True)
+def _trigger(x, th_species, th_value, th_dir, e):
+    return th_dir[e] * (x[th_species[e]] - th_value[e]) >= 0.0
+
+
+@nb.njit(cache=True)
+def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
+              inf_start, inf_end, inf_species, inf_rate,
+              th_species, th_value, th_dir, th_ptr, a_is_param, a_target, a_op, a_value,
+              R, rtol, atol, max_steps, h_max, out, info):
+    """Integrate from t=0 to t_out[-1], writing the state at t_out into ``out``; returns a status code."""
+    r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b, s_ptr, s_species, s_coef = R
+    n = x0.shape[0]
+    nt = t_out.shape[0]
+    t_end = t_out[nt - 1]
+    x = x0.copy()
+    p = p0.copy()
+    u = np.zeros(n)
+    J = np.empty((n, n))
+    W = np.empty((n, n))
+    piv = np.empty(n, np.int64)
+    fy0 = np.empty(n)
+    fw = np.empty(n)
+    yt = np.empty(n)
+    y1 = np.empty(n)
+    k1 = np.empty(n)
+    k2 = np.empty(n)
+    k3 = np.empty(n)
+    k4 = np.empty(n)
+    k5 = np.empty(n)
+    k6 = np.empty(n)
+    d1 = np.empty(n)
+    d2 = np.empty(n)
+    info[:] = 0.0
+    # breakpoints: every bolus time and infusion edge inside (0, t_end], then t_end
+    nbp = bolus_time.shape[0] + 2 * inf_start.shape[0] + 1
+    bps = np.empty(nbp)
+    m = 0
+    for i in range(bolus_time.shape[0]):
+        bps[m] = bolus_time[i]
+        m += 1
+    for i in range(inf_start.shape[0]):
+        bps[m] = inf_start[i]
+        bps[m + 1] = inf_end[i]
+        m += 2
+    bps[m] = t_end
+    bps = np.sort(bps)
+    ne = th_species.shape[0]
+    trig = np.zeros(ne, np.bool_)
+
+    t = 0.0
+    io = 0
+    steps = 0
+    rejected = 0
+    fired = 0
+    h = 0.0
+    ib = 0
+    while True:
+        # apply boluses due at t, then record outputs at exactly t (right-continuous)
+        for i in range(bolus_time.shape[0]):
+            if bolus_time[i] == t or (t == 0.0 and bolus_time[i] < 0.0):
+                x[bolus_species[i]] += bolus_amount[i]
+        for e in range(ne):
+            trig[e] = _trigger(x, th_species, th_value, th_dir, e)
+        while io < nt and t_out[io] <= t:
+            out[io, :] = x
+            io += 1
+        if t >= t_end:
+            break
+        while ib < nbp and bps[ib] <= t:
+            ib += 1
+        seg_end = bps[ib] if ib < nbp else t_end
+        if seg_end > t_end:
+            seg_end = t_end
+        tm = 0.5 * (t + seg_end)
+        u[:] = 0.0
+        for i in range(inf_start.shape[0]):
+            if inf_start[i] <= tm and tm < inf_end[i]:
+                u[inf_species[i]] += inf_rate[i]
+        # integrate [t, seg_end]
+        rhs_kernel(x, p, u, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b,
+                   s_ptr, s_species, s_coef, fy0)
+        if h <= 0.0:
+            d0 = 0.0
+            dd = 0.0
+            for i in range(n):
+                sc = atol + rtol * abs(x[i])
+                d0 += (x[i] / sc) ** 2
+                dd += (fy0[i] / sc) ** 2
+            d0 = np.sqrt(d0 / n)
+            dd = np.sqrt(dd / n)
+            h = 0.01 * d0 / dd if (d0 > 1e-5 and dd > 1e-5) else 1e-6
+        err_prev = 1.0
+        new_J = True
+        while t < seg_end:
+            if steps + rejected >= max_steps:
+                info[I_T] = t
+                info[I_STEPS] = steps
+                info[I_REJECTED] = rejected
+                return MAX_STEPS
+            if h > h_max:
+                h = h_max
+            h_prop = h
+            last = False
+            if t + 1.01 * h >= seg_end:
+                h = seg_end - t
+                last = True
+            if h < 1e-14 * max(1.0, abs(t)):
+                info[I_T] = t
+                info[I_STEPS] = steps
+                info[I_REJECTED] = rejected
+                return STEP_UNDERFLOW
+            if new_J:
+                jac_kernel(x, p, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b,
+                           s_ptr, s_species, s_coef, J)
+                new_J = False
+            dtg = 1.0 / (h * GAMMA)
+            for i in range(n):
+                for j in range(n):
+                    W[i, j] = -J[i, j]
+                W[i, i] += dtg
+            ok = lu_factor(W, piv)
+            finite = ok
+            if ok:
+                ih = 1.0 / h
+                for i in range(n):
+                    k1[i] = fy0[i]
+                lu_solve(W, piv, k1)
+                for i in range(n):
+                    yt[i] = x[i] + A21 * k1[i]
+                rhs_kernel(yt, p, u, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b, s_ptr, s_species, s_coef, fw)
+                for i in range(n):
+                    k2[i] = fw[i] + ih * C21 * k1[i]
+                lu_solve(W, piv, k2)
+                for i in range(n):
+                    yt[i] = x[i] + A31 * k1[i] + A32 * k2[i]
+                rhs_kernel(yt, p, u, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b, s_ptr, s_species, s_coef, fw)
+                for i in range(n):
+                    k3[i] = fw[i] + ih * (C31 * k1[i] + C32 * k2[i])
+                lu_solve(W, piv, k3)
+                for i in range(n):
+                    yt[i] = x[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
+                rhs_kernel(yt, p, u, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b, s_ptr, s_species, s_coef, fw)
+                for i in range(n):
+                    k4[i] = fw[i] + ih * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i])
+                lu_solve(W, piv, k4)
+                for i in range(n):
+                    yt[i] = x[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
+                rhs_kernel(yt, p, u, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b, s_ptr, s_species, s_coef, fw)
+                for i in range(n):
+                    k5[i] = fw[i] + ih * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
+                lu_solve(W, piv, k5)
+                for i in range(n):
+                    yt[i] += k5[i]
+                rhs_kernel(yt, p, u, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b, s_ptr, s_species, s_coef, fw)
+                for i in range(n):
+                    k6[i] = fw[i] + ih * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
+                lu_solve(W, piv, k6)
+                err = 0.0
+                for i in range(n):
+                    y1[i] = yt[i] + k6[i]
+                    sc = atol + rtol * max(abs(x[i]), abs(y1[i]))
+                    err += (k6[i] / sc) ** 2
+                err = np.sqrt(err / n)
+                finite = np.isfinite(err)
+            if not finite:
+                rejected += 1
+                h *= 0.25
+                continue
+            if err > 1.0:
+                rejected += 1
+                h *= max(0.2, 0.9 * err ** -0.25)
+                continue
+            # accepted
+            steps += 1
+            for i in range(n):
+                d1[i] = H21 * k1[i] + H22 * k2[i] + H23 * k3[i] + H24 * k4[i] + H25 * k5[i]
+                d2[i] = H31 * k1[i] + H32 * k2[i] + H33 * k3[i] + H34 * k4[i] + H35 * k5[i]
+            t_new = seg_end if last else t + h
+            # threshold events: earliest crossing inside the step
+            t_ev = np.inf
+            e_ev = -1
+            for e in range(ne):
+                if not trig[e] and _trigger(y1, th_species, th_value, th_dir, e):
+                    s = th_species[e]
+                    lo = 0.0
+                    hi = 1.0
+                    while (hi - lo) * h > 1e-12:
+                        mid = 0.5 * (lo + hi)
+                        v = _dense(x, y1, d1, d2, s, mid)
+                        if th_dir[e] * (v - th_value[e]) >= 0.0:
+                            hi = mid
+                        else:
+                            lo = mid
+                    te = t + hi * h
+                    if te < t_ev:
+                        t_ev = te
+                        e_ev = e
+            t_stop = t_ev if e_ev >= 0 else t_new
+            while io < nt and t_out[io] < t_stop:
+                th = (t_out[io] - t) / h
+                for i in range(n):
+                    out[io, i] = _dense(x, y1, d1, d2, i, th)
+                io += 1
+            if e_ev >= 0:
+                th = (t_ev - t) / h
+                for i in range(n):
+                    x[i] = _dense(x, y1, d1, d2, i, th)
+                for a in range(th_ptr[e_ev], th_ptr[e_ev + 1]):
+                    if a_is_param[a]:
+                        tgt = p
+                    else:
+                        tgt = x
+                    j = a_target[a]
+                    if a_op[a] == OP_SET:
+                        tgt[j] = a_value[a]
+                    elif a_op[a] == OP_ADD:
+                        tgt[j] += a_value[a]
+                    elif a_op[a] == OP_MUL:
+                        tgt[j] *= a_value[a]
+                fired += 1
+                h = max(t_ev - t, 1e-3 * h)
+                t = t_ev
+                for e in range(ne):
+                    trig[e] = _trigger(x, th_species, th_value, th_dir, e)
+            else:
+                for i in range(n):
+                    x[i] = y1[i]
+                t = t_new
+                for e in range(ne):
+                    trig[e] = _trigger(x, th_species, th_value, th_dir, e)
+            bad = -1
+            for i in range(n):
+                if not np.isfinite(x[i]) or abs(x[i]) > 1e250:
+                    bad = i
+                    break
+                if x[i] < 0.0 and -x[i] > atol:
+                    info[I_NEGATIVE] += 1.0
+            if bad >= 0:
+                info[I_T] = t
+                info[I_SPECIES] = bad
+                info[I_STEPS] = steps
+                info[I_REJECTED] = rejected
+                return NONFINITE
+            while io < nt and t_out[io] <= t and t_out[io] < seg_end:
+                out[io, :] = x
+                io += 1
+            rhs_kernel(x, p, u, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b,
+                       s_ptr, s_species, s_coef, fy0)
+            new_J = True
+            if e_ev < 0:
+                fac = 0.9 * max(err, 1e-10) ** (-0.7 / 4.0) * err_prev ** (0.4 / 4.0)
+                fac = min(6.0, max(0.2, fac))
+                err_prev = max(err, 1e-4)
+                h = max(h * fac, h_prop) if last else h * fac
+        t = seg_end
+    info[I_STEPS] = steps
+    info[I_REJECTED] = rejected
+    info[I_EVENTS] = fired
+    return OK
+
+
+@nb.njit(cache=True, parallel=True)
+def solve_many(X0, P, t_out, bolus_time, bolus_species, bolus_amount,
+               inf_start, inf_end, inf_species, inf_rate,
+               th_species, th_value, th_dir, th_ptr, a_is_param, a_target, a_op, a_value,
+               R, rtol, atol, max_steps, h_max, out, status, info):
+    """Run :func:`solve_one` for every row (per-run step control), in parallel across runs."""
+    for r in nb.prange(X0.shape[0]):
+        status[r] = solve_one(X0[r], P[r], t_out, bolus_time[r], bolus_species, bolus_amount[r],
+                              inf_start[r], inf_end[r], inf_species, inf_rate[r],
+                              th_species, th_value, th_dir, th_ptr, a_is_param, a_target, a_op, a_value,
+                              R, rtol, atol, max_steps, h_max, out[r], info[r])
