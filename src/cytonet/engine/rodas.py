@@ -91,6 +91,20 @@ def _trigger(x, th_species, th_value, th_dir, e):
 
 
 @nb.njit(cache=True)
+def _fire(e, x, p, th_ptr, a_is_param, a_target, a_op, a_value):
+    """Apply the assignments of threshold event ``e`` to the state and parameters."""
+    for a in range(th_ptr[e], th_ptr[e + 1]):
+        tgt = p if a_is_param[a] else x
+        j = a_target[a]
+        if a_op[a] == OP_SET:
+            tgt[j] = a_value[a]
+        elif a_op[a] == OP_ADD:
+            tgt[j] += a_value[a]
+        elif a_op[a] == OP_MUL:
+            tgt[j] *= a_value[a]
+
+
+@nb.njit(cache=True)
 def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
               inf_start, inf_end, inf_species, inf_rate,
               th_species, th_value, th_dir, th_ptr, a_is_param, a_target, a_op, a_value,
@@ -143,12 +157,18 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
     h = 0.0
     ib = 0
     while True:
-        # apply boluses due at t, then record outputs at exactly t (right-continuous)
+        # apply boluses due at t, then record outputs at exactly t (right-continuous);
+        # a bolus that pushes a species across a threshold fires that event (not at t = 0)
         for i in range(bolus_time.shape[0]):
-            if bolus_time[i] == t or (t == 0.0 and bolus_time[i] < 0.0):
+            if bolus_time[i] == t:
                 x[bolus_species[i]] += bolus_amount[i]
         for e in range(ne):
-            trig[e] = _trigger(x, th_species, th_value, th_dir, e)
+            now = _trigger(x, th_species, th_value, th_dir, e)
+            if now and not trig[e] and t > 0.0:
+                _fire(e, x, p, th_ptr, a_is_param, a_target, a_op, a_value)
+                fired += 1
+                now = _trigger(x, th_species, th_value, th_dir, e)
+            trig[e] = now
         while io < nt and t_out[io] <= t:
             out[io, :] = x
             io += 1
@@ -293,18 +313,7 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
                 th = (t_ev - t) / h
                 for i in range(n):
                     x[i] = _dense(x, y1, d1, d2, i, th)
-                for a in range(th_ptr[e_ev], th_ptr[e_ev + 1]):
-                    if a_is_param[a]:
-                        tgt = p
-                    else:
-                        tgt = x
-                    j = a_target[a]
-                    if a_op[a] == OP_SET:
-                        tgt[j] = a_value[a]
-                    elif a_op[a] == OP_ADD:
-                        tgt[j] += a_value[a]
-                    elif a_op[a] == OP_MUL:
-                        tgt[j] *= a_value[a]
+                _fire(e_ev, x, p, th_ptr, a_is_param, a_target, a_op, a_value)
                 fired += 1
                 h = max(t_ev - t, 1e-3 * h)
                 t = t_ev

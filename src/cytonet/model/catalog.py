@@ -1,0 +1,38 @@
+"""Discover every model spec shipped with cytonet (for tests that must loop over all of them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from cytonet.model.spec import ModelSpec, load_spec
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+#: Extra providers (e.g. scenarios) register a callable returning {name: ModelSpec}.
+PROVIDERS: list[Callable[[], dict[str, ModelSpec]]] = []
+
+
+def _is_model_file(path: Path) -> bool:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "species" in data and "reactions" in data
+
+
+def shipped_models() -> dict[str, ModelSpec]:
+    """Every ``src/cytonet/**/*.yaml`` whose top level has ``species`` and ``reactions``, plus provider models.
+
+    Keys are paths relative to the package (or the provider's names); a file that is present but
+    invalid raises ``ModelSpecError`` rather than being skipped.
+    """
+    found: dict[str, ModelSpec] = {}
+    for path in sorted(PACKAGE_ROOT.rglob("*.yaml")):
+        if _is_model_file(path):
+            found[str(path.relative_to(PACKAGE_ROOT))] = load_spec(path)
+    for provider in PROVIDERS:
+        found.update(provider())
+    return found
