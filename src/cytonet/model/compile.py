@@ -336,6 +336,21 @@ def compile_model(spec: ModelSpec) -> CompiledModel:
 
 # --------------------------------------------------------------------------- numba kernels
 @nb.njit(cache=True, inline="always")
+def _pow(x, n):
+    """x ** n with the common small integer Hill coefficients done by multiplication."""
+    if n == 1.0:
+        return x
+    if n == 2.0:
+        return x * x
+    if n == 3.0:
+        return x * x * x
+    if n == 4.0:
+        x2 = x * x
+        return x2 * x2
+    return x ** n
+
+
+@nb.njit(cache=True, inline="always")
 def _factor(kind, x, nu, K, n, b):
     """Value and derivative of one factor at x."""
     if kind == POWER:
@@ -350,10 +365,10 @@ def _factor(kind, x, nu, K, n, b):
     if kind == CAP:
         return 1.0 - x / K, -1.0 / K
     xp = x if x > 0.0 else 0.0
-    xn = xp ** n
-    Kn = K ** n
+    xn = _pow(xp, n)
+    Kn = _pow(K, n)
     d = Kn + xn
-    dh = n * Kn * xp ** (n - 1.0) / (d * d) if xp > 0.0 else 0.0
+    dh = n * Kn * (xn / xp) / (d * d) if xp > 0.0 else (Kn / (d * d) if n == 1.0 else 0.0)
     if kind == HILL_ACT:
         return xn / d, dh
     if kind == HILL_INH:
