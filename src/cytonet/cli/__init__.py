@@ -24,6 +24,7 @@ app = typer.Typer(
 #: sub-apps added with ``app.add_typer``: (module, attribute, command name)
 _GROUPS: list[tuple[str, str, str]] = [
     ("cytonet.cli.kb", "app", "kb"),
+    ("cytonet.cli.model", "app", "model"),
 ]
 #: single top-level commands: (module, function, command name)
 _COMMANDS: list[tuple[str, str, str]] = [

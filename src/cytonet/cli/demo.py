@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from cytonet.cli._console import console
 from rich.table import Table
 
-console = Console()
+
 
 
 def demo(out: Annotated[Path, typer.Option(help="folder for the knowledge-base export")] = Path("results/demo")) -> None:
@@ -25,14 +25,14 @@ def demo(out: Annotated[Path, typer.Option(help="folder for the knowledge-base e
     families.add_column("count", justify="right")
     for fam, n in sorted(Counter(c.family.value for c in kb.cytokines()).items()):
         families.add_row(fam, str(n))
-    console.print(families)
-    console.print(f"{len(kb.cells())} cells, {len(kb.receptors())} receptors, {len(kb.pathways())} pathways, "
+    console().print(families)
+    console().print(f"{len(kb.cells())} cells, {len(kb.receptors())} receptors, {len(kb.pathways())} pathways, "
                   f"{len(kb.diseases())} diseases, {len(kb.drugs())} drugs, {len(kb.references())} references")
-    console.print(card(kb, "cytokine", kb.cytokine("IL-6")))
+    console().print(card(kb, "cytokine", kb.cytokine("IL-6")))
     mac, th17 = kb.cell("macrophage"), kb.cell("Th17")
-    console.print(talk_table(kb.talk(mac.id, th17.id), mac.name, th17.name))
+    console().print(talk_table(kb.talk(mac.id, th17.id), mac.name, th17.name))
     drugs = kb.drugs_targeting("IL6R")
-    console.print("Drugs targeting IL-6R: " + ", ".join(f"{d.name} ({d.mechanism.value})" for d in drugs))
+    console().print("Drugs targeting IL-6R: " + ", ".join(f"{d.name} ({d.mechanism.value})" for d in drugs))
     written = export(kb, "json", out / "kb.json") + export(kb, "graphml", out / "kb.graphml")
     written += export(kb, "csv", out / "csv")
-    console.print(f"wrote {len(written)} files to {out}")
+    console().print(f"wrote {len(written)} files to {out}")

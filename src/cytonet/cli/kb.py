@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from cytonet.cli._console import console
 from rich.table import Table
 from rich.text import Text
 
 app = typer.Typer(help="Query, export and validate the cytokine knowledge base.", no_args_is_help=True)
-console = Console()
+
 
 
 class Kind(StrEnum):
@@ -44,7 +44,7 @@ def show(name: Annotated[str, typer.Argument(help="id, name or alias of any reco
 
     kb = _kb()
     kind = kb.kind_of(name)
-    console.print(card(kb, kind, kb.get(name)))
+    console().print(card(kb, kind, kb.get(name)))
 
 
 @app.command("list")
@@ -80,7 +80,7 @@ def list_(
             Kind.drugs: lambda: f"{r.mechanism.value} of {', '.join(r.targets)}",
         }[kind]()
         table.add_row(r.id, r.name, detail)
-    console.print(table)
+    console().print(table)
 
 
 @app.command()
@@ -88,14 +88,14 @@ def search(text: Annotated[str, typer.Argument(help="text to look for in names, 
     """Find records whose names, aliases or effects contain TEXT (then close spellings)."""
     hits = _kb().search(text)
     if not hits:
-        console.print(Text(f"no record matches {text!r}", style="yellow"))
+        console().print(Text(f"no record matches {text!r}", style="yellow"))
         return
     table = Table(title=f"matches for {text!r}", title_justify="left")
     for col in ("kind", "id", "name", "matched"):
         table.add_column(col)
     for h in hits:
         table.add_row(h.kind, h.record.id, h.record.name, h.matched)
-    console.print(table)
+    console().print(table)
 
 
 @app.command()
@@ -110,9 +110,9 @@ def talk(
     a, b = kb.cell(cell_a), kb.cell(cell_b)
     talks = kb.talk(a.id, b.id)
     if not talks:
-        console.print(Text(f"no known cytokine signal from {a.name} to {b.name}", style="yellow"))
+        console().print(Text(f"no known cytokine signal from {a.name} to {b.name}", style="yellow"))
         return
-    console.print(talk_table(talks, a.name, b.name))
+    console().print(talk_table(talks, a.name, b.name))
 
 
 @app.command()
@@ -124,7 +124,7 @@ def export(
     from cytonet.knowledge.export import export as do_export
 
     for path in do_export(_kb(), fmt.value, out):
-        console.print(f"wrote {path}")
+        console().print(f"wrote {path}")
 
 
 @app.command()
@@ -137,8 +137,8 @@ def validate(
     data, issues = run_validation(data_dir)
     counts = ", ".join(f"{len(t)} {s}" for s, t in data.tables.items())
     for issue in issues:
-        console.print(Text(str(issue), style="red"), soft_wrap=True)
+        console().print(Text(str(issue), style="red"), soft_wrap=True)
     if issues:
-        console.print(Text(f"{len(issues)} problem(s) found ({counts})", style="bold red"))
+        console().print(Text(f"{len(issues)} problem(s) found ({counts})", style="bold red"))
         raise typer.Exit(1)
-    console.print(Text(f"knowledge base OK: {counts}", style="green"))
+    console().print(Text(f"knowledge base OK: {counts}", style="green"))

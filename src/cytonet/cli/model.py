@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from cytonet.cli._console import console
 
 app = typer.Typer(help="Check and export model specs.", no_args_is_help=True)
-console = Console()
+
 
 
 @app.callback()
@@ -28,4 +28,4 @@ def export_sbml_cmd(
 
     model = load_spec(spec)
     path = export_sbml(model, out)
-    console.print(f"wrote {path} (model {model.id!r}: {len(model.species)} species, {len(model.reactions)} reactions)")
+    console().print(f"wrote {path} (model {model.id!r}: {len(model.species)} species, {len(model.reactions)} reactions)")
