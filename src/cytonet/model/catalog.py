@@ -11,8 +11,14 @@ from cytonet.model.spec import ModelSpec, load_spec
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
-#: Extra providers (e.g. scenarios) register a callable returning {name: ModelSpec}.
-PROVIDERS: list[Callable[[], dict[str, ModelSpec]]] = []
+def _scenario_models() -> dict[str, ModelSpec]:
+    from cytonet.scenarios import _catalog
+
+    return _catalog()
+
+
+#: Providers of models that are not plain files: callables returning {name: ModelSpec}.
+PROVIDERS: list[Callable[[], dict[str, ModelSpec]]] = [_scenario_models]
 
 
 def _is_model_file(path: Path) -> bool:
