@@ -55,7 +55,7 @@ def main() -> None:
         from cytonet.knowledge import load
         from cytonet.knowledge.base import KnowledgeBase
         from cytonet.knowledge.cache import load_cached
-        from cytonet.knowledge.loader import data_files
+        from cytonet.knowledge.files import data_files
 
         raw = _timed(lambda: [yaml.load(f.read_text(), Loader=yaml.CSafeLoader) for f in data_files()])
         cold = _timed(KnowledgeBase.from_directory)

@@ -21,6 +21,7 @@ runner = CliRunner()
 def fixture_kb(monkeypatch: pytest.MonkeyPatch) -> None:
     kb = KnowledgeBase.from_directory(FIXTURES / "good")
     monkeypatch.setattr(cytonet.knowledge, "load", lambda: kb)
+    monkeypatch.setattr(cytonet.knowledge, "load_view", lambda: kb)
 
 
 def test_show_card_has_fields_and_reference() -> None:
@@ -29,6 +30,13 @@ def test_show_card_has_fields_and_reference() -> None:
     assert "IL-6 · cytokine IL6" in result.output
     assert "IL6R/IL6ST" in result.output
     assert "Zhang JM, An J (2007). Cytokines, inflammation, and pain. Int Anesthesiol Clin. PMID 17426506" in result.output
+
+
+def test_show_reference_card() -> None:
+    result = runner.invoke(app, ["kb", "show", "17426506"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "pmid:17426506 · reference pmid:17426506" in result.output
+    assert "Cytokines, inflammation, and pain" in result.output
 
 
 def test_list_filters_and_wrong_filter(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,15 +7,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from cytonet.cli._console import console
 from rich.table import Table
 
-
+from cytonet.cli._console import console
 
 
 def demo(out: Annotated[Path, typer.Option(help="folder for the knowledge-base export")] = Path("results/demo")) -> None:
-    """Tour the knowledge base (families, IL-6, macrophage → Th17, IL-6R drugs) and export it to OUT."""
-    from cytonet.cli._render import card, talk_table
+    """Tour the knowledge base and export it to OUT.
+
+    Shows cytokines per family, the IL-6 card, macrophage → Th17 signals and the drugs targeting IL-6R.
+    """
+    from cytonet.cli._render import talk_table
+    from cytonet.cli.kb import card
     from cytonet.knowledge import load
     from cytonet.knowledge.export import export
 
@@ -28,7 +31,7 @@ def demo(out: Annotated[Path, typer.Option(help="folder for the knowledge-base e
     console().print(families)
     console().print(f"{len(kb.cells())} cells, {len(kb.receptors())} receptors, {len(kb.pathways())} pathways, "
                   f"{len(kb.diseases())} diseases, {len(kb.drugs())} drugs, {len(kb.references())} references")
-    console().print(card(kb, "cytokine", kb.cytokine("IL-6")))
+    console().print(card(kb.describe("IL-6")))
     mac, th17 = kb.cell("macrophage"), kb.cell("Th17")
     console().print(talk_table(kb.talk(mac.id, th17.id), mac.name, th17.name))
     drugs = kb.drugs_targeting("IL6R")

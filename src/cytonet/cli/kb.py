@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from cytonet.cli._console import console
+from rich.console import Group
+from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from cytonet.cli._console import console
+
+if TYPE_CHECKING:
+    from cytonet.knowledge.view import Described
+
 app = typer.Typer(help="Query, export and validate the cytokine knowledge base.", no_args_is_help=True)
 
-
+_SKIP = {"id", "name", "refs", "assumption"}
 
 class Kind(StrEnum):
     cytokines = "cytokines"
@@ -37,14 +43,50 @@ def _kb():
     return load()
 
 
+def _text(value: object) -> str:
+    """A JSON field value as one line: lists comma-joined, sub-records as 'field value; …'."""
+    if isinstance(value, list):
+        return ", ".join(_text(x) for x in value)
+    if isinstance(value, dict):
+        if set(value) == {"cytokine", "stimulus"}:
+            return f"{value['cytokine']} ({value['stimulus']})"
+        return "; ".join(f"{k} {_text(x)}" for k, x in value.items() if x not in (None, []))
+    return str(value)
+
+
+def reference_line(ref: dict) -> str:
+    """'Authors (year). Title. Journal. doi:…, PMID …' for a JSON reference record."""
+    ids = [f"doi:{ref['doi']}"] if ref.get("doi") else []
+    if ref.get("pmid"):
+        ids.append(f"PMID {ref['pmid']}")
+    return f"{ref['authors']} ({ref['year']}). {ref['title']}. {ref['journal']}. {', '.join(ids) or ref['id']}"
+
+
+def card(described: Described) -> Panel:
+    """A record as a titled panel of its fields, then its references (or its stated assumption)."""
+    rec = described.record
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for field, value in rec.items():
+        if field not in _SKIP and value not in (None, [], ""):
+            table.add_row(field.replace("_", " "), Text(_text(value)))
+    parts: list = [table, Text("")]
+    if described.refs:
+        parts.append(Text("References", style="bold"))
+        parts += [Text(f"  • {reference_line(r)}") for r in described.refs]
+    if rec.get("assumption"):
+        parts.append(Text(f"Assumption: {rec['assumption']}", style="yellow"))
+    title = f"[b]{rec.get('name', rec['id'])}[/b] · {described.kind} {rec['id']}"
+    return Panel(Group(*parts), title=title, title_align="left")
+
+
 @app.command()
 def show(name: Annotated[str, typer.Argument(help="id, name or alias of any record, e.g. IL-6, Th17, Actemra")]) -> None:
     """Show one record as a card, with its references."""
-    from cytonet.cli._render import card
+    from cytonet.knowledge import load_view
 
-    kb = _kb()
-    kind = kb.kind_of(name)
-    console().print(card(kb, kind, kb.get(name)))
+    console().print(card(load_view().describe(name)))
 
 
 @app.command("list")

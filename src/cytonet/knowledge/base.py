@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -11,8 +10,10 @@ from pydantic import BaseModel
 
 from cytonet.errors import KnowledgeDataError, UnknownEntityError
 from cytonet.knowledge.checks import run_checks
+from cytonet.knowledge.index import SECTION_KINDS, NameIndex
 from cytonet.knowledge.loader import SECTIONS, KBData, Issue, read_data
 from cytonet.knowledge.names import normalize, suggest
+from cytonet.knowledge.view import Described, cited_ref_ids
 from cytonet.knowledge.schema import CellType, Cytokine, Disease, Drug, Family, Pathway, Receptor, Reference, Role
 
 KINDS = {kind: section for section, (_model, kind) in SECTIONS.items()}  # "cytokine" -> "cytokines"
@@ -58,12 +59,11 @@ class KnowledgeBase:
     def __init__(self, data: KBData) -> None:
         self._data = data
         self._t = data.tables
-        self._keys: dict[str, dict[str, str]] = {s: {} for s in SECTIONS}  # section -> key -> id
-        for section, table in self._t.items():
-            for rid, rec in table.items():
-                labels = (rid,) if section == "references" else (rid, rec.name, *rec.aliases)
-                for label in labels:
-                    self._keys[section].setdefault(_key(section, label), rid)
+        self._index = NameIndex(
+            (section, rid, rid, ()) if section == "references" else (section, rid, rec.name, rec.aliases)
+            for section, table in self._t.items()
+            for rid, rec in table.items()
+        )
 
     @property
     def data(self) -> KBData:
@@ -81,23 +81,7 @@ class KnowledgeBase:
 
     # ---- look-ups -------------------------------------------------------------------------
     def _find(self, section: str, name: str) -> BaseModel:
-        table = self._t[section]
-        key = _key(section, name)
-        if section == "references":
-            for cand in (key, f"doi:{key}", f"pmid:{key}"):
-                if cand in self._keys[section]:
-                    return table[self._keys[section][cand]]
-        elif key in self._keys[section]:
-            return table[self._keys[section][key]]
-        raise UnknownEntityError(SECTIONS[section][1], name, suggest(name, self._display_keys([section])))
-
-    def _display_keys(self, sections: Iterable[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for section in sections:
-            for key, rid in self._keys[section].items():
-                rec = self._t[section][rid]
-                out.setdefault(key, rid if section == "references" else rec.name)
-        return out
+        return self._t[section][self._index.find(section, name)]
 
     def cytokine(self, name: str) -> Cytokine:
         return self._find("cytokines", name)
@@ -122,20 +106,18 @@ class KnowledgeBase:
 
     def kind_of(self, name: str) -> str:
         """The kind ('cytokine', 'cell', …) of the entity ``name`` names."""
-        key = normalize(name)
-        for section in SECTIONS:
-            if section != "references" and key in self._keys[section]:
-                return SECTIONS[section][1]
-        try:
-            self.reference(name)
-        except UnknownEntityError:
-            entity_sections = [s for s in SECTIONS if s != "references"]
-            raise UnknownEntityError("entity", name, suggest(name, self._display_keys(entity_sections))) from None
-        return "reference"
+        return SECTION_KINDS[self._index.section_of(name)]
 
     def get(self, name: str) -> BaseModel:
         """Any record by id, name or alias, whatever its kind."""
         return self._find(KINDS[self.kind_of(name)], name)
+
+    def describe(self, name: str) -> Described:
+        """Any record by id, name or alias as plain JSON, with the references it cites."""
+        rec = self.get(name)
+        data = rec.model_dump(mode="json")
+        refs = [self._t["references"][r].model_dump(mode="json") for r in cited_ref_ids(data)]
+        return Described(self.kind_of(name), data, refs)
 
     # ---- listings -------------------------------------------------------------------------
     def cytokines(self, family: str | None = None, role: str | None = None) -> list[Cytokine]:
@@ -238,18 +220,13 @@ class KnowledgeBase:
                         break
         if len(hits) < limit:
             for section in (s for s in SECTIONS if s != "references"):
-                fuzzy = suggest(text, {k: rid for k, rid in self._keys[section].items()}, n=limit)
+                fuzzy = suggest(text, self._index.ids_by_key(section), n=limit)
                 hits += [
                     Hit(SECTIONS[section][1], self._t[section][rid], rid)
                     for rid in fuzzy
                     if (section, rid) not in seen
                 ]
         return hits[:limit]
-
-
-def _key(section: str, label: str) -> str:
-    """Look-up key: reference IDs (DOIs are case-insensitive) keep their punctuation."""
-    return label.strip().lower() if section == "references" else normalize(label)
 
 
 def _search_texts(rec: BaseModel) -> list[str]:

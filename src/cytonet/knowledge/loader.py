@@ -7,28 +7,29 @@ Problems never stop the run: they are returned as :class:`Issue` objects naming 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from cytonet.errors import KnowledgeDataError
+from cytonet.knowledge.files import data_files
+from cytonet.knowledge.index import SECTION_KINDS
 from cytonet.knowledge.schema import CellType, Cytokine, Disease, Drug, Pathway, Receptor, Reference
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available, same safe semantics
 
-#: YAML section -> (record model, singular kind used in messages and look-ups)
-SECTIONS: dict[str, tuple[type[BaseModel], str]] = {
-    "references": (Reference, "reference"),
-    "cytokines": (Cytokine, "cytokine"),
-    "receptors": (Receptor, "receptor"),
-    "pathways": (Pathway, "pathway"),
-    "cells": (CellType, "cell"),
-    "diseases": (Disease, "disease"),
-    "drugs": (Drug, "drug"),
+_MODELS: dict[str, type[BaseModel]] = {
+    "references": Reference,
+    "cytokines": Cytokine,
+    "receptors": Receptor,
+    "pathways": Pathway,
+    "cells": CellType,
+    "diseases": Disease,
+    "drugs": Drug,
 }
+#: YAML section -> (record model, singular kind used in messages and look-ups)
+SECTIONS: dict[str, tuple[type[BaseModel], str]] = {s: (_MODELS[s], kind) for s, kind in SECTION_KINDS.items()}
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,6 @@ class KBData:
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
     #: IDs of records that failed validation, so whole-KB checks do not report them again as unknown
     invalid_ids: dict[str, set[str]] = field(default_factory=lambda: {s: set() for s in SECTIONS})
-
-
-def data_files(directory: Path | Traversable | None = None) -> list[Traversable]:
-    """The ``*.yaml`` files of ``directory`` (default: the data shipped with cytonet), sorted by name."""
-    root = directory if directory is not None else files("cytonet.knowledge") / "data"
-    if isinstance(root, Path) and not root.is_dir():
-        raise KnowledgeDataError(f"knowledge directory {str(root)!r} does not exist; pass a folder of *.yaml files")
-    return sorted((f for f in root.iterdir() if f.name.endswith((".yaml", ".yml"))), key=lambda f: f.name)
 
 
 def read_data(directory: Path | Traversable | None = None) -> tuple[KBData, list[Issue]]:
