@@ -29,6 +29,7 @@ def test_cytonet_matches_roadrunner(name):
     ds = simulate(spec, 60.0, t_eval=t, rtol=1e-10, atol=1e-15)
     ref = roadrunner_run(sbml_string(spec), t, list(ds.species.values))
     ours = ds.state.values
-    floor = 1e-9 * np.maximum(np.abs(ours).max(axis=0), np.abs(ref).max(axis=0))
+    # relative to the value, floored at 1e-9 of the species' range and at 1e-12 absolute (states that stay ~0)
+    floor = np.maximum(1e-9 * np.maximum(np.abs(ours).max(axis=0), np.abs(ref).max(axis=0)), 1e-12)
     rel = np.abs(ours - ref) / np.maximum(np.maximum(np.abs(ref), floor), 1e-300)
     assert rel.max() < 1e-6, f"{name}: max rel err {rel.max():.3g} at {np.unravel_index(rel.argmax(), rel.shape)}"
