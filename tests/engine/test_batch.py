@@ -65,3 +65,14 @@ def test_failed_rows_raise_or_are_masked():
 def test_bad_tables(table, match):
     with pytest.raises(ModelSpecError, match=match):
         simulate_batch(T.decay(), table, 5.0)
+
+
+def test_thread_count_does_not_change_results():
+    cm = compile_model(T.network())
+    rng = np.random.default_rng(5)
+    table = {"k_tnf": 2.0 * rng.lognormal(0, 0.3, 37), "lps_dose.amount": rng.uniform(1, 6, 37)}
+    one = simulate_batch(cm, table, 48.0, n_points=49, threads=1)
+    two = simulate_batch(cm, table, 48.0, n_points=49, threads=2, chunk_size=10)
+    np.testing.assert_array_equal(one.state.values, two.state.values)
+    with pytest.raises(ModelSpecError, match="threads"):
+        simulate_batch(cm, table, 48.0, threads=0)

@@ -2,12 +2,14 @@
 
 Columns of ``table`` name what varies per run: parameter IDs, species IDs (initial values), or
 event fields ``<bolus>.amount``, ``<bolus>.time``, ``<infusion>.rate``, ``<infusion>.start``,
-``<infusion>.end``. Runs go in chunks through one parallel numba kernel (per-run step control).
+``<infusion>.end``. Runs go in chunks through a numba kernel that releases the GIL, shared by a
+thread pool (per-run step control).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -95,6 +97,16 @@ def _apply_event_column(cm: CompiledModel, arr: dict[str, np.ndarray], eid: str,
                          f"(rate, start, end) called {eid!r}; boluses: {cm.bolus_ids}, infusions: {sorted(set(cm.infusion_ids))}")
 
 
+def _thread_count(threads: int | None) -> int:
+    if threads is None:
+        import numba
+
+        return numba.get_num_threads()
+    if int(threads) < 1:
+        raise ModelSpecError(f"threads must be >= 1, got {threads!r}")
+    return int(threads)
+
+
 def simulate_batch(
     model: ModelSpec | CompiledModel,
     table: Any,
@@ -109,10 +121,12 @@ def simulate_batch(
     on_error: Literal["raise", "mask"] = "raise",
     chunk_size: int = 1024,
     progress: Callable[[int, int], None] | None = None,
+    threads: int | None = None,
 ) -> xr.Dataset:
     """Simulate every row of ``table`` on one compiled model, in parallel across runs.
 
-    ``progress(done, total)`` is called after each chunk. Failed runs raise one ``SolverError``
+    ``threads`` (default: numba's thread count) share the runs of each chunk; ``progress(done,
+    total)`` is called after each chunk. Failed runs raise one ``SolverError``
     listing them, or with ``on_error="mask"`` are NaN with their code in the ``status`` variable.
     """
     from cytonet.engine import rodas
@@ -127,18 +141,25 @@ def simulate_batch(
     out = np.full((n, t.size, cm.n_species), np.nan)
     status = np.zeros(n, np.int64)
     info = np.zeros((n, rodas.N_INFO))
-    R = cm.kernel_arrays()
-    step = max(1, int(chunk_size))
-    for a in range(0, n, step):
-        b = min(n, a + step)
+    M = rodas.model_arrays(cm)
+
+    def run(a: int, b: int) -> None:
         rodas.solve_many(
             arr["X0"][a:b], arr["P"][a:b], t, arr["bolus_time"][a:b], cm.bolus_species, arr["bolus_amount"][a:b],
             arr["inf_start"][a:b], arr["inf_end"][a:b], cm.inf_species, arr["inf_rate"][a:b],
             cm.th_species, cm.th_value, cm.th_dir, cm.th_ptr, cm.a_is_param, cm.a_target, cm.a_op, cm.a_value,
-            R, float(rtol), float(atol), int(max_steps), float(max_step), out[a:b], status[a:b], info[a:b],
+            M, float(rtol), float(atol), int(max_steps), float(max_step), out[a:b], status[a:b], info[a:b],
         )
-        if progress is not None:
-            progress(b, n)
+
+    n_threads = _thread_count(threads)
+    step = max(1, int(chunk_size))
+    with ThreadPoolExecutor(n_threads) as pool:
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            piece = max(1, -(-(b - a) // (8 * n_threads)))  # small pieces balance runs of unequal cost
+            list(pool.map(lambda lo: run(lo, min(b, lo + piece)), range(a, b, piece)))
+            if progress is not None:
+                progress(b, n)
     failed = np.flatnonzero(status != rodas.OK)
     if failed.size and on_error == "raise":
         lines = [f"row {i}: " + failure_message(cm, int(status[i]), info[i], max_steps, rtol) for i in failed[:10]]

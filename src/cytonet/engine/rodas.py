@@ -11,7 +11,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from cytonet.model.compile import OP_ADD, OP_MUL, OP_SET, jac_kernel, rhs_kernel
+from cytonet.engine.sparse import lu_numeric, lu_solve_sparse, set_w, to_dense
+from cytonet.model.compile import OP_ADD, OP_MUL, OP_SET, jac_kernel, prepare, rhs_kernel
 
 GAMMA = 0.25
 A21 = 1.544
@@ -32,7 +33,7 @@ I_T, I_SPECIES, I_STEPS, I_REJECTED, I_EVENTS, I_NEGATIVE = 0, 1, 2, 3, 4, 5
 N_INFO = 6
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def lu_factor(a, piv):
     """In-place LU with partial pivoting; returns False if singular."""
     n = a.shape[0]
@@ -59,7 +60,7 @@ def lu_factor(a, piv):
     return True
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def lu_solve(a, piv, b):
     """Solve in place for b using the factors of :func:`lu_factor`."""
     n = a.shape[0]
@@ -79,18 +80,27 @@ def lu_solve(a, piv, b):
         b[i] = s / a[i, i]
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
+def _solve(a, L, dense, W, piv, b, w):
+    """Solve W x = b in place with the sparse factors, or the dense ones when ``dense``."""
+    if dense:
+        lu_solve(W, piv, b)
+    else:
+        lu_solve_sparse(a, L, b, w)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def _dense(y0, y1, d1, d2, i, th):
     t1 = 1.0 - th
     return t1 * y0[i] + th * (y1[i] + t1 * (d1[i] + th * d2[i]))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _trigger(x, th_species, th_value, th_dir, e):
     return th_dir[e] * (x[th_species[e]] - th_value[e]) >= 0.0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _fire(e, x, p, th_ptr, a_is_param, a_target, a_op, a_value):
     """Apply the assignments of threshold event ``e`` to the state and parameters."""
     for a in range(th_ptr[e], th_ptr[e + 1]):
@@ -104,21 +114,34 @@ def _fire(e, x, p, th_ptr, a_is_param, a_target, a_op, a_value):
             tgt[j] *= a_value[a]
 
 
-@nb.njit(cache=True)
+def model_arrays(cm) -> tuple:
+    """The tuple ``M`` = (structure, parameter map, LU plan, Jacobian term positions) of a compiled model."""
+    from cytonet.engine.sparse import lu_plan
+
+    plan = lu_plan(cm)
+    return (cm.kernel_arrays(), cm.parameter_arrays(), plan.arrays(), plan.jac_dst)
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
               inf_start, inf_end, inf_species, inf_rate,
               th_species, th_value, th_dir, th_ptr, a_is_param, a_target, a_op, a_value,
-              R, rtol, atol, max_steps, h_max, out, info):
+              M, rtol, atol, max_steps, h_max, out, info):
     """Integrate from t=0 to t_out[-1], writing the state at t_out into ``out``; returns a status code."""
-    r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b, s_ptr, s_species, s_coef = R
+    S, Q, L, jac_dst = M
     n = x0.shape[0]
     nt = t_out.shape[0]
     t_end = t_out[nt - 1]
     x = x0.copy()
     p = p0.copy()
     u = np.zeros(n)
-    J = np.empty((n, n))
+    nf = Q[3].shape[0]
+    C = (np.empty(Q[0].shape[0]), np.empty(nf), np.empty(nf), np.empty(nf), np.empty(nf))
+    prepare(p, Q, C)
+    jv = np.empty(L[2].shape[0])
+    a = np.empty(L[2].shape[0])
     W = np.empty((n, n))
+    w = np.empty(n)
     piv = np.empty(n, np.int64)
     fy0 = np.empty(n)
     fw = np.empty(n)
@@ -166,6 +189,7 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
             now = _trigger(x, th_species, th_value, th_dir, e)
             if now and not trig[e] and t > 0.0:
                 _fire(e, x, p, th_ptr, a_is_param, a_target, a_op, a_value)
+                prepare(p, Q, C)
                 fired += 1
                 now = _trigger(x, th_species, th_value, th_dir, e)
             trig[e] = now
@@ -185,8 +209,7 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
             if inf_start[i] <= tm and tm < inf_end[i]:
                 u[inf_species[i]] += inf_rate[i]
         # integrate [t, seg_end]
-        rhs_kernel(x, p, u, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b,
-                   s_ptr, s_species, s_coef, fy0)
+        rhs_kernel(x, u, C, S, fy0)
         if h <= 0.0:
             d0 = 0.0
             dd = 0.0
@@ -218,51 +241,51 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
                 info[I_REJECTED] = rejected
                 return STEP_UNDERFLOW
             if new_J:
-                jac_kernel(x, p, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b,
-                           s_ptr, s_species, s_coef, J)
+                jac_kernel(x, C, S, jac_dst, jv)
                 new_J = False
             dtg = 1.0 / (h * GAMMA)
-            for i in range(n):
-                for j in range(n):
-                    W[i, j] = -J[i, j]
-                W[i, i] += dtg
-            ok = lu_factor(W, piv)
+            set_w(jv, dtg, L, a)
+            dense = not lu_numeric(a, L)
+            ok = True
+            if dense:
+                to_dense(jv, dtg, L, W)
+                ok = lu_factor(W, piv)
             finite = ok
             if ok:
                 ih = 1.0 / h
                 for i in range(n):
                     k1[i] = fy0[i]
-                lu_solve(W, piv, k1)
+                _solve(a, L, dense, W, piv, k1, w)
                 for i in range(n):
                     yt[i] = x[i] + A21 * k1[i]
-                rhs_kernel(yt, p, u, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b, s_ptr, s_species, s_coef, fw)
+                rhs_kernel(yt, u, C, S, fw)
                 for i in range(n):
                     k2[i] = fw[i] + ih * C21 * k1[i]
-                lu_solve(W, piv, k2)
+                _solve(a, L, dense, W, piv, k2, w)
                 for i in range(n):
                     yt[i] = x[i] + A31 * k1[i] + A32 * k2[i]
-                rhs_kernel(yt, p, u, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b, s_ptr, s_species, s_coef, fw)
+                rhs_kernel(yt, u, C, S, fw)
                 for i in range(n):
                     k3[i] = fw[i] + ih * (C31 * k1[i] + C32 * k2[i])
-                lu_solve(W, piv, k3)
+                _solve(a, L, dense, W, piv, k3, w)
                 for i in range(n):
                     yt[i] = x[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
-                rhs_kernel(yt, p, u, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b, s_ptr, s_species, s_coef, fw)
+                rhs_kernel(yt, u, C, S, fw)
                 for i in range(n):
                     k4[i] = fw[i] + ih * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i])
-                lu_solve(W, piv, k4)
+                _solve(a, L, dense, W, piv, k4, w)
                 for i in range(n):
                     yt[i] = x[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
-                rhs_kernel(yt, p, u, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b, s_ptr, s_species, s_coef, fw)
+                rhs_kernel(yt, u, C, S, fw)
                 for i in range(n):
                     k5[i] = fw[i] + ih * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
-                lu_solve(W, piv, k5)
+                _solve(a, L, dense, W, piv, k5, w)
                 for i in range(n):
                     yt[i] += k5[i]
-                rhs_kernel(yt, p, u, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b, s_ptr, s_species, s_coef, fw)
+                rhs_kernel(yt, u, C, S, fw)
                 for i in range(n):
                     k6[i] = fw[i] + ih * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
-                lu_solve(W, piv, k6)
+                _solve(a, L, dense, W, piv, k6, w)
                 err = 0.0
                 for i in range(n):
                     y1[i] = yt[i] + k6[i]
@@ -314,6 +337,7 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
                 for i in range(n):
                     x[i] = _dense(x, y1, d1, d2, i, th)
                 _fire(e_ev, x, p, th_ptr, a_is_param, a_target, a_op, a_value)
+                prepare(p, Q, C)
                 fired += 1
                 h = max(t_ev - t, 1e-3 * h)
                 t = t_ev
@@ -341,8 +365,7 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
             while io < nt and t_out[io] <= t and t_out[io] < seg_end:
                 out[io, :] = x
                 io += 1
-            rhs_kernel(x, p, u, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b,
-                       s_ptr, s_species, s_coef, fy0)
+            rhs_kernel(x, u, C, S, fy0)
             new_J = True
             if e_ev < 0:
                 fac = 0.9 * max(err, 1e-10) ** (-0.7 / 4.0) * err_prev ** (0.4 / 4.0)
@@ -356,14 +379,14 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
     return OK
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def solve_many(X0, P, t_out, bolus_time, bolus_species, bolus_amount,
                inf_start, inf_end, inf_species, inf_rate,
                th_species, th_value, th_dir, th_ptr, a_is_param, a_target, a_op, a_value,
-               R, rtol, atol, max_steps, h_max, out, status, info):
-    """Run :func:`solve_one` for every row (per-run step control), in parallel across runs."""
-    for r in nb.prange(X0.shape[0]):
+               M, rtol, atol, max_steps, h_max, out, status, info):
+    """Run :func:`solve_one` for every row (per-run step control); releases the GIL, so threads can share runs."""
+    for r in range(X0.shape[0]):
         status[r] = solve_one(X0[r], P[r], t_out, bolus_time[r], bolus_species, bolus_amount[r],
                               inf_start[r], inf_end[r], inf_species, inf_rate[r],
                               th_species, th_value, th_dir, th_ptr, a_is_param, a_target, a_op, a_value,
-                              R, rtol, atol, max_steps, h_max, out[r], info[r])
+                              M, rtol, atol, max_steps, h_max, out[r], info[r])

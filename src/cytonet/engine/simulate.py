@@ -104,7 +104,7 @@ def simulate(
         x0, p, t, cm.bolus_time, cm.bolus_species, cm.bolus_amount,
         cm.inf_start, cm.inf_end, cm.inf_species, cm.inf_rate,
         cm.th_species, cm.th_value, cm.th_dir, cm.th_ptr, cm.a_is_param, cm.a_target, cm.a_op, cm.a_value,
-        cm.kernel_arrays(), float(rtol), float(atol), int(max_steps), float(max_step), out, info,
+        rodas.model_arrays(cm), float(rtol), float(atol), int(max_steps), float(max_step), out, info,
     )
     if status != rodas.OK:
         raise SolverError(f"model {cm.model_id!r}: " + failure_message(cm, status, info, max_steps, rtol))

@@ -133,25 +133,47 @@ class CompiledModel:
     def parameter_index(self, pid: str) -> int:
         return _index(self.parameters, pid, "parameter", self.model_id)
 
+    @property
+    def n_reactions(self) -> int:
+        return len(self.r_k)
+
     def rhs(self, x: np.ndarray, t: float = 0.0, p: np.ndarray | None = None) -> np.ndarray:
         """dx/dt at state ``x`` and time ``t`` (inputs included)."""
         out = np.zeros(self.n_species)
-        pp = self.p if p is None else np.asarray(p, float)
-        u = input_at(self, t)
-        rhs_kernel(np.asarray(x, float), pp, u, *self.kernel_arrays(), out)
+        rhs_kernel(np.asarray(x, float), input_at(self, t), self.constants(p), self.kernel_arrays(), out)
         return out
 
     def jacobian(self, x: np.ndarray, p: np.ndarray | None = None) -> np.ndarray:
-        """Analytic d(dx/dt)/dx at ``x``."""
-        out = np.zeros((self.n_species, self.n_species))
-        pp = self.p if p is None else np.asarray(p, float)
-        jac_kernel(np.asarray(x, float), pp, *self.kernel_arrays(), out)
-        return out
+        """Analytic d(dx/dt)/dx at ``x`` (dense)."""
+        n = self.n_species
+        rows, cols = self.jacobian_entries()
+        out = np.zeros(n * n)
+        jac_kernel(np.asarray(x, float), self.constants(p), self.kernel_arrays(), rows * n + cols, out)
+        return out.reshape(n, n)
 
     def kernel_arrays(self) -> tuple[np.ndarray, ...]:
-        """The reaction arrays in the order the kernels take them."""
-        return (self.r_k, self.r_kpow, self.r_scale, self.f_ptr, self.f_kind, self.f_species,
-                self.f_nu, self.f_K, self.f_n, self.f_b, self.s_ptr, self.s_species, self.s_coef)
+        """The reaction structure in the order the kernels take it (``S`` of the kernels)."""
+        return (self.f_ptr, self.f_kind, self.f_species, self.f_nu, self.s_ptr, self.s_species, self.s_coef)
+
+    def parameter_arrays(self) -> tuple[np.ndarray, ...]:
+        """Where rate constants and factor parameters come from in ``p`` (``Q`` of :func:`prepare`)."""
+        return (self.r_k, self.r_kpow, self.r_scale, self.f_K, self.f_n, self.f_b)
+
+    def constants(self, p: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """Per-run constants ``C`` = (k_r, K, n, b, K**n) of the kernels at parameters ``p``."""
+        C = new_constants(self.n_reactions, len(self.f_kind))
+        prepare(self.p if p is None else np.asarray(p, float), self.parameter_arrays(), C)
+        return C
+
+    def jacobian_entries(self) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of every term :func:`jac_kernel` adds, in the order it adds them."""
+        rows, cols = [], []
+        for r in range(self.n_reactions):
+            st = self.s_species[self.s_ptr[r]:self.s_ptr[r + 1]]
+            for j in range(self.f_ptr[r], self.f_ptr[r + 1]):
+                rows.extend(st)
+                cols.extend([self.f_species[j]] * len(st))
+        return np.asarray(rows, np.int64), np.asarray(cols, np.int64)
 
 
 def _index(names: list[str], name: str, kind: str, model: str) -> int:
@@ -335,7 +357,7 @@ def compile_model(spec: ModelSpec) -> CompiledModel:
 
 
 # --------------------------------------------------------------------------- numba kernels
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def _pow(x, n):
     """x ** n with the common small integer Hill coefficients done by multiplication."""
     if n == 1.0:
@@ -350,8 +372,49 @@ def _pow(x, n):
     return x ** n
 
 
-@nb.njit(cache=True, inline="always")
-def _factor(kind, x, nu, K, n, b):
+def new_constants(n_reactions: int, n_factors: int) -> tuple[np.ndarray, ...]:
+    """Empty per-run constant arrays ``C`` for :func:`prepare`."""
+    return (np.empty(n_reactions), np.empty(n_factors), np.empty(n_factors), np.empty(n_factors), np.empty(n_factors))
+
+
+@nb.njit(cache=True, error_model="numpy")
+def prepare(p, Q, C):
+    """Fill ``C`` = (k_r, K, n, b, K**n) from the parameters; call again whenever ``p`` changes."""
+    r_k, r_kpow, r_scale, f_K, f_n, f_b = Q
+    kr, fK, fn, fb, fKn = C
+    for r in range(r_k.shape[0]):
+        kr[r] = r_scale[r] * (p[r_k[r]] if r_kpow[r] == 1.0 else p[r_k[r]] ** r_kpow[r])
+    for j in range(f_K.shape[0]):
+        fK[j] = p[f_K[j]] if f_K[j] >= 0 else 1.0
+        fn[j] = p[f_n[j]] if f_n[j] >= 0 else 1.0
+        fb[j] = p[f_b[j]] if f_b[j] >= 0 else 0.0
+        fKn[j] = _pow(fK[j], fn[j])
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _value(kind, x, nu, K, n, b, Kn):
+    """Value of one factor at x."""
+    if kind == POWER:
+        if nu == 1.0:
+            return x
+        if nu == 2.0:
+            return x * x
+        return x ** nu
+    if kind == SAT:
+        return x / (K + x)
+    if kind == CAP:
+        return 1.0 - x / K
+    xp = x if x > 0.0 else 0.0
+    xn = _pow(xp, n)
+    if kind == HILL_ACT:
+        return xn / (Kn + xn)
+    if kind == HILL_INH:
+        return Kn / (Kn + xn)
+    return b + (1.0 - b) * xn / (Kn + xn)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _factor(kind, x, nu, K, n, b, Kn):
     """Value and derivative of one factor at x."""
     if kind == POWER:
         if nu == 1.0:
@@ -366,7 +429,6 @@ def _factor(kind, x, nu, K, n, b):
         return 1.0 - x / K, -1.0 / K
     xp = x if x > 0.0 else 0.0
     xn = _pow(xp, n)
-    Kn = _pow(K, n)
     d = Kn + xn
     dh = n * Kn * (xn / xp) / (d * d) if xp > 0.0 else (Kn / (d * d) if n == 1.0 else 0.0)
     if kind == HILL_ACT:
@@ -376,55 +438,50 @@ def _factor(kind, x, nu, K, n, b):
     return b + (1.0 - b) * xn / d, (1.0 - b) * dh
 
 
-@nb.njit(cache=True, inline="always")
-def _params(p, f_K, f_n, f_b, j):
-    K = p[f_K[j]] if f_K[j] >= 0 else 1.0
-    n = p[f_n[j]] if f_n[j] >= 0 else 1.0
-    b = p[f_b[j]] if f_b[j] >= 0 else 0.0
-    return K, n, b
-
-
-@nb.njit(cache=True)
-def rhs_kernel(x, p, u, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b,
-               s_ptr, s_species, s_coef, out):
-    """out = N v(x, p) + u."""
+@nb.njit(cache=True, error_model="numpy")
+def rhs_kernel(x, u, C, S, out):
+    """out = N v(x) + u, with the per-run constants ``C`` of :func:`prepare` and structure ``S``."""
+    kr, fK, fn, fb, fKn = C
+    f_ptr, f_kind, f_species, f_nu, s_ptr, s_species, s_coef = S
     for i in range(x.shape[0]):
         out[i] = u[i]
-    for r in range(r_k.shape[0]):
-        v = r_scale[r] * (p[r_k[r]] if r_kpow[r] == 1.0 else p[r_k[r]] ** r_kpow[r])
+    for r in range(kr.shape[0]):
+        v = kr[r]
         for j in range(f_ptr[r], f_ptr[r + 1]):
-            K, n, b = _params(p, f_K, f_n, f_b, j)
-            f, _ = _factor(f_kind[j], x[f_species[j]], f_nu[j], K, n, b)
-            v *= f
+            v *= _value(f_kind[j], x[f_species[j]], f_nu[j], fK[j], fn[j], fb[j], fKn[j])
         for j in range(s_ptr[r], s_ptr[r + 1]):
             out[s_species[j]] += s_coef[j] * v
 
 
-@nb.njit(cache=True)
-def jac_kernel(x, p, r_k, r_kpow, r_scale, f_ptr, f_kind, f_species, f_nu, f_K, f_n, f_b,
-               s_ptr, s_species, s_coef, out):
-    """out = N dv/dx (dense), with dv/dx_s = k * sum_{i: s_i = s} f_i' * prod_{j != i} f_j."""
-    out[:, :] = 0.0
+@nb.njit(cache=True, error_model="numpy")
+def jac_kernel(x, C, S, dst, out):
+    """out[dst[e]] += term e of J = N dv/dx, terms in :meth:`CompiledModel.jacobian_entries` order.
+
+    dv/dx_s = k * sum_{i: s_i = s} f_i' * prod_{j != i} f_j. ``out`` is zeroed first; ``dst`` maps
+    terms to a dense row-major matrix or to the entries of a sparse one.
+    """
+    kr, fK, fn, fb, fKn = C
+    f_ptr, f_kind, f_species, f_nu, s_ptr, s_species, s_coef = S
+    out[:] = 0.0
     fv = np.empty(16)
     dv = np.empty(16)
-    for r in range(r_k.shape[0]):
-        k = r_scale[r] * (p[r_k[r]] if r_kpow[r] == 1.0 else p[r_k[r]] ** r_kpow[r])
+    e = 0
+    for r in range(kr.shape[0]):
+        k = kr[r]
         m = f_ptr[r + 1] - f_ptr[r]
-        if m == 0:
-            continue
+        ns = s_ptr[r + 1] - s_ptr[r]
         if m > fv.shape[0]:
             fv = np.empty(m)
             dv = np.empty(m)
         for i in range(m):
             j = f_ptr[r] + i
-            K, n, b = _params(p, f_K, f_n, f_b, j)
-            fv[i], dv[i] = _factor(f_kind[j], x[f_species[j]], f_nu[j], K, n, b)
+            fv[i], dv[i] = _factor(f_kind[j], x[f_species[j]], f_nu[j], fK[j], fn[j], fb[j], fKn[j])
         for i in range(m):
             g = k * dv[i]
             for q in range(m):
                 if q != i:
                     g *= fv[q]
             if g != 0.0:
-                col = f_species[f_ptr[r] + i]
-                for j in range(s_ptr[r], s_ptr[r + 1]):
-                    out[s_species[j], col] += s_coef[j] * g
+                for j in range(ns):
+                    out[dst[e + j]] += s_coef[s_ptr[r] + j] * g
+            e += ns
