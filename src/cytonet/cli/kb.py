@@ -70,14 +70,14 @@ def card(described: Described) -> Panel:
     table.add_column()
     for field, value in rec.items():
         if field not in _SKIP and value not in (None, [], ""):
-            table.add_row(field.replace("_", " "), Text(_text(value)))
+            table.add_row(Text(field.replace("_", " ")), Text(_text(value)))
     parts: list = [table, Text("")]
     if described.refs:
         parts.append(Text("References", style="bold"))
         parts += [Text(f"  • {reference_line(r)}") for r in described.refs]
     if rec.get("assumption"):
         parts.append(Text(f"Assumption: {rec['assumption']}", style="yellow"))
-    title = f"[b]{rec.get('name', rec['id'])}[/b] · {described.kind} {rec['id']}"
+    title = Text.assemble((rec.get("name", rec["id"]), "bold"), f" · {described.kind} {rec['id']}")  # data, not markup
     return Panel(Group(*parts), title=title, title_align="left")
 
 

@@ -115,9 +115,8 @@ class KnowledgeBase:
     def describe(self, name: str) -> Described:
         """Any record by id, name or alias as plain JSON, with the references it cites."""
         rec = self.get(name)
-        data = rec.model_dump(mode="json")
-        refs = [self._t["references"][r].model_dump(mode="json") for r in cited_ref_ids(data)]
-        return Described(self.kind_of(name), data, refs)
+        refs = [r.model_dump(mode="json") for r in self.refs_of(rec)]
+        return Described(self.kind_of(name), rec.model_dump(mode="json"), refs)
 
     # ---- listings -------------------------------------------------------------------------
     def cytokines(self, family: str | None = None, role: str | None = None) -> list[Cytokine]:
@@ -155,8 +154,7 @@ class KnowledgeBase:
 
     def refs_of(self, record: BaseModel) -> list[Reference]:
         """The reference entries a record cites (its own refs, then its serum range's)."""
-        ids = [*record.refs, *(getattr(getattr(record, "serum_range", None), "refs", None) or [])]
-        return [self._t["references"][r] for r in dict.fromkeys(ids)]
+        return [self._t["references"][r] for r in cited_ref_ids(record.model_dump(mode="json"))]
 
     # ---- derived relations ---------------------------------------------------------------
     def receptors_of(self, cytokine: str) -> list[Receptor]:
