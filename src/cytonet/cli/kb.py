@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Query, export and validate the cytokine knowledge base.", no_args_is_help=True)
 
+#: record fields the card shows in its title or reference list rather than as rows
 _SKIP = {"id", "name", "refs", "assumption"}
+
 
 class Kind(StrEnum):
     cytokines = "cytokines"
