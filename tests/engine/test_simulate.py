@@ -7,6 +7,7 @@ from scipy.integrate import quad
 import testmodels as T
 from cytonet.engine.simulate import simulate
 from cytonet.errors import ModelSpecError, SolverError
+from cytonet.model.compile import compile_model
 
 TIGHT = dict(rtol=1e-10, atol=1e-13)
 T_ODD = np.linspace(0.0, 40.0, 137)  # off the internal step grid: exercises dense output
@@ -169,3 +170,17 @@ def test_overrides_and_observables():
     assert state(ds, "A")[-1] == pytest.approx(2 * math.exp(-1.0), rel=1e-9)
     net = simulate(T.network(), 48.0)
     np.testing.assert_allclose(net.ratio.values, state(net, "IL6") / np.maximum(state(net, "IL10"), 1e-3))
+
+
+def test_per_species_atol_equals_scalar_when_uniform_and_is_validated():
+    cm = compile_model(T.network())
+    a = simulate(cm, 48.0, atol=1e-8).state.values
+    b = simulate(cm, 48.0, atol=np.full(cm.n_species, 1e-8)).state.values
+    np.testing.assert_array_equal(a, b)
+    loose = np.full(cm.n_species, 1e-8)
+    loose[0] = 1e-2  # a loose atol on one species must change the step sequence
+    assert not np.array_equal(simulate(cm, 48.0, atol=loose).state.values, a)
+    with pytest.raises(ModelSpecError, match="one per species"):
+        simulate(cm, 48.0, atol=[1e-8, 1e-8])
+    with pytest.raises(ModelSpecError, match="atol > 0"):
+        simulate(cm, 48.0, atol=np.zeros(cm.n_species))

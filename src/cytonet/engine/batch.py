@@ -16,6 +16,7 @@ import numpy as np
 
 from cytonet.engine.simulate import (
     DEFAULT_MAX_STEPS,
+    Atol,
     _check_tolerances,
     as_compiled,
     failure_message,
@@ -115,7 +116,7 @@ def simulate_batch(
     t_eval: Sequence[float] | np.ndarray | None = None,
     n_points: int | None = None,
     rtol: float = 1e-6,
-    atol: float = 1e-9,
+    atol: Atol = 1e-9,
     max_steps: int = DEFAULT_MAX_STEPS,
     max_step: float = np.inf,
     on_error: Literal["raise", "mask"] = "raise",
@@ -134,7 +135,7 @@ def simulate_batch(
     if on_error not in ("raise", "mask"):
         raise ModelSpecError(f"on_error must be 'raise' or 'mask', got {on_error!r}")
     cm = as_compiled(model)
-    _check_tolerances(rtol, atol, max_steps, max_step)
+    atol_v = _check_tolerances(cm, rtol, atol, max_steps, max_step)
     t = time_grid(t_end, t_eval, n_points)
     arr = run_arrays(cm, _columns(table))
     n = arr["X0"].shape[0]
@@ -148,7 +149,7 @@ def simulate_batch(
             arr["X0"][a:b], arr["P"][a:b], t, arr["bolus_time"][a:b], cm.bolus_species, arr["bolus_amount"][a:b],
             arr["inf_start"][a:b], arr["inf_end"][a:b], cm.inf_species, arr["inf_rate"][a:b],
             cm.th_species, cm.th_value, cm.th_dir, cm.th_ptr, cm.a_is_param, cm.a_target, cm.a_op, cm.a_value,
-            M, float(rtol), float(atol), int(max_steps), float(max_step), out[a:b], status[a:b], info[a:b],
+            M, float(rtol), atol_v, int(max_steps), float(max_step), out[a:b], status[a:b], info[a:b],
         )
 
     n_threads = _thread_count(threads)

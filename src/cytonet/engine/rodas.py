@@ -127,7 +127,10 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
               inf_start, inf_end, inf_species, inf_rate,
               th_species, th_value, th_dir, th_ptr, a_is_param, a_target, a_op, a_value,
               M, rtol, atol, max_steps, h_max, out, info):
-    """Integrate from t=0 to t_out[-1], writing the state at t_out into ``out``; returns a status code."""
+    """Integrate from t=0 to t_out[-1], writing the state at t_out into ``out``; returns a status code.
+
+    ``atol`` holds one absolute tolerance per species.
+    """
     S, Q, L, jac_dst = M
     n = x0.shape[0]
     nt = t_out.shape[0]
@@ -214,7 +217,7 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
             d0 = 0.0
             dd = 0.0
             for i in range(n):
-                sc = atol + rtol * abs(x[i])
+                sc = atol[i] + rtol * abs(x[i])
                 d0 += (x[i] / sc) ** 2
                 dd += (fy0[i] / sc) ** 2
             d0 = np.sqrt(d0 / n)
@@ -289,7 +292,7 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
                 err = 0.0
                 for i in range(n):
                     y1[i] = yt[i] + k6[i]
-                    sc = atol + rtol * max(abs(x[i]), abs(y1[i]))
+                    sc = atol[i] + rtol * max(abs(x[i]), abs(y1[i]))
                     err += (k6[i] / sc) ** 2
                 err = np.sqrt(err / n)
                 finite = np.isfinite(err)
@@ -354,7 +357,7 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
                 if not np.isfinite(x[i]) or abs(x[i]) > 1e250:
                     bad = i
                     break
-                if x[i] < 0.0 and -x[i] > atol:
+                if x[i] < 0.0 and -x[i] > atol[i]:
                     info[I_NEGATIVE] += 1.0
             if bad >= 0:
                 info[I_T] = t

@@ -47,9 +47,17 @@ def time_grid(t_end: float, t_eval: Sequence[float] | np.ndarray | None, n_point
     return np.linspace(0.0, t_end, n)
 
 
-def _check_tolerances(rtol: float, atol: float, max_steps: int, max_step: float) -> None:
-    if not (0 < rtol < 1 and 0 < atol and max_steps >= 1 and max_step > 0):
+Atol = float | Sequence[float] | np.ndarray
+
+
+def _check_tolerances(cm: CompiledModel, rtol: float, atol: Atol, max_steps: int, max_step: float) -> np.ndarray:
+    """Validate the solver settings; returns ``atol`` as one value per species."""
+    a = np.asarray(atol, dtype=float)
+    if a.ndim == 1 and a.size != cm.n_species or a.ndim > 1:
+        raise ModelSpecError(f"atol must be one number or one per species ({cm.n_species}, in model order), got shape {a.shape}")
+    if not (0 < rtol < 1 and np.all(a > 0) and max_steps >= 1 and max_step > 0):
         raise ModelSpecError(f"need 0 < rtol < 1, atol > 0, max_steps >= 1, max_step > 0; got rtol={rtol}, atol={atol}, max_steps={max_steps}, max_step={max_step}")
+    return np.broadcast_to(a, (cm.n_species,)).copy()
 
 
 def override_vectors(cm: CompiledModel, parameters: Mapping[str, float] | None, initial: Mapping[str, float] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -85,17 +93,20 @@ def simulate(
     t_eval: Sequence[float] | np.ndarray | None = None,
     n_points: int | None = None,
     rtol: float = 1e-6,
-    atol: float = 1e-9,
+    atol: Atol = 1e-9,
     max_steps: int = DEFAULT_MAX_STEPS,
     max_step: float = np.inf,
     parameters: Mapping[str, float] | None = None,
     initial: Mapping[str, float] | None = None,
 ) -> xr.Dataset:
-    """Simulate one run from t = 0 to ``t_end`` hours with the stiff Rodas4 engine."""
+    """Simulate one run from t = 0 to ``t_end`` hours with the stiff Rodas4 engine.
+
+    ``atol`` is one absolute tolerance or one per species (model order), in each species' unit.
+    """
     from cytonet.engine import rodas
 
     cm = as_compiled(model)
-    _check_tolerances(rtol, atol, max_steps, max_step)
+    atol_v = _check_tolerances(cm, rtol, atol, max_steps, max_step)
     t = time_grid(t_end, t_eval, n_points)
     x0, p = override_vectors(cm, parameters, initial)
     out = np.full((t.size, cm.n_species), np.nan)
@@ -104,7 +115,7 @@ def simulate(
         x0, p, t, cm.bolus_time, cm.bolus_species, cm.bolus_amount,
         cm.inf_start, cm.inf_end, cm.inf_species, cm.inf_rate,
         cm.th_species, cm.th_value, cm.th_dir, cm.th_ptr, cm.a_is_param, cm.a_target, cm.a_op, cm.a_value,
-        rodas.model_arrays(cm), float(rtol), float(atol), int(max_steps), float(max_step), out, info,
+        rodas.model_arrays(cm), float(rtol), atol_v, int(max_steps), float(max_step), out, info,
     )
     if status != rodas.OK:
         raise SolverError(f"model {cm.model_id!r}: " + failure_message(cm, status, info, max_steps, rtol))
@@ -114,7 +125,7 @@ def simulate(
     return ds
 
 
-def to_dataset(cm: CompiledModel, t: np.ndarray, state: np.ndarray, p: np.ndarray, rtol: float, atol: float,
+def to_dataset(cm: CompiledModel, t: np.ndarray, state: np.ndarray, p: np.ndarray, rtol: float, atol: Atol,
                patient: np.ndarray | None = None) -> xr.Dataset:
     """Wrap a state array (time, species) or (patient, time, species) with coords, observables and attrs."""
     import xarray as xr
@@ -137,5 +148,5 @@ def to_dataset(cm: CompiledModel, t: np.ndarray, state: np.ndarray, p: np.ndarra
     return xr.Dataset(
         data, coords=coords,
         attrs={"model_id": cm.model_id, "model_hash": cm.digest, "solver": SOLVER_NAME, "rtol": rtol,
-               "atol": atol, "cytonet_version": __version__, "time_unit": "h"},
+               "atol": atol if np.ndim(atol) == 0 else np.asarray(atol, float), "cytonet_version": __version__, "time_unit": "h"},
     )
