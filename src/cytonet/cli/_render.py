@@ -9,6 +9,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from cytonet.knowledge.base import Talk
 
+
 def talk_table(talks: list[Talk], a: str, b: str) -> Table:
     """How cell A signals to cell B, one row per cytokine-receptor pair."""
     table = Table(title=f"{a} → {b}", title_justify="left")
