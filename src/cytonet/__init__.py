@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "simulate": ("cytonet.engine.simulate", "simulate"),
     "simulate_batch": ("cytonet.engine.batch", "simulate_batch"),
+    "treat": ("cytonet.therapy.pkpd", "treat"),
 }
 
 

@@ -17,8 +17,14 @@ def _scenario_models() -> dict[str, ModelSpec]:
     return _catalog()
 
 
+def _treated_models() -> dict[str, ModelSpec]:
+    from cytonet.therapy.catalog import treated_models
+
+    return treated_models()
+
+
 #: Providers of models that are not plain files: callables returning {name: ModelSpec}.
-PROVIDERS: list[Callable[[], dict[str, ModelSpec]]] = [_scenario_models]
+PROVIDERS: list[Callable[[], dict[str, ModelSpec]]] = [_scenario_models, _treated_models]
 
 
 def _is_model_file(path: Path) -> bool:
