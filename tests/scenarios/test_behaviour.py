@@ -45,7 +45,7 @@ def test_healthy_baseline_within_published_healthy_ranges() -> None:
     rest = steady_state(host_model(load_scenario("healthy"))).as_dict()
     for cid in ("IL6", "IL1B"):
         rng = kb.cytokine(cid).serum_range
-        assert rng is not None and rng.low <= rest[cid] <= rng.high * 1.2, (cid, rest[cid], rng)
+        assert rng is not None and rng.low <= rest[cid] <= rng.high, (cid, rest[cid], rng)
 
 
 def test_resolving_infection_clears_and_returns_to_baseline() -> None:
@@ -133,8 +133,9 @@ def test_autoimmunity_locks_in_after_a_large_trigger_only() -> None:
 
 def test_less_regulation_lowers_the_autoimmune_threshold() -> None:
     """A trigger that resolves with normal regulation locks in when Treg supply or IL-10 production is halved."""
-    rate = 0.03
-    assert series(_autoimmune(rate), "Th17")[-1] < 2 * series(_autoimmune(rate), "Th17")[0]
+    rate = 0.04
+    normal = _autoimmune(rate)
+    assert series(normal, "Th17")[-1] < 2 * series(normal, "Th17")[0]
     fewer_treg = _autoimmune(rate, s_Treg=0.025)
     assert series(fewer_treg, "Th17")[-1] > 10 * series(fewer_treg, "Th17")[0]
     less_il10 = _autoimmune(rate, k_IL10_Ma=125.0, k_IL10_Treg=1.0)
