@@ -78,14 +78,6 @@ def test_validate_exit_codes() -> None:
     assert "unknown receptor 'CXCR9' (did you mean CXCR1?)" in bad.output and "11 problem(s) found" in bad.output
 
 
-def test_demo_writes_exports(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path)], env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    assert "Drugs targeting IL-6R: tocilizumab (receptor-blockade)" in result.output
-    assert (tmp_path / "kb.json").is_file() and (tmp_path / "kb.graphml").is_file()
-    assert (tmp_path / "csv" / "cytokines.csv").is_file()
-
-
 def _entry_point() -> list[str]:
     exe = shutil.which("cytonet", path=str(Path(sys.executable).parent))
     assert exe is not None, "the cytonet entry point is not installed next to this Python"

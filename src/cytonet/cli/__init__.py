@@ -25,7 +25,12 @@ from cytonet.errors import CytonetError
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "kb": ("cytonet.cli.kb", "app", "Query, export and validate the cytokine knowledge base."),
     "model": ("cytonet.cli.model", "app", "Check and export model specs."),
-    "demo": ("cytonet.cli.demo", "demo", "Tour the knowledge base and export it to OUT."),
+    "demo": ("cytonet.cli.demo", "demo", "Tour the knowledge base, then compare sepsis with a resolving infection in OUT."),
+    "simulate": ("cytonet.cli.simulate", "simulate", "Run a scenario, analyse it and write data, SBML and a report to OUT."),
+    "scenarios": ("cytonet.cli.scenarios", "app", "List and show the shipped simulation scenarios."),
+    "report": ("cytonet.cli.report", "report", "Rebuild the plots, summary.json and report.html of a run folder."),
+    "treat": ("cytonet.cli.treat", "treat", "Run a scenario untreated and treated; write overlay plots and a table of changes to OUT."),
+    "drugs": ("cytonet.cli.drugs", "app", "List modelled drugs and show their PK/PD records."),
 }
 
 

@@ -1,41 +1,39 @@
-"""``cytonet demo``: a short tour of the knowledge base, and its export written to a folder."""
+"""``cytonet demo``: a short knowledge-base tour, then sepsis beside a resolving infection, with reports."""
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from cytonet.cli._console import console
 
+#: the two scenarios the demo compares (storm vs controlled response)
+PAIR = ("sepsis-storm", "infection-resolving")
 
-def demo(out: Annotated[Path, typer.Option(help="folder for the knowledge-base export")] = Path("results/demo")) -> None:
-    """Tour the knowledge base and export it to OUT.
 
-    Shows cytokines per family, the IL-6 card, macrophage → Th17 signals and the drugs targeting IL-6R.
+def demo(out: Annotated[Path, typer.Option(help="folder for the comparison report and both runs")] = Path("results/demo")) -> None:
+    """Tour the knowledge base, then compare sepsis with a resolving infection in OUT.
+
+    Writes OUT/report.html (overlay plots, both summaries side by side) and each run's own folder
+    (OUT/sepsis-storm, OUT/infection-resolving) as ``cytonet simulate`` would.
     """
-    from cytonet.cli._render import talk_table
-    from cytonet.cli.kb import card
+    from cytonet.cli.simulate import run_scenario, summary_table
     from cytonet.knowledge import load
-    from cytonet.knowledge.export import export
+    from cytonet.report import read_timecourse, write_comparison
+    from cytonet.report.rundir import TIMECOURSE
 
     kb = load()
-    families = Table(title="Cytokines per family", title_justify="left")
-    families.add_column("family")
-    families.add_column("count", justify="right")
-    for fam, n in sorted(Counter(c.family.value for c in kb.cytokines()).items()):
-        families.add_row(fam, str(n))
-    console().print(families)
-    console().print(f"{len(kb.cells())} cells, {len(kb.receptors())} receptors, {len(kb.pathways())} pathways, "
-                  f"{len(kb.diseases())} diseases, {len(kb.drugs())} drugs, {len(kb.references())} references")
-    console().print(card(kb.describe("IL-6")))
-    mac, th17 = kb.cell("macrophage"), kb.cell("Th17")
-    console().print(talk_table(kb.talk(mac.id, th17.id), mac.name, th17.name))
-    drugs = kb.drugs_targeting("IL6R")
-    console().print("Drugs targeting IL-6R: " + ", ".join(f"{d.name} ({d.mechanism.value})" for d in drugs))
-    written = export(kb, "json", out / "kb.json") + export(kb, "graphml", out / "kb.graphml")
-    written += export(kb, "csv", out / "csv")
-    console().print(f"wrote {len(written)} files to {out}")
+    c = console()
+    c.print(f"Knowledge base: {len(kb.cytokines())} cytokines, {len(kb.cells())} cells, {len(kb.receptors())} receptors, "
+            f"{len(kb.drugs())} drugs, {len(kb.references())} references", markup=False)
+    il6 = kb.cytokine("IL-6")
+    c.print(f"{il6.name} ({il6.id}): {il6.role.value}; receptors {', '.join(il6.receptors)}", markup=False)
+    c.print("Drugs targeting IL-6R: " + ", ".join(f"{d.name} ({d.mechanism.value})" for d in kb.drugs_targeting("IL6R")),
+            markup=False)
+    summaries = {name: run_scenario(name, out / name) for name in PAIR}
+    c.print(summary_table(summaries))
+    runs = {name: read_timecourse(out / name / TIMECOURSE) for name in PAIR}
+    path = write_comparison(out, runs, title=f"cytonet demo: {PAIR[0]} vs {PAIR[1]}")
+    c.print(f"wrote {path} and a run folder per scenario ({', '.join(str(out / n) for n in PAIR)})", markup=False)

@@ -1,0 +1,100 @@
+"""``cytonet simulate``: run a scenario, analyse it and write a run folder with its report."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cytonet.cli._console import console
+from cytonet.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from cytonet.analysis.storm import StormSummary
+
+
+def parse_sets(items: list[str]) -> dict[str, float]:
+    """``["k_x=1.5", ...]`` -> ``{"k_x": 1.5}``; malformed items raise ``ScenarioError`` naming the item."""
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise ScenarioError(f"--set {item!r}: expected PARAM=VALUE, e.g. --set r_P=1.2")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ScenarioError(f"--set {item!r}: {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise ScenarioError(f"--set {item!r}: the value must be a finite number")
+        out[name] = number
+    return out
+
+
+def summary_table(summaries: dict[str, StormSummary]) -> Table:
+    """Key numbers of one or more runs, one column per run."""
+    from rich.table import Table
+
+    table = Table(title="Summary", title_justify="left")
+    table.add_column("")
+    for label in summaries:
+        table.add_column(label, justify="right")
+    ss = list(summaries.values())
+
+    def row(name: str, cells: list[str]) -> None:
+        table.add_row(name, *cells)
+
+    row("classification", [str(s.classification.label) for s in ss])
+    for key in ("cytokines", "inflammation", "organ_dysfunction"):
+        row(f"  {key}", ["yes" if s.classification.criterion(key).held else "no" for s in ss])
+    row("max CRS grade (ASTCT)", [str(s.max_crs_grade) for s in ss])
+    for sid in ("IL6", "TNF", "IFNG", "IL10"):
+        row(f"{sid} peak pg/mL (h)", [f"{s.cytokine(sid).peak:.3g} ({s.cytokine(sid).peak_time_h:.1f})" for s in ss])
+    row("TEMP peak °C", [f"{s.readouts['TEMP']['peak']:.2f}" for s in ss])
+    row("CRP peak mg/L", [f"{s.readouts['CRP']['peak']:.3g}" for s in ss])
+    row("FERRITIN peak ng/mL", [f"{s.readouts['FERRITIN']['peak']:.3g}" for s in ss])
+    row("MAP nadir mmHg", [f"{s.readouts['MAP']['nadir']:.1f}" for s in ss])
+    row("SpO2 nadir %", [f"{s.readouts['SPO2']['nadir']:.1f}" for s in ss])
+    return table
+
+
+def run_scenario(scenario: str, out: Path, hours: float | None = None, sets: dict[str, float] | None = None,
+                 show_progress: bool = True) -> StormSummary:
+    """Simulate, analyse and write one run folder (data, SBML, spec, plots, report.html)."""
+    from rich.progress import Progress
+
+    from cytonet.analysis.storm import summarize
+    from cytonet.report import write_report, write_run
+    from cytonet.scenarios import load_scenario, scenario_model, simulate_scenario
+
+    if hours is not None and not (math.isfinite(hours) and hours > 0):
+        raise ScenarioError(f"--hours must be a positive number of hours, got {hours:g}")
+    sc = load_scenario(scenario)
+    with Progress(console=console(), transient=True, disable=not show_progress) as progress:
+        task = progress.add_task(f"{sc.id}: simulating", total=4)
+        ds = simulate_scenario(sc, hours=hours, parameters=sets)
+        spec, _ = scenario_model(sc, sets)
+        progress.update(task, advance=1, description=f"{sc.id}: analysing")
+        summary = summarize(ds)
+        progress.update(task, advance=1, description=f"{sc.id}: writing data, spec and SBML")
+        write_run(out, ds, spec, summary)
+        progress.update(task, advance=1, description=f"{sc.id}: plotting and writing the report")
+        write_report(out, ds, spec, summary)
+        progress.update(task, advance=1)
+    return summary
+
+
+def simulate(
+    scenario: Annotated[str, typer.Option("--scenario", "-s", help="scenario id (see `cytonet scenarios list`)")],
+    out: Annotated[Path, typer.Option(help="run folder to write")],
+    hours: Annotated[float | None, typer.Option(help="simulated hours (default: the scenario's horizon)")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="parameter override PARAM=VALUE (repeatable)")] = None,
+) -> None:
+    """Run a scenario, analyse it and write data, SBML and a report to OUT."""
+    summary = run_scenario(scenario, out, hours, parse_sets(set_ or []))
+    console().print(summary_table({summary.scenario: summary}))
+    console().print(f"wrote {out}/report.html (and timecourse.parquet, summary.json, model.xml, model.yaml)")
