@@ -83,3 +83,12 @@ def test_two_drugs_combine(scenario):
     fever = next(r for r in both.reactions if r.id == "fever_IL1B")
     assert {g.species for g in fever.regulators} >= {"anakinra_central"}
     assert np.isfinite(ds.state.values).all()
+
+
+def test_early_tocilizumab_lowers_max_crs_grade(scenario):
+    """Le et al. 2018 Oncologist (doi:10.1634/theoncologist.2018-0028): tocilizumab resolves CAR-T CRS."""
+    from cytonet.analysis.clinical import max_crs_grade
+
+    base = run(scenario, "car-t-crs", 336)
+    toci = run(scenario, "car-t-crs", 336, "tocilizumab", Regimen("8 mg/kg", route="iv", start="12h"))
+    assert max_crs_grade(toci) < max_crs_grade(base)
