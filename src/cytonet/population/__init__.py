@@ -1,0 +1,1 @@
+"""Virtual patient populations."""

@@ -1,0 +1,98 @@
+"""Per-patient outcomes of a batch, vectorised over patients, with the criteria of the single-run analysis.
+
+Storm class follows :func:`cytonet.analysis.storm.classify` and the CRS grade
+:func:`cytonet.analysis.clinical.max_crs_grade`: the thresholds are imported from those modules, so
+the criteria live in one place; only the arithmetic is rewritten over arrays (patient, time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from cytonet.analysis import clinical, storm
+
+#: readouts whose peak (or nadir, for MAP and SPO2) is stored per patient
+PEAKS = ("IL6", "TNF", "IFNG", "IL1B", "IL10", "CRP", "FERRITIN", "TEMP", "DAMAGE", "LEAK")
+NADIRS = ("MAP", "SPO2")
+#: every readout :func:`outcomes` reads
+NEEDED = tuple(dict.fromkeys([*storm.SIGNATURE_LEVELS, *PEAKS, *NADIRS]))
+STORM_CLASSES = (str(storm.StormClass.NONE), str(storm.StormClass.CONTROLLED), str(storm.StormClass.STORM))
+
+
+def hours_above(t: np.ndarray, x: np.ndarray, level: np.ndarray | float) -> np.ndarray:
+    """Hours with x(t) > level per row of ``x`` (patient, time), linear interpolation between samples."""
+    y = np.asarray(x, float) - np.asarray(level, float)[..., None] if np.ndim(level) else np.asarray(x, float) - level
+    a, b, dt = y[:, :-1], y[:, 1:], np.diff(np.asarray(t, float))
+    both = (a > 0) & (b > 0)
+    cross = (a > 0) != (b > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(cross, np.maximum(a, b) / np.abs(b - a), 0.0)
+    return np.sum(np.where(both, dt, 0.0) + np.where(cross, dt * frac, 0.0), axis=1)
+
+
+def hours_below(t: np.ndarray, x: np.ndarray, level: float) -> np.ndarray:
+    """Hours with x(t) < level per row (linear interpolation between samples)."""
+    return hours_above(t, -np.asarray(x, float), -level)
+
+
+def crs_grade(temp: np.ndarray, map_mmhg: np.ndarray, spo2: np.ndarray) -> np.ndarray:
+    """ASTCT CRS grade (patient, time) by the rule of :func:`cytonet.analysis.clinical.crs_grade_from`."""
+    febrile = temp >= clinical.FEVER.value
+    started = np.maximum.accumulate(febrile, axis=1)
+    organ = np.maximum(clinical.hypotension_grade(map_mmhg), clinical.hypoxia_grade(spo2))
+    return np.where(started, np.maximum(febrile.astype(int), organ), 0)
+
+
+def outcomes(t: np.ndarray, series: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Outcome columns from readouts ``series[name]`` (patient, time) on output times ``t`` (h).
+
+    Returns storm class and flag, the three storm criteria, max CRS grade, hours in storm (all three
+    criteria holding at once), peaks/nadirs and IL-6 peak time. Rows with NaN (failed runs) get NaN
+    numbers, class "" and grade -1.
+    """
+    need = storm.MIN_DURATION.value
+    ok = np.all(np.isfinite(series["IL6"]), axis=1)
+    elevated_h = []
+    elevated_now = np.zeros(series["IL6"].shape, bool)
+    for sid, th in storm.SIGNATURE_LEVELS.items():
+        x = series[sid]
+        level = np.maximum(storm.ELEVATED_FOLD.value * x[:, 0], th.value)
+        elevated_h.append(hours_above(t, x, level))
+        elevated_now |= x > level[:, None]
+    c1 = np.max(elevated_h, axis=0) >= need
+    temp, crp, mapv, spo2, dmg = (series[k] for k in ("TEMP", "CRP", "MAP", "SPO2", "DAMAGE"))
+    c2 = (hours_above(t, temp, clinical.FEVER.value) >= need) | (hours_above(t, crp, storm.MARKED_CRP.value) >= need)
+    organ_h = np.maximum.reduce([hours_below(t, mapv, clinical.HYPOTENSION.value),
+                                 hours_below(t, spo2, clinical.LOW_FLOW_O2.value),
+                                 hours_above(t, dmg, storm.ORGAN_DAMAGE.value)])
+    c3 = organ_h >= need
+    label = np.where(c1 & c2 & c3, 2, np.where(c1 | c2, 1, 0))
+    inflamed_now = (temp >= clinical.FEVER.value) | (crp > storm.MARKED_CRP.value)
+    organ_now = (mapv < clinical.HYPOTENSION.value) | (spo2 < clinical.LOW_FLOW_O2.value) | (dmg > storm.ORGAN_DAMAGE.value)
+    all_now = (elevated_now & inflamed_now & organ_now).astype(float)
+    in_storm_h = np.sum(np.diff(t) * 0.5 * (all_now[:, :-1] + all_now[:, 1:]), axis=1)
+    grade = np.max(crs_grade(temp, mapv, spo2), axis=1)
+
+    out: dict[str, np.ndarray] = {
+        "storm": np.where(ok, label == 2, False),
+        "storm_class": np.where(ok, np.asarray(STORM_CLASSES, dtype=object)[label], ""),
+        "cytokines_elevated": c1 & ok, "systemic_inflammation": c2 & ok, "organ_dysfunction": c3 & ok,
+        "crs_grade": np.where(ok, grade, -1).astype(np.int8),
+        "hours_in_storm": np.where(ok, in_storm_h, np.nan),
+    }
+    for k in PEAKS:
+        out[f"peak_{k}"] = np.max(series[k], axis=1)
+    for k in NADIRS:
+        out[f"nadir_{k}"] = np.min(series[k], axis=1)
+    out["peak_time_IL6"] = np.where(ok, np.asarray(t)[np.argmax(np.nan_to_num(series["IL6"], nan=-np.inf), axis=1)], np.nan)
+    out["rest_IL6"] = series["IL6"][:, 0]
+    return out
+
+
+def series_of(ds: object, names: tuple[str, ...] = NEEDED) -> dict[str, np.ndarray]:
+    """Readouts (species or observables) as (patient, time) arrays from a batch Dataset."""
+    species = list(ds["species"].values)  # type: ignore[index]
+    state = ds["state"].values  # type: ignore[index]
+    return {n: (ds[n].values if n in ds.data_vars else state[:, :, species.index(n)]) for n in names}  # type: ignore[index, attr-defined]
