@@ -1,0 +1,40 @@
+"""``cytonet population``: simulate a virtual patient population into a Parquet run directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cytonet.cli._console import console
+
+
+def population(
+    scenario: Annotated[str, typer.Option("--scenario", help="scenario id, e.g. sepsis-storm")],
+    n: Annotated[int, typer.Option("--n", min=1, help="number of virtual patients")],
+    out: Annotated[Path, typer.Option("--out", help="run directory (resumed if it holds the same configuration)")],
+    vary: Annotated[Path | None, typer.Option("--vary", help="variation file (YAML); default: the shipped reference variation")] = None,
+    method: Annotated[str | None, typer.Option("--method", help="random, lhs or sobol (default: the variation file's)")] = None,
+    drug: Annotated[str | None, typer.Option("--drug", help="also run a treated arm on the same patients")] = None,
+    dose: Annotated[str | None, typer.Option("--dose", help="dose per administration, e.g. '8 mg/kg' (default: labelled)")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="time of the first dose, e.g. '24h'")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="sampling seed")] = 0,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="patients per partition")] = 500,
+    trajectories: Annotated[int, typer.Option("--trajectories", min=0, help="time points of readouts kept per patient (0: none)")] = 0,
+    dask: Annotated[str | None, typer.Option("--dask", help="'local' (LocalCluster) or a scheduler 'tcp://HOST:PORT'")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="workers of --dask local")] = 2,
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
+) -> None:
+    """Simulate a virtual patient population of a scenario into a Parquet run directory."""
+    from cytonet.errors import ScenarioError
+    from cytonet.population.runner import PopulationConfig, run_population
+    from cytonet.population.sampling import Method, load_variation
+
+    if method is not None and method not in {m.value for m in Method}:
+        raise ScenarioError(f"--method must be one of {', '.join(m.value for m in Method)}, got {method!r}")
+    cfg = PopulationConfig(scenario=scenario, n=n, variation=load_variation(vary), method=method, seed=seed,
+                           batch_size=batch_size, drug=drug, dose=dose, at=at, trajectory_points=trajectories)
+    res = run_population(cfg, out, dask=dask, workers=workers, show_progress=not quiet)
+    console().print(f"{res.patients} patients x {len(cfg.arms)} arm(s) in {res.out} "
+                    f"({res.computed} partitions computed, {res.skipped} already complete)")
