@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "kb": ("cytonet.cli.kb", "app", "Query, export and validate the cytokine knowledge base."),
     "model": ("cytonet.cli.model", "app", "Check and export model specs."),
     "demo": ("cytonet.cli.demo", "demo", "Tour the knowledge base, then compare sepsis with a resolving infection in OUT."),
+    "population": ("cytonet.cli.population", "population", "Simulate a virtual patient population of a scenario into a Parquet run directory."),
+    "runs": ("cytonet.cli.runs", "app", "Query and summarise population run directories."),
     "simulate": ("cytonet.cli.simulate", "simulate", "Run a scenario, analyse it and write data, SBML and a report to OUT."),
     "scenarios": ("cytonet.cli.scenarios", "app", "List and show the shipped simulation scenarios."),
     "report": ("cytonet.cli.report", "report", "Rebuild the plots, summary.json and report.html of a run folder."),
