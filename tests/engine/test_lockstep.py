@@ -1,0 +1,131 @@
+"""Lock-step blocks: same answers as independent runs, per-run failures, shared event times."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import testmodels as T
+from cytonet.engine import batch
+from cytonet.engine.batch import simulate_batch
+from cytonet.engine.simulate import simulate
+from cytonet.errors import ModelSpecError
+from cytonet.model.compile import compile_model
+
+
+def _no_threshold_network():
+    spec = T.network().model_dump(mode="json")
+    spec["events"] = [e for e in spec["events"] if e["kind"] != "threshold"]
+    from cytonet.model.spec import spec_from_dict
+
+    return compile_model(spec_from_dict(spec))
+
+
+def _rel(a, b):
+    floor = 1e-6 * np.maximum(np.abs(b).max(axis=-2, keepdims=True), 1e-12)
+    return (np.abs(a - b) / np.maximum(np.abs(b), floor)).max()
+
+
+def test_lockstep_agrees_with_independent_runs_and_shares_steps():
+    cm = _no_threshold_network()
+    rng = np.random.default_rng(1)
+    n = 40
+    table = {"k_tnf": 2.0 * rng.lognormal(0, 0.3, n), "kc": 0.7 * rng.lognormal(0, 0.3, n), "IL10": rng.uniform(1, 8, n),
+             "lps_dose.amount": rng.uniform(1, 6, n), "il10_drip.rate": rng.uniform(0, 10, n)}
+    kw = dict(n_points=97, rtol=1e-8, atol=1e-10)
+    lock = simulate_batch(cm, table, 96.0, method="lockstep", **kw)
+    ind = simulate_batch(cm, table, 96.0, method="independent", **kw)
+    auto = simulate_batch(cm, table, 96.0, **kw)
+    np.testing.assert_array_equal(auto.state.values, lock.state.values)  # auto picks lock-step here
+    assert _rel(lock.state.values, ind.state.values) < 1e-5
+    assert len(set(lock.steps.values.tolist())) == 1 and lock.steps.values[0] >= ind.steps.values.max()
+
+
+def test_bolus_applied_exactly_at_its_time_in_every_run():
+    cm = compile_model(T.dosing())
+    amounts = np.array([2.0, 8.0, 16.0])
+    ds = simulate_batch(cm, {"dose1.amount": amounts}, 10.0, t_eval=[0.0, 4.999, 5.0, 7.0], rtol=1e-10, atol=1e-12,
+                        method="lockstep")
+    d = ds.state.sel(species="D").values
+    np.testing.assert_allclose(d[:, 1], 0.0, atol=1e-12)
+    np.testing.assert_allclose(d[:, 2], amounts, rtol=1e-12)
+    np.testing.assert_allclose(d[:, 3], amounts * np.exp(-0.3 * 2.0), rtol=1e-8)  # first-order clearance kd = 0.3
+
+
+def test_runs_with_different_event_times_are_grouped():
+    cm = compile_model(T.dosing())
+    times = np.array([5.0, 2.0, 5.0, 7.5, 2.0])
+    ds = simulate_batch(cm, {"dose1.time": times}, 20.0, n_points=41, rtol=1e-10, atol=1e-12, method="lockstep")
+    for i, tb in enumerate(times):
+        t = ds.time.values
+        after = t >= tb
+        expected = 8.0 * np.exp(-0.3 * (t[after] - tb))
+        # D also gets the infusion from 12 h to 15.5 h; compare only before it starts
+        m = t[after] < 12.0
+        np.testing.assert_allclose(ds.state.sel(species="D").values[i][after][m], expected[m], rtol=1e-8)
+
+
+@settings(max_examples=8, deadline=None)
+@given(n=st.integers(2, 9), k=st.floats(0.5, 5.0), il10=st.floats(0.5, 10.0))
+def test_block_of_identical_runs_equals_a_single_run(n, k, il10):
+    cm = _no_threshold_network()
+    table = {"k_tnf": np.full(n, k), "IL10": np.full(n, il10)}
+    block = simulate_batch(cm, table, 48.0, n_points=49, method="lockstep").state.values
+    one = simulate_batch(cm, {"k_tnf": [k], "IL10": [il10]}, 48.0, n_points=49, method="lockstep").state.values
+    for i in range(n):
+        np.testing.assert_array_equal(block[i], one[0])
+    single = simulate(cm, 48.0, n_points=49, parameters={"k_tnf": k}, initial={"IL10": il10}).state.values
+    assert _rel(one[0], single) < 1e-9
+
+
+def test_one_failing_run_does_not_poison_its_block():
+    from cytonet.model.spec import spec_from_dict
+
+    spec = spec_from_dict({
+        "id": "boom", "compartments": [{"id": "c", "volume": 1}],
+        "species": [{"id": "A", "compartment": "c", "initial": 0.1, "unit": "pg/mL"}],
+        "parameters": [{"id": "k", "value": 1.0, "unit": "mL/pg/h", "assumption": "test"}],
+        "reactions": [{"id": "auto", "rate_law": "mass_action", "reactants": {"A": 2}, "products": {"A": 3}, "params": {"k": "k"}}],
+    })  # A' = k A^2 blows up at t = 1 / (k A0): 20 h for k = 0.5, 2 h for k = 5
+    k = np.full(12, 0.5)
+    k[4] = 5.0
+    ds = simulate_batch(spec, {"k": k}, 10.0, on_error="mask", method="lockstep")
+    assert ds.status.values[4] != 0 and np.isnan(ds.state.values[4]).all()
+    ok = np.delete(np.arange(12), 4)
+    assert (ds.status.values[ok] == 0).all()
+    np.testing.assert_allclose(ds.state.values[ok, -1, 0], 0.1 / (1 - 0.05 * 10), rtol=1e-5)
+
+
+def test_method_choice():
+    with pytest.raises(ModelSpecError, match="threshold events"):
+        simulate_batch(T.network(), {"k_tnf": [1.0, 2.0]}, 5.0, method="lockstep")
+    with pytest.raises(ModelSpecError, match="method must be"):
+        simulate_batch(T.decay(), {"k": [1.0]}, 5.0, method="fast")
+    ds = simulate_batch(T.decay(), {"k": np.linspace(0.1, 1.0, batch.LOCKSTEP_MIN_RUNS)}, 5.0, n_points=6)
+    assert len(set(ds.steps.values.tolist())) == 1  # auto: lock-step, one shared step count
+    np.testing.assert_allclose(ds.state.values[:, -1, 0], 10.0 * np.exp(-np.linspace(0.1, 1.0, 8) * 5.0), rtol=1e-5)
+
+
+def test_lockstep_matches_roadrunner_on_a_sample():
+    import roadrunner
+
+    from cytonet.model.sbml import sbml_string
+    from cytonet.model.spec import spec_from_dict
+
+    spec = T.network().model_dump(mode="json")
+    spec["events"] = [e for e in spec["events"] if e["kind"] != "threshold"]
+    spec = spec_from_dict(spec)
+    k_tnf, il10 = np.array([1.0, 2.0, 3.5, 5.0]), np.array([4.0, 1.0, 8.0, 2.0])
+    t = np.linspace(0.0, 60.0, 293)
+    ds = simulate_batch(spec, {"k_tnf": k_tnf, "IL10": il10}, 60.0, t_eval=t, rtol=1e-10, atol=1e-15, method="lockstep")
+    rr = roadrunner.RoadRunner(sbml_string(spec))
+    rr.integrator.relative_tolerance = 1e-12
+    rr.integrator.absolute_tolerance = 1e-18
+    rr.integrator.maximum_num_steps = 1_000_000
+    species = list(ds.species.values)
+    rr.timeCourseSelections = ["time", *species]
+    for i in range(4):
+        rr.resetAll()
+        rr["k_tnf"], rr["IL10"] = k_tnf[i], il10[i]
+        ref = np.asarray(rr.simulate(times=t))[:, 1:]
+        assert _rel(ds.state.values[i], ref) < 1e-6
