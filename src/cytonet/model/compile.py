@@ -231,11 +231,12 @@ def _lower(r: Reaction, sidx: dict[str, int], pidx: dict[str, int], transit: lis
         )
         return one(P["k"], mass + mods + regs)
     if law is RateLaw.BINDING:
-        (cplx, nuc), = r.products.items()
+        # v = kon*L*R - koff*C: stoichiometries scale what is consumed/produced (unit conversions), not the order
+        (cplx, _), = r.products.items()
         rev = {k: -v for k, v in stoich.items()}
         return [
-            FactorReaction(f"{r.id}_fwd", r.id, P["kon"], mass, stoich),
-            FactorReaction(f"{r.id}_rev", r.id, P["koff"], (Factor(POWER, sidx[cplx], nuc),), rev),
+            FactorReaction(f"{r.id}_fwd", r.id, P["kon"], tuple(Factor(POWER, sidx[s]) for s in r.reactants), stoich),
+            FactorReaction(f"{r.id}_rev", r.id, P["koff"], (Factor(POWER, sidx[cplx]),), rev),
         ]
     if law is RateLaw.LOGISTIC:
         return one(P["r"], (Factor(POWER, subject), Factor(CAP, subject, K=P["K"])))

@@ -37,7 +37,8 @@ class RateLaw(StrEnum):
     - ``hill_activation``: v = k * A^n / (K^n + A^n)
     - ``hill_inhibition``: v = k * K^n / (K^n + I^n)
     - ``regulated``: v = k * prod(reactant^stoich) * prod(regulator terms) (multi-input regulation)
-    - ``binding``: L + R <-> C, v = kon * L * R - koff * C (occupancy = C / (R + C))
+    - ``binding``: L + R <-> C, v = kon * L * R - koff * C (occupancy = C / (R + C)); first order in each
+      partner whatever the stoichiometries, which only scale what is consumed and produced (unit conversion)
     - ``logistic``: v = r * X * (1 - X / K)
     - ``delay_chain``: X -> (n transit states) -> Y at rate n/tau each (mean delay tau)
     """
