@@ -6,10 +6,14 @@ load P drawn from 1..15 (half the runs each), with parameters log-normal at 20% 
 coefficients and basal fractions kept). 14 days, 337 output points, rtol 1e-6, for two absolute
 tolerances applied identically to both solvers: atol 1e-9 for every species, and per species
 1e-6 x its typical magnitude (largest of steady state and a reference LPS run, at least 1e-6).
-Prints single-run latency, batch throughput on 2 threads vs roadrunner (loop, 2-process pool),
-their ratios, CPU time per run (robust when other work shares the cores), and the max relative
-error between the two on a sample.
-Run: ``python benchmarks/engine.py [model.yaml]``.
+Prints single-run latency; for N = 1,000 and 10,000 runs both batch paths of ``simulate_batch``
+(lock-step blocks and independent runs, 2 threads) beside roadrunner (loop and 2-process pool,
+timed on a 300-run sample: its per-run rate stands for every N): wall rates, CPU time per run
+(robust when other work shares the cores) and their ratios. Accuracy on that sample: each solver
+against the other and against a tight reference (rtol 1e-10, atol 1e-14); per comparison the max
+relative error and how many runs differ beyond 1e-3, split into differences within 10 x atol in a
+near-zero state and real trajectory differences (listed).
+Run: ``python benchmarks/engine.py [model.yaml] [--sizes=1000,10000]``.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import numpy as np
 
 HERE = Path(__file__).parent
 T_END, N_POINTS, RTOL, LPS_DOSE = 336.0, 337, 1e-6, 46.7
-N_BATCH, N_RR = 2000, 300
+N_RR = 300
 
 
 def _rr_runs(args: tuple[str, list[str], np.ndarray, list[str], np.ndarray, np.ndarray]) -> np.ndarray:
@@ -73,7 +77,31 @@ def _time(fn, reps: int) -> float:
     return best
 
 
-def _case(cm, sbml: str, x_ss: np.ndarray, atol: np.ndarray, label: str) -> None:
+def _errors(ours: np.ndarray, ref: np.ndarray, atol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-run max relative error (floor: 1e-3 x the run's species max, >= atol) and whether each run's
+    worst difference is within 10 x atol of its species (a tolerance-level difference in a near-zero state)."""
+    smax = np.abs(ref).max(axis=1, keepdims=True)
+    diff = np.abs(ours - ref)
+    rel = diff / np.maximum(np.abs(ref), np.maximum(1e-3 * smax, atol))
+    flat = rel.reshape(len(rel), -1)
+    worst = flat.argmax(axis=1)
+    near_zero = diff.reshape(len(rel), -1)[np.arange(len(rel)), worst] <= 10 * np.broadcast_to(atol, rel.shape[1:]).ravel()[worst]
+    return np.nan_to_num(flat.max(axis=1), nan=np.inf), near_zero
+
+
+def _error_line(name: str, ours: np.ndarray, ref: np.ndarray, atol: np.ndarray, species: list[str]) -> str:
+    per, near_zero = _errors(ours, ref, atol)
+    bad = per > 1e-3
+    line = (f"    {name:<28} max rel err {per.max():.2e}, median run {np.median(per):.1e}; {bad.sum()} of {len(per)} runs > 1e-3 "
+            f"({(bad & near_zero).sum()} only within 10 x atol of a near-zero state, {(bad & ~near_zero).sum()} beyond)")
+    for i in np.flatnonzero(bad & ~near_zero)[:3]:
+        rel = np.abs(ours[i] - ref[i]) / np.maximum(np.abs(ref[i]), np.maximum(1e-3 * np.abs(ref[i]).max(axis=0), atol))
+        ti, si = np.unravel_index(np.nanargmax(rel), rel.shape)
+        line += f"\n      run {i}: {species[si]} at t = {ti} h: {ours[i, ti, si]:.4g} vs {ref[i, ti, si]:.4g}"
+    return line
+
+
+def _case(cm, sbml: str, x_ss: np.ndarray, atol: np.ndarray, label: str, sizes: list[int]) -> None:
     import roadrunner
 
     from cytonet.engine.batch import simulate_batch
@@ -103,32 +131,48 @@ def _case(cm, sbml: str, x_ss: np.ndarray, atol: np.ndarray, label: str) -> None
           f"ratio {t_rr / t_cy:.2f}x")
 
     rng = np.random.default_rng(0)
-    pids, values, x0 = _scenario_table(cm, x_ss, N_BATCH, rng)
+    pids, values, x0 = _scenario_table(cm, x_ss, max(sizes), rng)
     table = {**{p: values[:, i] for i, p in enumerate(pids)}, **{s: x0[:, j] for j, s in enumerate(species)}}
-    simulate_batch(cm, {k: v[:4] for k, v in table.items()}, T_END, n_points=N_POINTS, rtol=RTOL, atol=atol, threads=2)
+    kw = dict(n_points=N_POINTS, rtol=RTOL, atol=atol, on_error="mask", threads=2)
+    for method in ("lockstep", "independent"):  # numba load/compile outside the timings
+        simulate_batch(cm, {k: v[:8] for k, v in table.items()}, T_END, method=method, **kw)
+
+    # roadrunner on a sample (half LPS, half pathogen runs); its rates per run stand for every N
+    sample = np.r_[0:N_RR // 2, max(sizes) // 2:max(sizes) // 2 + N_RR // 2]
     t0, c0 = time.perf_counter(), time.process_time()
-    res = simulate_batch(cm, table, T_END, n_points=N_POINTS, rtol=RTOL, atol=atol, on_error="mask", threads=2)
-    cy_rate, cy_cpu = N_BATCH / (time.perf_counter() - t0), (time.process_time() - c0) / N_BATCH
-    m = N_RR  # roadrunner timed on a sample, rate extrapolated
-    t0, c0 = time.perf_counter(), time.process_time()
-    ref = _rr_runs((sbml, pids, values[:m], species, x0[:m], atol))
-    rr_rate, rr_cpu = m / (time.perf_counter() - t0), (time.process_time() - c0) / m
+    ref = _rr_runs((sbml, pids, values[sample], species, x0[sample], atol))
+    rr_rate, rr_cpu = N_RR / (time.perf_counter() - t0), (time.process_time() - c0) / N_RR
     t0 = time.perf_counter()
     with ProcessPoolExecutor(2) as pool:
         list(pool.map(_rr_runs, [(sbml, pids, v, species, x, atol)
-                                 for v, x in zip(np.array_split(values[:m], 2), np.array_split(x0[:m], 2))]))
-    pool_rate = m / (time.perf_counter() - t0)
-    ours = res.state.values[:m]
-    smax = np.abs(ref).max(axis=1, keepdims=True)
-    rel = np.abs(ours - ref) / np.maximum(np.abs(ref), np.maximum(1e-3 * smax, atol))  # floor: 1e-3 x the run's species max, >= atol
-    failed = int((res.status.values != 0).sum())
-    steps = res.steps.values
-    print(f"[{label}] batch {N_BATCH}: cytonet {cy_rate:7.0f} sims/s (2 threads, {failed} failed, median {np.median(steps):.0f} steps) | "
-          f"roadrunner loop {rr_rate:5.0f}/s, 2-proc pool {pool_rate:5.0f}/s | ratio {cy_rate / rr_rate:.1f}x loop, "
-          f"{cy_rate / pool_rate:.1f}x pool | CPU per run {cy_cpu * 1e3:.2f} ms vs {rr_cpu * 1e3:.2f} ms ({rr_cpu / cy_cpu:.1f}x) | max rel err vs roadrunner ({m} runs) {np.nanmax(rel):.2e}, median {np.nanmedian(rel):.1e}")
+                                 for v, x in zip(np.array_split(values[sample], 2), np.array_split(x0[sample], 2))]))
+    pool_rate = N_RR / (time.perf_counter() - t0)
+    print(f"[{label}] roadrunner ({N_RR} runs): loop {rr_rate:.0f} runs/s, {rr_cpu * 1e3:.2f} ms CPU per run; 2-process pool {pool_rate:.0f} runs/s")
+    results = {}
+    for n in sizes:
+        sub = {k: v[np.r_[0:n // 2, max(sizes) // 2:max(sizes) // 2 + n - n // 2]] for k, v in table.items()}
+        for method in ("lockstep", "independent"):
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = simulate_batch(cm, sub, T_END, method=method, **kw)
+            wall, cpu = time.perf_counter() - t0, (time.process_time() - c0) / n
+            results[method] = res
+            failed = int((res.status.values != 0).sum())
+            print(f"[{label}] N={n:>6} {method:<11}: {n / wall:6.0f} runs/s wall (2 threads; {failed} failed, median {np.median(res.steps.values):.0f} steps), "
+                  f"{cpu * 1e3:5.2f} ms CPU per run | vs roadrunner: {n / wall / rr_rate:4.1f}x loop, {n / wall / pool_rate:4.1f}x pool wall rate, "
+                  f"{rr_cpu / cpu:4.1f}x CPU per run")
+    # accuracy on the roadrunner sample, against roadrunner and against a tight cytonet reference
+    sample_table = {k: v[sample] for k, v in table.items()}
+    tight = simulate_batch(cm, sample_table, T_END, n_points=N_POINTS, rtol=1e-10, atol=1e-14, on_error="mask", method="independent")
+    print(f"[{label}] accuracy on the {N_RR} sampled runs (rel err floored at 1e-3 x the run's species max and at atol; "
+          "reference 'tight' = cytonet independent at rtol 1e-10, atol 1e-14):")
+    for method in ("lockstep", "independent"):
+        ours = results[method].state.values[sample]  # the largest N holds the whole table in order
+        print(_error_line(f"cytonet {method} vs roadrunner", ours, ref, atol, species))
+        print(_error_line(f"cytonet {method} vs tight", ours, tight.state.values, atol, species))
+    print(_error_line("roadrunner vs tight", ref, tight.state.values, atol, species))
 
 
-def main(path: Path) -> None:
+def main(path: Path, sizes: list[int]) -> None:
     from cytonet.engine.simulate import simulate
     from cytonet.model.compile import compile_model
     from cytonet.model.sbml import sbml_string
@@ -149,12 +193,14 @@ def main(path: Path) -> None:
     peak = np.abs(simulate(cm, T_END, n_points=N_POINTS, rtol=RTOL, initial=dict(zip(cm.species, x_lps))).state.values).max(axis=0)
     typical = np.maximum(np.maximum(np.abs(x_ss), peak), 1e-6)
     sbml = sbml_string(spec)
-    _case(cm, sbml, x_ss, np.full(cm.n_species, 1e-9), "atol 1e-9")
-    _case(cm, sbml, x_ss, 1e-6 * typical, "atol 1e-6 x typical")
+    _case(cm, sbml, x_ss, np.full(cm.n_species, 1e-9), "atol 1e-9", sizes)
+    _case(cm, sbml, x_ss, 1e-6 * typical, "atol 1e-6 x typical", sizes)
 
 
 if __name__ == "__main__":
     from cytonet.model.catalog import PACKAGE_ROOT
 
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else PACKAGE_ROOT / "model" / "data" / "reference_network.yaml")
+    args = [a for a in sys.argv[1:] if not a.startswith("--sizes=")]
+    sizes = [int(v) for a in sys.argv[1:] if a.startswith("--sizes=") for v in a.split("=", 1)[1].split(",")] or [1000, 10000]
+    main(Path(args[0]) if args else PACKAGE_ROOT / "model" / "data" / "reference_network.yaml", sorted(sizes))
     os._exit(0)

@@ -129,3 +129,36 @@ def test_lockstep_matches_roadrunner_on_a_sample():
         rr["k_tnf"], rr["IL10"] = k_tnf[i], il10[i]
         ref = np.asarray(rr.simulate(times=t))[:, 1:]
         assert _rel(ds.state.values[i], ref) < 1e-6
+
+
+@pytest.mark.parametrize("make,vary", [(T.network, "n2"), (T.hill, "n"), (T.logistic, "K"), (T.michaelis, "km")])
+def test_block_kernels_equal_the_scalar_right_hand_side_and_jacobian(make, vary):
+    from cytonet.engine import lockstep, rodas
+
+    cm = compile_model(make())
+    S, Q, L, jac_dst = rodas.model_arrays(cm)
+    rng = np.random.default_rng(3)
+    B, n, nf = 5, cm.n_species, len(cm.f_kind)
+    P = np.tile(cm.p, (B, 1))
+    j = cm.parameter_index(vary)
+    P[:, j] = [cm.p[j], cm.p[j], 1.0, 2.7, 3.0][:B] if vary in ("n", "n2") else cm.p[j] * rng.uniform(0.5, 2, B)
+    X = rng.uniform(0.0, 5.0, (B, n))
+    X[0, :] = 0.0  # Hill factors at x = 0 (derivative limits)
+    C = tuple(np.empty((m, B)) for m in (cm.n_reactions, nf, nf, nf, nf))
+    ncode = np.zeros(nf, np.int64)
+    lockstep.prepare_block(np.ascontiguousarray(P.T), Q, C, ncode)
+    U = np.zeros((n, B))
+    out = np.empty((n, B))
+    rows = [np.empty(B) for _ in range(4)]
+    lockstep.rhs_block(np.ascontiguousarray(X.T), U, C, S, ncode, out, *rows)
+    jv = np.empty((L[2].shape[0], B))
+    scratch = (np.empty((16, B)), np.empty((16, B)), np.empty(B), np.empty(B), np.empty(B))
+    lockstep.jac_block(np.ascontiguousarray(X.T), C, S, ncode, jac_dst, jv, *scratch)
+    perm, row_ptr, col = L[0], L[1], L[2]
+    for q in range(B):
+        np.testing.assert_allclose(out[:, q], cm.rhs(X[q], p=P[q]), rtol=1e-12, atol=1e-12)
+        dense = np.zeros((n, n))
+        for i in range(n):
+            for e in range(row_ptr[i], row_ptr[i + 1]):
+                dense[perm[i], perm[col[e]]] = jv[e, q]
+        np.testing.assert_allclose(dense, cm.jacobian(X[q], p=P[q]), rtol=1e-12, atol=1e-12)

@@ -154,31 +154,51 @@ def _factor_rows(kind, x, nu, K, n, b, Kn, code, fv, dv, xp, xn):
                 dv[q] = nu * x[q] ** (nu - 1.0)
     elif kind == SAT:
         for q in range(B):
-            d = K[q] + x[q]
-            fv[q] = x[q] / d
-            dv[q] = K[q] / (d * d)
+            inv = 1.0 / (K[q] + x[q])
+            fv[q] = x[q] * inv
+            dv[q] = K[q] * inv * inv
     elif kind == CAP:
         for q in range(B):
-            fv[q] = 1.0 - x[q] / K[q]
-            dv[q] = -1.0 / K[q]
+            inv = 1.0 / K[q]
+            fv[q] = 1.0 - x[q] * inv
+            dv[q] = -inv
     else:
         _clip(x, xp)
         _powrow(xp, code, n, xn)
+        _powm1(xp, code, n, xn, dv)  # dv = xp ** (n - 1) for now (0 ** 0 = 1)
         for q in range(B):
-            d = Kn[q] + xn[q]
-            if xp[q] > 0.0:
-                dh = n[q] * Kn[q] * (xn[q] / xp[q]) / (d * d)
-            else:
-                dh = Kn[q] / (d * d) if n[q] == 1.0 else 0.0
+            inv = 1.0 / (Kn[q] + xn[q])
+            dh = n[q] * Kn[q] * dv[q] * inv * inv
             if kind == HILL_ACT:
-                fv[q] = xn[q] / d
+                fv[q] = xn[q] * inv
                 dv[q] = dh
             elif kind == HILL_INH:
-                fv[q] = Kn[q] / d
+                fv[q] = Kn[q] * inv
                 dv[q] = -dh
             else:
-                fv[q] = b[q] + (1.0 - b[q]) * xn[q] / d
+                fv[q] = b[q] + (1.0 - b[q]) * xn[q] * inv
                 dv[q] = (1.0 - b[q]) * dh
+
+
+@nb.njit(**_JI)
+def _powm1(xp, code, n, xn, out):
+    """out = xp ** (n - 1) for xp >= 0 (the derivative's power; 1 at n = 1, 0 at xp = 0 for n > 1)."""
+    B = xp.shape[0]
+    if code == 1:
+        for q in range(B):
+            out[q] = 1.0
+    elif code == 2:
+        for q in range(B):
+            out[q] = xp[q]
+    elif code == 3:
+        for q in range(B):
+            out[q] = xp[q] * xp[q]
+    elif code == 4:
+        for q in range(B):
+            out[q] = xp[q] * xp[q] * xp[q]
+    else:
+        for q in range(B):
+            out[q] = xn[q] / xp[q] if xp[q] > 0.0 else (1.0 if n[q] == 1.0 else 0.0)
 
 
 @nb.njit(**_J)
