@@ -6,17 +6,12 @@ event fields ``<bolus>.amount``, ``<bolus>.time``, ``<infusion>.rate``, ``<infus
 thread pool. Two paths:
 
 - ``independent``: every run with its own step control (:func:`cytonet.engine.rodas.solve_many`).
-- ``lockstep``: blocks of up to ``LOCKSTEP_BLOCK`` runs share one step sequence in vectorised
-  kernels (:mod:`cytonet.engine.lockstep`): each step costs a block ~3.5x less per run, but
-  the shared steps must serve the hardest run of the block at every moment, so a block takes
-  ~2x the steps of its median run. Runs are grouped by identical breakpoints (bolus times,
-  infusion edges), in table order; ordering by the initial scaled |dx/dt| made blocks slower,
-  and even ordering by the independent step counts saved only ~1/4 of the steps. A block that
-  fails is re-run run by run, so failures are reported per run exactly as on the independent path.
+- ``lockstep``: runs on SIMD lanes of vectorised kernels (:mod:`cytonet.engine.lockstep`), each
+  lane with its own step control and refilled from a per-thread queue; several times less CPU
+  per run than the independent path.
 
-``method="auto"`` takes the lock-step path when the model has no threshold events (their firing
-times differ per run) and there are at least ``LOCKSTEP_MIN_RUNS`` runs; a breakpoint group of a
-single run goes the independent way (``method="lockstep"`` runs it as a block of one).
+``method="auto"`` takes the lock-step path when the model has no threshold events (not handled on
+lanes) and there are at least ``LOCKSTEP_MIN_RUNS`` runs. Both paths report failures per run.
 """
 
 from __future__ import annotations
@@ -44,8 +39,8 @@ if TYPE_CHECKING:
     import xarray as xr
 
 _EVENT_FIELDS = {"amount", "time", "rate", "start", "end"}
-#: runs per lock-step block, and the fewest runs for which ``method="auto"`` chooses lock-step
-LOCKSTEP_BLOCK, LOCKSTEP_MIN_RUNS = 64, 8
+#: SIMD lanes of the lock-step kernel, and the fewest runs for which ``method="auto"`` chooses it
+LOCKSTEP_LANES, LOCKSTEP_MIN_RUNS = 64, 8
 
 
 def _columns(table: Any) -> dict[str, np.ndarray]:
@@ -138,30 +133,17 @@ def _run_independent(cm: CompiledModel, arr: dict[str, np.ndarray], t: np.ndarra
     out[rows], status[rows], info[rows] = o, s, i
 
 
-def _run_block(cm: CompiledModel, arr: dict[str, np.ndarray], t: np.ndarray, settings: tuple,
-               rows: np.ndarray, out: np.ndarray, info: np.ndarray) -> bool:
-    """Rows ``rows`` (equal breakpoints) in lock-step, written into out/info; False if the block failed."""
-    from cytonet.engine import lockstep, rodas
+def _run_lanes(cm: CompiledModel, arr: dict[str, np.ndarray], t: np.ndarray, settings: tuple,
+               rows: np.ndarray, out: np.ndarray, status: np.ndarray, info: np.ndarray) -> None:
+    """Rows ``rows`` on LOCKSTEP_LANES SIMD lanes (results written into out/status/info by row)."""
+    from cytonet.engine import lockstep
 
-    r0 = rows[0]
-    st = lockstep.solve_lockstep(
-        np.ascontiguousarray(arr["X0"][rows].T), np.ascontiguousarray(arr["P"][rows].T), t,
-        arr["bolus_time"][r0], cm.bolus_species, np.ascontiguousarray(arr["bolus_amount"][rows].T),
-        arr["inf_start"][r0], arr["inf_end"][r0], cm.inf_species, np.ascontiguousarray(arr["inf_rate"][rows].T),
-        *settings, rows, out, info,
+    M, rtol, atol, max_steps, max_step = settings
+    lockstep.solve_lanes(
+        arr["X0"][rows], arr["P"][rows], t, arr["bolus_time"][rows], cm.bolus_species, arr["bolus_amount"][rows],
+        arr["inf_start"][rows], arr["inf_end"][rows], cm.inf_species, arr["inf_rate"][rows],
+        M, rtol, atol, max_steps, max_step, LOCKSTEP_LANES, rows, out, status, info,
     )
-    return st == rodas.OK
-
-
-def _blocks(arr: dict[str, np.ndarray], rows: np.ndarray) -> list[np.ndarray]:
-    """Lock-step blocks: rows grouped by identical breakpoints (table order kept), cut into LOCKSTEP_BLOCK."""
-    keys = np.concatenate([arr["bolus_time"][rows], arr["inf_start"][rows], arr["inf_end"][rows]], axis=1)
-    _, group = np.unique(keys, axis=0, return_inverse=True)
-    blocks = []
-    for g in range(int(group.max()) + 1 if rows.size else 0):
-        members = rows[group.ravel() == g]
-        blocks.extend(members[i:i + LOCKSTEP_BLOCK] for i in range(0, members.size, LOCKSTEP_BLOCK))
-    return blocks
 
 
 def simulate_batch(
@@ -215,15 +197,13 @@ def simulate_batch(
         for a in range(0, n, step):
             b = min(n, a + step)
             rows = np.arange(a, b)
-            if lock:
-                blocks = _blocks(arr, rows)
-                many = [blk for blk in blocks if blk.size > 1 or method == "lockstep"]
-                done = list(pool.map(lambda blk: _run_block(cm, arr, t, settings, blk, out, info), many))
-                rest = [blk for blk in blocks if blk.size == 1 and method == "auto"] + [blk for blk, ok in zip(many, done) if not ok]
-                rows = np.concatenate(rest) if rest else np.zeros(0, np.int64)
-            piece = max(1, -(-rows.size // (8 * n_threads)))  # small pieces balance runs of unequal cost
-            list(pool.map(lambda lo: _run_independent(cm, arr, t, settings, rows[lo:lo + piece], out, status, info),
-                          range(0, rows.size, piece)))
+            if lock:  # one queue per thread: lanes refill from it, so few lanes idle at its end
+                list(pool.map(lambda part: _run_lanes(cm, arr, t, settings, part, out, status, info),
+                              [part for part in np.array_split(rows, n_threads) if part.size]))
+            else:
+                piece = max(1, -(-rows.size // (8 * n_threads)))  # small pieces balance runs of unequal cost
+                list(pool.map(lambda lo: _run_independent(cm, arr, t, settings, rows[lo:lo + piece], out, status, info),
+                              range(0, rows.size, piece)))
             if progress is not None:
                 progress(b, n)
     failed = np.flatnonzero(status != rodas.OK)

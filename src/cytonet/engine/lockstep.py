@@ -1,18 +1,19 @@
-"""Lock-step Rodas4 over a block of B runs that share one step-size sequence.
+"""SIMD lanes of Rodas4: B runs advance together, one attempted step per lane per iteration.
 
 Every array is structure-of-arrays, ``[n_species, B]`` or ``[n_entries, B]``, and every kernel
-loops over the model's operations outside and over the runs inside, so the innermost loops are
-contiguous and LLVM vectorises them. A step is accepted only when every run's scaled error norm is
-<= 1; the next step size comes from the largest. The arithmetic of each run is the same sequence
-of operations in every column, so a block of identical runs gives each run the result of a block
-of one; it matches :func:`cytonet.engine.rodas.solve_one` to rounding (the right-hand side
-divides once per reaction instead of once per rational factor).
+(right-hand side, Jacobian, the sparse LU of W = I/(gamma h) - J on the model's one symbolic plan,
+the triangular solves) loops over the model's operations outside and over the lanes inside, so
+the innermost loops are contiguous and LLVM vectorises them.
 
-It applies when the runs of a block share their breakpoints (bolus times, infusion edges; amounts
-and rates may differ) and the model has no threshold events. A block whose sparse pivots are unsafe
-retries with a smaller step (W = I/(gamma h) - J tends to the identity); a block that fails
-(non-finite state, step underflow, max_steps) returns its status and the caller re-runs its runs
-one by one, so one bad run never poisons the others.
+Each lane keeps its own time, step size, error control, breakpoints and outputs (the control of
+:func:`cytonet.engine.rodas.solve_one`), and takes the next waiting run when its run ends or
+fails, so lanes never wait for each other and a failing run never touches the others. (One step
+sequence shared by a block, accepted when every run's error is <= 1, was measured first: on the
+reference network a block of 64 runs then needs ~2.4x the steps of its median run, which ate the
+vector gain.) Threshold events are not handled here (:mod:`cytonet.engine.batch` runs such models
+on the independent path). Differences from ``solve_one``, within rounding and tolerance: a
+reaction's rational factors share one division, and an unsafe sparse pivot halves the step
+instead of switching to dense LU.
 """
 
 from __future__ import annotations
@@ -24,44 +25,13 @@ from cytonet.engine.rodas import (
     A21, A31, A32, A41, A42, A43, A51, A52, A53, A54,
     C21, C31, C32, C41, C42, C43, C51, C52, C53, C54, C61, C62, C63, C64, C65,
     GAMMA, H21, H22, H23, H24, H25, H31, H32, H33, H34, H35,
-    I_STEPS, I_REJECTED, I_T, MAX_STEPS, NONFINITE, OK, STEP_UNDERFLOW,
+    I_SPECIES, I_STEPS, I_REJECTED, I_T, MAX_STEPS, NONFINITE, OK, STEP_UNDERFLOW,
 )
 from cytonet.engine.sparse import GROWTH_MAX, PIVOT_TOL
 from cytonet.model.compile import CAP, HILL_ACT, HILL_INH, POWER, SAT
 
 _J = dict(cache=True, nogil=True, error_model="numpy")
 _JI = dict(cache=True, nogil=True, error_model="numpy", inline="always")
-
-
-@nb.njit(**_J)
-def prepare_block(P, Q, C, ncode):
-    """Per-run constants ``C`` = (k_r, K, n, b, K**n), each ``[entries, B]``, from parameters ``P`` ``[n_p, B]``.
-
-    ``ncode[j]`` is the Hill coefficient of factor j when it is 1, 2, 3 or 4 in every run of the
-    block (powers done by multiplication, as in :func:`cytonet.model.compile._pow`), else 0.
-    """
-    r_k, r_kpow, r_scale, f_K, f_n, f_b = Q
-    kr, fK, fn, fb, fKn = C
-    B = P.shape[1]
-    for r in range(r_k.shape[0]):
-        pr = P[r_k[r]]
-        if r_kpow[r] == 1.0:
-            for q in range(B):
-                kr[r, q] = r_scale[r] * pr[q]
-        else:
-            for q in range(B):
-                kr[r, q] = r_scale[r] * pr[q] ** r_kpow[r]
-    for j in range(f_K.shape[0]):
-        for q in range(B):
-            fK[j, q] = P[f_K[j], q] if f_K[j] >= 0 else 1.0
-            fn[j, q] = P[f_n[j], q] if f_n[j] >= 0 else 1.0
-            fb[j, q] = P[f_b[j], q] if f_b[j] >= 0 else 0.0
-        c = fn[j, 0]
-        for q in range(B):
-            if fn[j, q] != c:
-                c = 0.0
-        ncode[j] = int(c) if c in (1.0, 2.0, 3.0, 4.0) else 0
-        _powrow(fK[j], ncode[j], fn[j], fKn[j])
 
 
 @nb.njit(**_JI)
@@ -258,18 +228,19 @@ def jac_block(X, C, S, ncode, dst, out, fv, dv, g, xp, xn):
 
 
 @nb.njit(**_J)
-def lu_block(jv, dtg, L, a, lik, big):
-    """a = dtg I - J factored in place for every run; False if a pivot of any run is unsafe."""
+def lu_block(jv, dtg, L, a, lik, big, ok):
+    """a = dtg I - J (``dtg`` one value per lane) factored in place; ``ok[q]`` False where a pivot of lane q is unsafe."""
     perm, row_ptr, col, diag, l_pos, l_piv, op_ptr, op_src, op_dst = L
     nnz, B = a.shape
     for q in range(B):
         big[q] = 0.0
+        ok[q] = True
     for e in range(nnz):
         for q in range(B):
             a[e, q] = -jv[e, q]
     for i in range(diag.shape[0]):
         for q in range(B):
-            a[diag[i], q] += dtg
+            a[diag[i], q] += dtg[q]
     for e in range(nnz):
         for q in range(B):
             big[q] = max(big[q], abs(a[e, q]))
@@ -284,17 +255,15 @@ def lu_block(jv, dtg, L, a, lik, big):
             sr = a[op_src[o]]
             for q in range(B):
                 dr[q] -= lik[q] * sr[q]
-    ok = True
     for i in range(diag.shape[0]):
         d = a[diag[i]]
         for q in range(B):
             if not abs(d[q]) > PIVOT_TOL * big[q]:
-                ok = False
+                ok[q] = False
     for e in range(nnz):
         for q in range(B):
             if not abs(a[e, q]) < GROWTH_MAX * big[q]:
-                ok = False
-    return ok
+                ok[q] = False
 
 
 @nb.njit(**_J)
@@ -329,24 +298,70 @@ def solve_block(a, L, b, w):
             bi[q] = wi[q]
 
 
-@nb.njit(**_J)
-def solve_lockstep(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf_end, inf_species, inf_rate,
-                   M, rtol, atol, max_steps, h_max, rows, out, info):
-    """Integrate the B runs of a block (columns of ``X0`` ``[n, B]``, ``P`` ``[n_p, B]``) in lock-step.
+@nb.njit(**_JI)
+def _pow_code(x, code, n):
+    """Scalar twin of :func:`_powrow`."""
+    if code == 1:
+        return x
+    if code == 2:
+        return x * x
+    if code == 3:
+        return x * x * x
+    if code == 4:
+        x2 = x * x
+        return x2 * x2
+    return x ** n if n != 1.0 else x
 
-    Event times are shared (1-D); ``bolus_amount`` and ``inf_rate`` are ``[events, B]``. Writes run
-    ``q`` into ``out[rows[q]]`` ``(time, species)`` and ``info[rows[q]]``; returns the block's status.
+
+@nb.njit(**_J)
+def hill_codes(P, f_n):
+    """Per factor: its Hill coefficient when it is 1, 2, 3 or 4 in every run (rows of ``P``), else 0."""
+    codes = np.zeros(f_n.shape[0], np.int64)
+    for j in range(f_n.shape[0]):
+        c = P[0, f_n[j]] if f_n[j] >= 0 else 1.0
+        for r in range(P.shape[0]):
+            if (P[r, f_n[j]] if f_n[j] >= 0 else 1.0) != c:
+                c = 0.0
+        codes[j] = int(c) if c in (1.0, 2.0, 3.0, 4.0) else 0
+    return codes
+
+
+@nb.njit(**_J)
+def _load_lane(q, p, Q, C, ncode):
+    """Lane q's constants from the parameter vector ``p`` (the per-run constants of :func:`cytonet.model.compile.prepare`)."""
+    r_k, r_kpow, r_scale, f_K, f_n, f_b = Q
+    kr, fK, fn, fb, fKn = C
+    for r in range(r_k.shape[0]):
+        kr[r, q] = r_scale[r] * (p[r_k[r]] if r_kpow[r] == 1.0 else p[r_k[r]] ** r_kpow[r])
+    for j in range(f_K.shape[0]):
+        fK[j, q] = p[f_K[j]] if f_K[j] >= 0 else 1.0
+        fn[j, q] = p[f_n[j]] if f_n[j] >= 0 else 1.0
+        fb[j, q] = p[f_b[j]] if f_b[j] >= 0 else 0.0
+        fKn[j, q] = _pow_code(fK[j, q], ncode[j], fn[j, q])
+
+
+@nb.njit(**_J)
+def solve_lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf_end, inf_species, inf_rate,
+                M, rtol, atol, max_steps, h_max, B, rows, out, status, info):
+    """Integrate every run (rows of ``X0``, ``P`` and the event arrays) on ``B`` SIMD lanes.
+
+    All lanes attempt a step together; each lane has its own time, step size, error control,
+    breakpoints and outputs (the control of :func:`cytonet.engine.rodas.solve_one`), and takes the
+    next waiting run as soon as its run ends or fails. Run k is written to ``out[rows[k]]``,
+    ``status[rows[k]]``, ``info[rows[k]]``.
     """
     S, Q, L, jac_dst = M
-    n, B = X0.shape
+    N, n = X0.shape
+    B = max(1, min(B, N))
     nt = t_out.shape[0]
     t_end = t_out[nt - 1]
     nnz = L[2].shape[0]
     nf = Q[3].shape[0]
-    x = X0.copy()
-    C = (np.empty((Q[0].shape[0], B)), np.empty((nf, B)), np.empty((nf, B)), np.empty((nf, B)), np.empty((nf, B)))
-    ncode = np.zeros(nf, np.int64)
-    prepare_block(P, Q, C, ncode)
+    nb_ = bolus_time.shape[1]
+    ni = inf_start.shape[1]
+    nbp = nb_ + 2 * ni + 1
+    ncode = hill_codes(P, Q[4])
+    C = (np.ones((Q[0].shape[0], B)), np.ones((nf, B)), np.ones((nf, B)), np.zeros((nf, B)), np.ones((nf, B)))
     m_max = 1
     for r in range(Q[0].shape[0]):
         m_max = max(m_max, S[0][r + 1] - S[0][r])
@@ -356,9 +371,10 @@ def solve_lockstep(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_st
     den = np.empty(B)
     xp = np.empty(B)
     xn = np.empty(B)
+    big = np.empty(B)
     jv = np.empty((nnz, B))
     a = np.empty((nnz, B))
-    big = np.empty(B)
+    x = np.zeros((n, B))
     u = np.zeros((n, B))
     w = np.empty((n, B))
     fy0 = np.empty((n, B))
@@ -371,58 +387,102 @@ def solve_lockstep(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_st
     k4 = np.empty((n, B))
     k5 = np.empty((n, B))
     k6 = np.empty((n, B))
-    d1 = np.empty((n, B))
-    d2 = np.empty((n, B))
     errs = np.empty(B)
-    nbp = bolus_time.shape[0] + 2 * inf_start.shape[0] + 1
-    bps = np.empty(nbp)
-    m = 0
-    for i in range(bolus_time.shape[0]):
-        bps[m] = bolus_time[i]
-        m += 1
-    for i in range(inf_start.shape[0]):
-        bps[m] = inf_start[i]
-        bps[m + 1] = inf_end[i]
-        m += 2
-    bps[m] = t_end
-    bps = np.sort(bps)
-
-    t = 0.0
-    io = 0
-    steps = 0
-    rejected = 0
-    h = 0.0
-    ib = 0
-    status = OK
-    while True:
-        for i in range(bolus_time.shape[0]):
-            if bolus_time[i] == t:
-                xs = x[bolus_species[i]]
-                for q in range(B):
-                    xs[q] += bolus_amount[i, q]
-        while io < nt and t_out[io] <= t:
-            for i in range(n):
-                for q in range(B):
-                    out[rows[q], io, i] = x[i, q]
-            io += 1
-        if t >= t_end:
+    dtg = np.ones(B)
+    ih = np.ones(B)
+    ok = np.ones(B, np.bool_)
+    # per-lane control state
+    run = np.full(B, -1, np.int64)  # run on the lane, -1 idle
+    t = np.zeros(B)
+    h = np.ones(B)
+    h_prop = np.ones(B)
+    seg_end = np.zeros(B)
+    err_prev = np.ones(B)
+    last = np.zeros(B, np.bool_)
+    at_seg = np.zeros(B, np.bool_)  # lane is at the start of a segment (or of its run)
+    stepping = np.zeros(B, np.bool_)  # lane attempts a step in this iteration
+    io = np.zeros(B, np.int64)
+    ib = np.zeros(B, np.int64)
+    steps = np.zeros(B, np.int64)
+    rejected = np.zeros(B, np.int64)
+    bps = np.empty((B, nbp))
+    next_run = 0
+    active = B
+    while active > 0:
+        # 1. lanes at a segment start: boluses, outputs at t, end of run (next run on the lane), new segment
+        for q in range(B):
+            while at_seg[q] or run[q] < 0:
+                if run[q] < 0:
+                    if next_run >= N:
+                        break
+                    k = next_run
+                    next_run += 1
+                    run[q] = k
+                    _load_lane(q, P[k], Q, C, ncode)
+                    for i in range(n):
+                        x[i, q] = X0[k, i]
+                    m = 0
+                    for i in range(nb_):
+                        bps[q, m] = bolus_time[k, i]
+                        m += 1
+                    for i in range(ni):
+                        bps[q, m] = inf_start[k, i]
+                        bps[q, m + 1] = inf_end[k, i]
+                        m += 2
+                    bps[q, m] = t_end
+                    bps[q, :] = np.sort(bps[q, :])
+                    t[q] = 0.0
+                    h[q] = 0.0
+                    at_seg[q] = True
+                    io[q] = 0
+                    ib[q] = 0
+                    steps[q] = 0
+                    rejected[q] = 0
+                k = run[q]
+                for i in range(nb_):
+                    if bolus_time[k, i] == t[q]:
+                        x[bolus_species[i], q] += bolus_amount[k, i]
+                while io[q] < nt and t_out[io[q]] <= t[q]:
+                    for i in range(n):
+                        out[rows[k], io[q], i] = x[i, q]
+                    io[q] += 1
+                if t[q] >= t_end:
+                    info[rows[k], I_T] = t[q]
+                    info[rows[k], I_STEPS] = steps[q]
+                    info[rows[k], I_REJECTED] = rejected[q]
+                    status[rows[k]] = OK
+                    run[q] = -1
+                    continue
+                while ib[q] < nbp and bps[q, ib[q]] <= t[q]:
+                    ib[q] += 1
+                seg_end[q] = min(bps[q, ib[q]] if ib[q] < nbp else t_end, t_end)
+                tm = 0.5 * (t[q] + seg_end[q])
+                for i in range(n):
+                    u[i, q] = 0.0
+                for i in range(ni):
+                    if inf_start[k, i] <= tm and tm < inf_end[k, i]:
+                        u[inf_species[i], q] += inf_rate[k, i]
+                err_prev[q] = 1.0
+                break
+        active = 0
+        for q in range(B):
+            if run[q] < 0:
+                for i in range(n):  # idle lane: harmless finite values
+                    x[i, q] = 0.0
+                    u[i, q] = 0.0
+                h[q] = 1.0
+            else:
+                active += 1
+        if active == 0:
             break
-        while ib < nbp and bps[ib] <= t:
-            ib += 1
-        seg_end = bps[ib] if ib < nbp else t_end
-        if seg_end > t_end:
-            seg_end = t_end
-        tm = 0.5 * (t + seg_end)
-        u[:, :] = 0.0
-        for i in range(inf_start.shape[0]):
-            if inf_start[i] <= tm and tm < inf_end[i]:
-                us = u[inf_species[i]]
-                for q in range(B):
-                    us[q] += inf_rate[i, q]
         rhs_block(x, u, C, S, ncode, fy0, v, den, xp, xn)
-        if h <= 0.0:
-            h = np.inf
-            for q in range(B):
+        jac_block(x, C, S, ncode, jac_dst, jv, fv, dv, v, xp, xn)
+        # 2. step sizes; failures by max_steps or underflow end the run
+        for q in range(B):
+            stepping[q] = False
+            if run[q] < 0:
+                continue
+            if at_seg[q] and h[q] <= 0.0:
                 d0 = 0.0
                 dd = 0.0
                 for i in range(n):
@@ -431,133 +491,134 @@ def solve_lockstep(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_st
                     dd += (fy0[i, q] / sc) ** 2
                 d0 = np.sqrt(d0 / n)
                 dd = np.sqrt(dd / n)
-                h = min(h, 0.01 * d0 / dd if (d0 > 1e-5 and dd > 1e-5) else 1e-6)
-        err_prev = 1.0
-        new_J = True
-        while t < seg_end:
-            if steps + rejected >= max_steps:
-                status = MAX_STEPS
-                break
-            if h > h_max:
-                h = h_max
-            h_prop = h
-            last = False
-            if t + 1.01 * h >= seg_end:
-                h = seg_end - t
-                last = True
-            if h < 1e-14 * max(1.0, abs(t)):
-                status = STEP_UNDERFLOW
-                break
-            if new_J:
-                jac_block(x, C, S, ncode, jac_dst, jv, fv, dv, v, xp, xn)
-                new_J = False
-            dtg = 1.0 / (h * GAMMA)
-            if not lu_block(jv, dtg, L, a, v, big):
-                rejected += 1
-                h *= 0.5
+                h[q] = 0.01 * d0 / dd if (d0 > 1e-5 and dd > 1e-5) else 1e-6
+            at_seg[q] = False
+            fail = OK
+            if steps[q] + rejected[q] >= max_steps:
+                fail = MAX_STEPS
+            else:
+                if h[q] > h_max:
+                    h[q] = h_max
+                h_prop[q] = h[q]
+                last[q] = False
+                if t[q] + 1.01 * h[q] >= seg_end[q]:
+                    h[q] = seg_end[q] - t[q]
+                    last[q] = True
+                if h[q] < 1e-14 * max(1.0, abs(t[q])):
+                    fail = STEP_UNDERFLOW
+            if fail != OK:
+                k = run[q]
+                info[rows[k], I_T] = t[q]
+                info[rows[k], I_STEPS] = steps[q]
+                info[rows[k], I_REJECTED] = rejected[q]
+                status[rows[k]] = fail
+                run[q] = -1
+                h[q] = 1.0
                 continue
-            ih = 1.0 / h
-            k1[:, :] = fy0
-            solve_block(a, L, k1, w)
-            for i in range(n):
-                for q in range(B):
-                    yt[i, q] = x[i, q] + A21 * k1[i, q]
-            rhs_block(yt, u, C, S, ncode, fw, v, den, xp, xn)
-            for i in range(n):
-                for q in range(B):
-                    k2[i, q] = fw[i, q] + ih * C21 * k1[i, q]
-            solve_block(a, L, k2, w)
-            for i in range(n):
-                for q in range(B):
-                    yt[i, q] = x[i, q] + A31 * k1[i, q] + A32 * k2[i, q]
-            rhs_block(yt, u, C, S, ncode, fw, v, den, xp, xn)
-            for i in range(n):
-                for q in range(B):
-                    k3[i, q] = fw[i, q] + ih * (C31 * k1[i, q] + C32 * k2[i, q])
-            solve_block(a, L, k3, w)
-            for i in range(n):
-                for q in range(B):
-                    yt[i, q] = x[i, q] + A41 * k1[i, q] + A42 * k2[i, q] + A43 * k3[i, q]
-            rhs_block(yt, u, C, S, ncode, fw, v, den, xp, xn)
-            for i in range(n):
-                for q in range(B):
-                    k4[i, q] = fw[i, q] + ih * (C41 * k1[i, q] + C42 * k2[i, q] + C43 * k3[i, q])
-            solve_block(a, L, k4, w)
-            for i in range(n):
-                for q in range(B):
-                    yt[i, q] = x[i, q] + A51 * k1[i, q] + A52 * k2[i, q] + A53 * k3[i, q] + A54 * k4[i, q]
-            rhs_block(yt, u, C, S, ncode, fw, v, den, xp, xn)
-            for i in range(n):
-                for q in range(B):
-                    k5[i, q] = fw[i, q] + ih * (C51 * k1[i, q] + C52 * k2[i, q] + C53 * k3[i, q] + C54 * k4[i, q])
-            solve_block(a, L, k5, w)
-            for i in range(n):
-                for q in range(B):
-                    yt[i, q] += k5[i, q]
-            rhs_block(yt, u, C, S, ncode, fw, v, den, xp, xn)
-            for i in range(n):
-                for q in range(B):
-                    k6[i, q] = fw[i, q] + ih * (C61 * k1[i, q] + C62 * k2[i, q] + C63 * k3[i, q] + C64 * k4[i, q] + C65 * k5[i, q])
-            solve_block(a, L, k6, w)
-            errs[:] = 0.0
-            for i in range(n):
-                for q in range(B):
-                    y1[i, q] = yt[i, q] + k6[i, q]
-                    sc = atol[i] + rtol * max(abs(x[i, q]), abs(y1[i, q]))
-                    errs[q] += (k6[i, q] / sc) ** 2
-            err = 0.0
-            finite = True
+            stepping[q] = True
+        for q in range(B):
+            dtg[q] = 1.0 / (h[q] * GAMMA)
+            ih[q] = 1.0 / h[q]
+        lu_block(jv, dtg, L, a, v, big, ok)
+        # 3. the six stages on every lane
+        k1[:, :] = fy0
+        solve_block(a, L, k1, w)
+        for i in range(n):
             for q in range(B):
-                e_q = np.sqrt(errs[q] / n)
-                finite = finite and np.isfinite(e_q)
-                err = max(err, e_q)
-            if not finite:
-                rejected += 1
-                h *= 0.25
+                yt[i, q] = x[i, q] + A21 * k1[i, q]
+        rhs_block(yt, u, C, S, ncode, fw, v, den, xp, xn)
+        for i in range(n):
+            for q in range(B):
+                k2[i, q] = fw[i, q] + ih[q] * C21 * k1[i, q]
+        solve_block(a, L, k2, w)
+        for i in range(n):
+            for q in range(B):
+                yt[i, q] = x[i, q] + A31 * k1[i, q] + A32 * k2[i, q]
+        rhs_block(yt, u, C, S, ncode, fw, v, den, xp, xn)
+        for i in range(n):
+            for q in range(B):
+                k3[i, q] = fw[i, q] + ih[q] * (C31 * k1[i, q] + C32 * k2[i, q])
+        solve_block(a, L, k3, w)
+        for i in range(n):
+            for q in range(B):
+                yt[i, q] = x[i, q] + A41 * k1[i, q] + A42 * k2[i, q] + A43 * k3[i, q]
+        rhs_block(yt, u, C, S, ncode, fw, v, den, xp, xn)
+        for i in range(n):
+            for q in range(B):
+                k4[i, q] = fw[i, q] + ih[q] * (C41 * k1[i, q] + C42 * k2[i, q] + C43 * k3[i, q])
+        solve_block(a, L, k4, w)
+        for i in range(n):
+            for q in range(B):
+                yt[i, q] = x[i, q] + A51 * k1[i, q] + A52 * k2[i, q] + A53 * k3[i, q] + A54 * k4[i, q]
+        rhs_block(yt, u, C, S, ncode, fw, v, den, xp, xn)
+        for i in range(n):
+            for q in range(B):
+                k5[i, q] = fw[i, q] + ih[q] * (C51 * k1[i, q] + C52 * k2[i, q] + C53 * k3[i, q] + C54 * k4[i, q])
+        solve_block(a, L, k5, w)
+        for i in range(n):
+            for q in range(B):
+                yt[i, q] += k5[i, q]
+        rhs_block(yt, u, C, S, ncode, fw, v, den, xp, xn)
+        for i in range(n):
+            for q in range(B):
+                k6[i, q] = fw[i, q] + ih[q] * (C61 * k1[i, q] + C62 * k2[i, q] + C63 * k3[i, q] + C64 * k4[i, q] + C65 * k5[i, q])
+        solve_block(a, L, k6, w)
+        errs[:] = 0.0
+        for i in range(n):
+            for q in range(B):
+                y1[i, q] = yt[i, q] + k6[i, q]
+                sc = atol[i] + rtol * max(abs(x[i, q]), abs(y1[i, q]))
+                errs[q] += (k6[i, q] / sc) ** 2
+        # 4. accept or reject per lane
+        for q in range(B):
+            if not stepping[q]:
+                continue
+            if not ok[q]:  # unsafe sparse pivot: a smaller step makes W diagonally dominant
+                rejected[q] += 1
+                h[q] *= 0.5
+                continue
+            err = np.sqrt(errs[q] / n)
+            if not np.isfinite(err):
+                rejected[q] += 1
+                h[q] *= 0.25
                 continue
             if err > 1.0:
-                rejected += 1
-                h *= max(0.2, 0.9 * err ** -0.25)
+                rejected[q] += 1
+                h[q] *= max(0.2, 0.9 * err ** -0.25)
                 continue
-            steps += 1
-            for i in range(n):
-                for q in range(B):
-                    d1[i, q] = H21 * k1[i, q] + H22 * k2[i, q] + H23 * k3[i, q] + H24 * k4[i, q] + H25 * k5[i, q]
-                    d2[i, q] = H31 * k1[i, q] + H32 * k2[i, q] + H33 * k3[i, q] + H34 * k4[i, q] + H35 * k5[i, q]
-            t_new = seg_end if last else t + h
-            while io < nt and t_out[io] < t_new:
-                th = (t_out[io] - t) / h
+            steps[q] += 1
+            k = run[q]
+            hq = h[q]
+            t_new = seg_end[q] if last[q] else t[q] + hq
+            while io[q] < nt and t_out[io[q]] < t_new:
+                th = (t_out[io[q]] - t[q]) / hq
                 t1 = 1.0 - th
                 for i in range(n):
-                    for q in range(B):
-                        out[rows[q], io, i] = t1 * x[i, q] + th * (y1[i, q] + t1 * (d1[i, q] + th * d2[i, q]))
-                io += 1
-            x[:, :] = y1
-            t = t_new
-            bad = False
+                    d1 = H21 * k1[i, q] + H22 * k2[i, q] + H23 * k3[i, q] + H24 * k4[i, q] + H25 * k5[i, q]
+                    d2 = H31 * k1[i, q] + H32 * k2[i, q] + H33 * k3[i, q] + H34 * k4[i, q] + H35 * k5[i, q]
+                    out[rows[k], io[q], i] = t1 * x[i, q] + th * (y1[i, q] + t1 * (d1 + th * d2))
+                io[q] += 1
+            t[q] = t_new
+            bad = -1
             for i in range(n):
-                for q in range(B):
-                    if not abs(x[i, q]) <= 1e250:
-                        bad = True
-            if bad:
-                status = NONFINITE
-                break
-            while io < nt and t_out[io] <= t and t_out[io] < seg_end:
+                x[i, q] = y1[i, q]
+                if bad < 0 and not abs(y1[i, q]) <= 1e250:
+                    bad = i
+            if bad >= 0:
+                info[rows[k], I_T] = t[q]
+                info[rows[k], I_SPECIES] = bad
+                info[rows[k], I_STEPS] = steps[q]
+                info[rows[k], I_REJECTED] = rejected[q]
+                status[rows[k]] = NONFINITE
+                run[q] = -1
+                continue
+            while io[q] < nt and t_out[io[q]] <= t[q] and t_out[io[q]] < seg_end[q]:
                 for i in range(n):
-                    for q in range(B):
-                        out[rows[q], io, i] = x[i, q]
-                io += 1
-            rhs_block(x, u, C, S, ncode, fy0, v, den, xp, xn)
-            new_J = True
-            fac = 0.9 * max(err, 1e-10) ** (-0.7 / 4.0) * err_prev ** (0.4 / 4.0)
+                    out[rows[k], io[q], i] = x[i, q]
+                io[q] += 1
+            fac = 0.9 * max(err, 1e-10) ** (-0.7 / 4.0) * err_prev[q] ** (0.4 / 4.0)
             fac = min(6.0, max(0.2, fac))
-            err_prev = max(err, 1e-4)
-            h = max(h * fac, h_prop) if last else h * fac
-        if status != OK:
-            break
-        t = seg_end
-    for q in range(B):
-        info[rows[q], I_T] = t
-        info[rows[q], I_STEPS] = steps
-        info[rows[q], I_REJECTED] = rejected
-    return status
+            err_prev[q] = max(err, 1e-4)
+            h[q] = max(hq * fac, h_prop[q]) if last[q] else hq * fac
+            if t[q] >= seg_end[q]:
+                at_seg[q] = True
