@@ -11,7 +11,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-REF_PATTERN = re.compile(r"^(doi:10\.\d{4,9}/\S+|pmid:\d{5,9})$")
+from cytonet.provenance import REF_PATTERN, Sourced
+
 HGNC_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9\-]*$")
 CELL_ID_PATTERN = re.compile(r"^(CL:\d{7}|cytonet:[a-z0-9_]+)$")
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9\-]*$")
@@ -97,27 +98,10 @@ class DrugClass(StrEnum):
     CORTICOSTEROID = "corticosteroid"
 
 
-class Record(BaseModel):
-    """Common base: forbids unknown fields, demands provenance."""
+class Record(Sourced):
+    """Common base of knowledge records: forbids unknown fields, demands provenance."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
-
-    refs: list[str] = Field(default_factory=list, description="doi:… or pmid:… keys of the references table")
-    assumption: str | None = Field(default=None, description="why the record stands without a reference")
-
-    @field_validator("refs")
-    @classmethod
-    def _refs_well_formed(cls, refs: list[str]) -> list[str]:
-        for r in refs:
-            if not REF_PATTERN.match(r):
-                raise ValueError(f"reference {r!r} must look like 'doi:10.xxxx/…' or 'pmid:12345678'")
-        return refs
-
-    @model_validator(mode="after")
-    def _has_provenance(self) -> Record:
-        if not self.refs and not (self.assumption and self.assumption.strip()):
-            raise ValueError("record has neither 'refs' nor an 'assumption'")
-        return self
 
 
 class Reference(BaseModel):

@@ -22,9 +22,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cytonet.errors import ModelSpecError, close_matches
+from cytonet.provenance import Sourced
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-REF_PATTERN = re.compile(r"^(doi:10\.\d{4,9}/\S+|pmid:\d{5,9})$")
 
 
 class RateLaw(StrEnum):
@@ -131,29 +131,16 @@ class Species(_Strict):
     _v = field_validator("id")(lambda cls, v: _check_id(v, "species"))
 
 
-class Parameter(_Strict):
+class Parameter(Sourced):
     id: str
     value: float
     unit: str
     description: str = ""
-    refs: list[str] = Field(default_factory=list)
-    assumption: str | None = None
 
     _v = field_validator("id")(lambda cls, v: _check_id(v, "parameter"))
 
-    @field_validator("refs")
-    @classmethod
-    def _refs(cls, refs: list[str]) -> list[str]:
-        for r in refs:
-            if not REF_PATTERN.match(r):
-                raise ValueError(f"reference {r!r} must look like 'doi:10.xxxx/…' or 'pmid:12345678'")
-        return refs
-
-    @model_validator(mode="after")
-    def _provenance(self) -> Parameter:
-        if not self.refs and not (self.assumption and self.assumption.strip()):
-            raise ValueError(f"parameter {self.id!r} has neither 'refs' nor an 'assumption'")
-        return self
+    def _label(self) -> str:
+        return f"parameter {self.id!r}"
 
 
 class Regulator(_Strict):

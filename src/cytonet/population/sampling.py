@@ -35,7 +35,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cytonet.errors import ScenarioError
-from cytonet.model.spec import REF_PATTERN, ModelSpec
+from cytonet.model.spec import ModelSpec
+from cytonet.provenance import check_refs
 
 DEFAULT_VARIATION = "reference_default.yaml"
 
@@ -71,9 +72,7 @@ class Variation(BaseModel):
     def _check(self) -> Variation:
         if not self.refs and not self.assumption:
             raise ValueError(f"variation of {self.parameters} has neither 'refs' nor an 'assumption' saying why")
-        bad = [r for r in self.refs if not REF_PATTERN.match(r)]
-        if bad:
-            raise ValueError(f"references {bad} must look like 'doi:10.xxxx/…' or 'pmid:12345678'")
+        check_refs(self.refs)
         d = self.distribution
         if d in (Distribution.LOGNORMAL, Distribution.TRUNCNORMAL) and self.cv is None:
             raise ValueError(f"{d} variation of {self.parameters} needs 'cv'")

@@ -13,16 +13,15 @@ from functools import lru_cache
 from importlib import resources
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError
 
 from cytonet.errors import ScenarioError, UnknownEntityError, close_matches
-from cytonet.model.spec import REF_PATTERN, Event, ModelSpec
+from cytonet.model.spec import Event, ModelSpec
+from cytonet.provenance import Sourced
 
 
-class Scenario(BaseModel):
+class Scenario(Sourced):
     """One scenario record (validated from YAML)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
     name: str
@@ -31,22 +30,9 @@ class Scenario(BaseModel):
     parameters: dict[str, float] = Field(default_factory=dict, description="overrides of network parameters (the host)")
     events: list[Event] = Field(default_factory=list)
     readouts: list[str] = Field(default_factory=list)
-    refs: list[str] = Field(default_factory=list)
-    assumption: str | None = None
 
-    @field_validator("refs")
-    @classmethod
-    def _refs(cls, refs: list[str]) -> list[str]:
-        bad = [r for r in refs if not REF_PATTERN.match(r)]
-        if bad:
-            raise ValueError(f"references {bad} must look like 'doi:10.xxxx/…' or 'pmid:12345678'")
-        return refs
-
-    @model_validator(mode="after")
-    def _provenance(self) -> Scenario:
-        if not self.refs and not self.assumption:
-            raise ValueError(f"scenario {self.id!r} has neither 'refs' nor an 'assumption'")
-        return self
+    def _label(self) -> str:
+        return f"scenario {self.id!r}"
 
 
 def _read(name: str, text: str) -> Scenario:

@@ -8,10 +8,11 @@ from importlib import resources
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cytonet.errors import TherapyError, UnknownEntityError, close_matches
-from cytonet.model.spec import REF_PATTERN, normalise_unit
+from cytonet.model.spec import normalise_unit
+from cytonet.provenance import Sourced
 
 Route = Literal["iv", "sc", "oral"]
 
@@ -47,31 +48,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _Sourced(_Strict):
-    refs: list[str] = Field(default_factory=list)
-    assumption: str | None = None
-
-    @field_validator("refs")
-    @classmethod
-    def _refs(cls, refs: list[str]) -> list[str]:
-        bad = [r for r in refs if not REF_PATTERN.match(r)]
-        if bad:
-            raise ValueError(f"references {bad} must look like 'doi:10.xxxx/…' or 'pmid:12345678'")
-        return refs
-
-    @model_validator(mode="after")
-    def _provenance(self) -> _Sourced:
-        if not self.refs and not (self.assumption and self.assumption.strip()):
-            raise ValueError("needs 'refs' or an 'assumption'")
-        return self
-
-    @property
-    def source(self) -> str:
-        """References, or the assumption, as one line."""
-        return ", ".join(self.refs) if self.refs else f"assumption: {self.assumption}"
-
-
-class Quantity(_Sourced):
+class Quantity(Sourced):
     value: float = Field(gt=0)
     unit: str
     note: str = ""
@@ -87,7 +64,7 @@ class RouteInfo(_Strict):
     infusion_h: float = Field(default=0.0, ge=0, description="iv infusion length; 0 = bolus")
 
 
-class LabelRegimen(_Sourced):
+class LabelRegimen(Sourced):
     name: str
     route: Route
     dose: str
