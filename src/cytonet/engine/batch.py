@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 _EVENT_FIELDS = {"amount", "time", "rate", "start", "end"}
 #: SIMD lanes of the lock-step kernel, and the fewest runs for which ``method="auto"`` chooses it
-LOCKSTEP_LANES, LOCKSTEP_MIN_RUNS = 64, 8
+LOCKSTEP_LANES, LOCKSTEP_MIN_RUNS = 128, 8
 
 
 def _columns(table: Any) -> dict[str, np.ndarray]:
@@ -166,7 +166,7 @@ def simulate_batch(
     """Simulate every row of ``table`` on one compiled model, in parallel across runs.
 
     ``threads`` (default: numba's thread count) share the runs of each chunk; ``progress(done,
-    total)`` is called after each chunk. ``method`` picks the lock-step or the independent path
+    total)`` is called after each chunk (lock-step: chunks of at most ``chunk_size`` runs, one thread each). ``method`` picks the lock-step or the independent path
     (module docstring; "auto" chooses). Failed runs raise one ``SolverError``
     listing them, or with ``on_error="mask"`` are NaN with their code in the ``status`` variable.
     """
@@ -194,18 +194,21 @@ def simulate_batch(
     n_threads = _thread_count(threads)
     step = max(1, int(chunk_size))
     with ThreadPoolExecutor(n_threads) as pool:
-        for a in range(0, n, step):
-            b = min(n, a + step)
-            rows = np.arange(a, b)
-            if lock:  # one queue per thread: lanes refill from it, so few lanes idle at its end
-                list(pool.map(lambda part: _run_lanes(cm, arr, t, settings, part, out, status, info),
-                              [part for part in np.array_split(rows, n_threads) if part.size]))
-            else:
-                piece = max(1, -(-rows.size // (8 * n_threads)))  # small pieces balance runs of unequal cost
-                list(pool.map(lambda lo: _run_independent(cm, arr, t, settings, rows[lo:lo + piece], out, status, info),
-                              range(0, rows.size, piece)))
-            if progress is not None:
-                progress(b, n)
+        if lock:  # whole chunks per thread: lanes refill from the chunk's queue, so few idle at its end
+            size = max(1, min(step, -(-n // n_threads)))
+            bounds = [(a, min(n, a + size)) for a in range(0, n, size)]
+            done = pool.map(lambda ab: _run_lanes(cm, arr, t, settings, np.arange(*ab), out, status, info), bounds)
+            for (_, b), _ in zip(bounds, done):
+                if progress is not None:
+                    progress(b, n)
+        else:
+            for a in range(0, n, step):
+                b = min(n, a + step)
+                piece = max(1, -(-(b - a) // (8 * n_threads)))  # small pieces balance runs of unequal cost
+                list(pool.map(lambda lo: _run_independent(cm, arr, t, settings, np.arange(lo, min(b, lo + piece)), out, status, info),
+                              range(a, b, piece)))
+                if progress is not None:
+                    progress(b, n)
     failed = np.flatnonzero(status != rodas.OK)
     if failed.size and on_error == "raise":
         lines = [f"row {i}: " + failure_message(cm, int(status[i]), info[i], max_steps, rtol) for i in failed[:10]]
