@@ -170,6 +170,11 @@ def _case(cm, sbml: str, x_ss: np.ndarray, atol: np.ndarray, label: str, sizes: 
         print(_error_line(f"cytonet {method} vs roadrunner", ours, ref, atol, species))
         print(_error_line(f"cytonet {method} vs tight", ours, tight.state.values, atol, species))
     print(_error_line("roadrunner vs tight", ref, tight.state.values, atol, species))
+    apart = _errors(results["lockstep"].state.values[sample], ref, atol)[0] > 1e-3
+    rr_off = _errors(ref, tight.state.values, atol)[0] > 1e-3
+    cy_off = _errors(results["lockstep"].state.values[sample], tight.state.values, atol)[0] > 1e-3
+    print(f"    of {apart.sum()} runs where lock-step and roadrunner differ > 1e-3: {(apart & rr_off & ~cy_off).sum()} roadrunner off "
+          f"the tight reference, {(apart & cy_off & ~rr_off).sum()} cytonet off it, {(apart & cy_off & rr_off).sum()} both")
 
 
 def main(path: Path, sizes: list[int]) -> None:

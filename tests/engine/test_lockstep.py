@@ -176,3 +176,9 @@ def test_lockstep_progress_per_chunk_and_thread_count_invariance():
                          progress=lambda d, tot: seen.append((d, tot)))
     assert seen == [(10, 37), (20, 37), (30, 37), (37, 37)]
     np.testing.assert_array_equal(one.state.values, two.state.values)  # a run's result does not depend on its lane
+
+
+def test_dataset_records_the_path_taken():
+    assert simulate_batch(T.decay(), {"k": np.linspace(0.1, 1.0, 8)}, 5.0).attrs["batch_method"] == "lockstep"
+    assert simulate_batch(T.decay(), {"k": [0.1, 0.2]}, 5.0).attrs["batch_method"] == "independent"  # fewer than LOCKSTEP_MIN_RUNS
+    assert simulate_batch(T.threshold(), {"s": np.linspace(1, 2, 8)}, 5.0).attrs["batch_method"] == "independent"

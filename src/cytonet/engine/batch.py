@@ -219,4 +219,5 @@ def simulate_batch(
     ds = to_dataset(cm, t, out, arr["P"], rtol, atol, patient=np.arange(n))
     ds["status"] = ("patient", status, {"meaning": "0 ok, 1 step size underflow, 2 max_steps exceeded, 3 non-finite state"})
     ds["steps"] = ("patient", info[:, rodas.I_STEPS].astype(np.int64))
+    ds.attrs["batch_method"] = "lockstep" if lock else "independent"
     return ds
