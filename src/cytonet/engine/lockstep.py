@@ -182,11 +182,14 @@ def rhs_block(X, U, C, S, ncode, out, v, den, xp, xn):
             out[i, q] = U[i, q]
     for r in range(kr.shape[0]):
         rational = False
-        for q in range(B):
-            v[q] = kr[r, q]
-            den[q] = 1.0
         for j in range(f_ptr[r], f_ptr[r + 1]):
             rational = rational or f_kind[j] != POWER
+        for q in range(B):
+            v[q] = kr[r, q]
+        if rational:
+            for q in range(B):
+                den[q] = 1.0
+        for j in range(f_ptr[r], f_ptr[r + 1]):
             _mul_factor(f_kind[j], X[f_species[j]], f_nu[j], fK[j], fn[j], fb[j], fKn[j], ncode[j], v, den, xp, xn)
         if rational:
             for q in range(B):
@@ -236,14 +239,18 @@ def lu_block(jv, dtg, L, a, lik, big, ok):
         big[q] = 0.0
         ok[q] = True
     for e in range(nnz):
+        ae = a[e]
+        je = jv[e]
         for q in range(B):
-            a[e, q] = -jv[e, q]
+            ae[q] = -je[q]
     for i in range(diag.shape[0]):
+        ad = a[diag[i]]
         for q in range(B):
-            a[diag[i], q] += dtg[q]
+            ad[q] += dtg[q]
     for e in range(nnz):
+        ae = a[e]
         for q in range(B):
-            big[q] = max(big[q], abs(a[e, q]))
+            big[q] = max(big[q], abs(ae[q]))
     for k in range(l_pos.shape[0]):
         d = a[l_piv[k]]
         lrow = a[l_pos[k]]
@@ -255,15 +262,14 @@ def lu_block(jv, dtg, L, a, lik, big, ok):
             sr = a[op_src[o]]
             for q in range(B):
                 dr[q] -= lik[q] * sr[q]
-    for i in range(diag.shape[0]):
+    for i in range(diag.shape[0]):  # tiny pivots and element growth, per lane (NaN fails both)
         d = a[diag[i]]
         for q in range(B):
-            if not abs(d[q]) > PIVOT_TOL * big[q]:
-                ok[q] = False
+            ok[q] &= abs(d[q]) > PIVOT_TOL * big[q]
     for e in range(nnz):
+        ae = a[e]
         for q in range(B):
-            if not abs(a[e, q]) < GROWTH_MAX * big[q]:
-                ok[q] = False
+            ok[q] &= abs(ae[q]) < GROWTH_MAX * big[q]
 
 
 @nb.njit(**_J)
