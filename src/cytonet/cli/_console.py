@@ -6,5 +6,8 @@ from rich.console import Console
 
 
 def console() -> Console:
-    """A console sized to the current terminal (``COLUMNS`` is honoured at call time)."""
-    return Console()
+    """A console sized to the current terminal (``COLUMNS`` is honoured at call time).
+
+    Emoji codes are off: identifiers such as ``cell:CL:0000545`` must print as written.
+    """
+    return Console(emoji=False)
