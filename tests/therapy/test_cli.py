@@ -17,8 +17,10 @@ def test_treat_writes_side_by_side_outputs(tmp_path, capsys):
     ok(["treat", "--scenario", "lps-endotoxemia", "--drug", "infliximab", "--dose", "5mg/kg", "--at", "0h",
           "--hours", "24", "--out", str(tmp_path)])
     rows = {r["measure"]: r for r in csv.DictReader(open(tmp_path / "changes.csv"))}
-    assert float(rows["peak IL6"]["treated"]) < float(rows["peak IL6"]["untreated"])
-    for name in ("overlay.png", "untreated.csv", "treated.csv", "drug.csv"):
+    il6 = rows["peak serum IL-6, free + sIL-6R-bound (pg/mL)"]
+    assert float(il6["treated"]) < float(il6["untreated"])
+    assert {"storm class", "hours in cytokine storm", "max CRS grade (ASTCT)", "peak CRP (mg/L)"} <= set(rows)
+    for name in ("overlay.png", "untreated.csv", "treated.csv", "drug.csv", "report.html", "compare_cytokines.png"):
         assert (tmp_path / name).stat().st_size > 0
 
 

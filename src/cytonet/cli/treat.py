@@ -9,27 +9,30 @@ import typer
 
 from cytonet.cli._console import console
 
+_NEEDED = ("IL6", "TNF", "IFNG", "IL1B", "IL10", "CRP", "FERRITIN", "TEMP", "DAMAGE", "LEAK", "MAP", "SPO2")
+
 READOUTS = ("IL6", "CRP", "FERRITIN", "TEMP")
 
 
-def _changes(base, treated, drug: str) -> list[tuple[str, float, float]]:  # noqa: ANN001 - xarray Datasets
-    """(measure, untreated, treated) rows: peak readouts, hours with IL-6 above 100 pg/mL, max CRS grade."""
-    import numpy as np
+def _changes(base, treated) -> list[tuple[str, object, object]]:  # noqa: ANN001 - xarray Datasets
+    """(measure, untreated, treated): the population outcome measures, computed the same way for one run."""
+    from cytonet.population.outcomes import outcomes
 
-    rows = []
-    for sid in READOUTS:
-        if sid in base.species:
-            rows.append((f"peak {sid}", float(base.state.sel(species=sid).max()), float(treated.state.sel(species=sid).max())))
-    t = base.time.values
-    dt = np.gradient(t)
-    for label, ds in (("base", base), ("treated", treated)):
-        ds.attrs["storm_h"] = float((dt * (ds.state.sel(species="IL6").values > 100.0)).sum())
-    rows.append(("hours IL-6 > 100 pg/mL", base.attrs["storm_h"], treated.attrs["storm_h"]))
-    try:
-        from cytonet.analysis.clinical import max_crs_grade
-    except ImportError:  # clinical grading not available in this installation
-        return rows
-    rows.append(("max CRS grade", float(max_crs_grade(base)), float(max_crs_grade(treated))))
+    def one(ds) -> dict:  # noqa: ANN001
+        species = list(ds["species"].values)
+        series = {n: (ds[n].values if n in ds.data_vars else ds["state"].values[:, species.index(n)])[None, :]
+                  for n in (*_NEEDED, "IL6_total") if n in ds.data_vars or n in species}
+        out = {k: v[0] for k, v in outcomes(ds["time"].values, series).items()}
+        out["peak_IL6_total"] = float(series["IL6_total"].max()) if "IL6_total" in series else float("nan")
+        return out
+
+    a, b = one(base), one(treated)
+    rows: list[tuple[str, object, object]] = [("storm class", a["storm_class"], b["storm_class"])]
+    for key, label in (("hours_in_storm", "hours in cytokine storm"), ("crs_grade", "max CRS grade (ASTCT)"),
+                       ("peak_IL6_total", "peak serum IL-6, free + sIL-6R-bound (pg/mL)"), ("peak_IL6", "peak free IL-6 (pg/mL)"),
+                       ("peak_CRP", "peak CRP (mg/L)"), ("peak_FERRITIN", "peak ferritin (ng/mL)"),
+                       ("peak_TEMP", "peak temperature (degC)"), ("nadir_MAP", "MAP nadir (mmHg)")):
+        rows.append((label, float(a[key]), float(b[key])))
     return rows
 
 
@@ -94,7 +97,7 @@ def treat(
     base = simulate(spec, t_end, n_points=n, initial=rest)
     treated = simulate(add_drug(spec, d.id, regimen), t_end, n_points=n, initial=rest)
     out.mkdir(parents=True, exist_ok=True)
-    rows = _changes(base, treated, d.id)
+    rows = _changes(base, treated)
     with open(out / "changes.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["measure", "untreated", "treated"])
@@ -109,6 +112,10 @@ def treat(
 
     table = Table("measure", "untreated", f"+ {d.id} {regimen.dose} {regimen.route or ''} at {at}")
     for m, a, b in rows:
-        table.add_row(m, f"{a:.4g}", f"{b:.4g}")
+        table.add_row(m, *(f"{v:.4g}" if isinstance(v, float) else str(v) for v in (a, b)))
     console().print(table)
-    console().print(f"wrote {out / 'changes.csv'}, {plot}, untreated.csv, treated.csv, drug.csv")
+    from cytonet.report import write_comparison
+
+    base.attrs["scenario"] = treated.attrs["scenario"] = sc.id
+    report = write_comparison(out, {"untreated": base, f"+ {d.id}": treated}, title=f"{sc.name}: untreated vs {d.id}")
+    console().print(f"wrote {report}, {out / 'changes.csv'}, {plot} (drug concentration and occupancy), untreated.csv, treated.csv, drug.csv")
