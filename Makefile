@@ -23,6 +23,8 @@ test: install
 
 bench: install
 	$(PY) benchmarks/kb.py
+	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/population.py --quick
 
 clean:
 	rm -rf $(VENV) results .pytest_cache
