@@ -39,11 +39,11 @@ def test_healthy_baseline_is_a_stable_steady_state() -> None:
 
 
 def test_healthy_baseline_within_published_healthy_ranges() -> None:
-    """IL-6 and IL-1β at rest lie within the healthy serum ranges recorded in the knowledge base."""
+    """IL-6, IL-1β and TNF at rest lie within the healthy serum ranges recorded in the knowledge base (CoLaus)."""
     from cytonet import kb
 
     rest = steady_state(host_model(load_scenario("healthy"))).as_dict()
-    for cid in ("IL6", "IL1B"):
+    for cid in ("IL6", "IL1B", "TNF"):
         rng = kb.cytokine(cid).serum_range
         assert rng is not None and rng.low <= rest[cid] <= rng.high, (cid, rest[cid], rng)
 
