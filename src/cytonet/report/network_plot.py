@@ -87,7 +87,7 @@ def network_figure(graph: nx.DiGraph, spec: ModelSpec | None = None, title: str 
     fig, (ax,) = _figure(1, 1, 15, height)
     fig.subplots_adjust(left=0.01, right=0.70, top=1 - 0.9 / height, bottom=0.02)
     ax.set_axis_off()
-    ax.set_title(title or "what fired", fontsize=11, loc="left")
+    fig.suptitle(title or "what fired", fontsize=11, x=0.01, y=1 - 0.15 / height, ha="left", va="top")
     if not pos:
         ax.text(0.5, 0.5, "no reaction rose at least two-fold over rest", ha="center", va="center")
         return fig
