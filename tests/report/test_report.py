@@ -196,3 +196,16 @@ def test_peak_at_horizon_end() -> None:
     plateau = np.minimum(t, 5.0)
     assert list(at_horizon_end(np.stack([rising, hump, flat, plateau]))) == [True, False, False, False]
     assert at_horizon_end(-rising, nadir=True) and not at_horizon_end(rising, nadir=True)
+
+
+@pytest.mark.parametrize("spread", [0.05, 3.0])  # a narrow population (under a decade) and a wide one
+def test_population_figure_is_readable(spread: float) -> None:
+    from cytonet.population.summary import ArmSummary, Summary, wilson
+    from cytonet.report.plots import population_figure
+
+    rng = np.random.default_rng(1)
+    arms = tuple(ArmSummary(name, 50, 50, wilson(k, 50), (10, 20, 15, 5, 0), (1.0, 2.0, 3.0),
+                            200.0 * 10 ** rng.normal(0, spread / 3, 50)) for name, k in (("untreated", 30), ("treated", 10)))
+    fig = population_figure(Summary(arms, ()))
+    assert_readable(fig)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["untreated", "treated"]

@@ -58,7 +58,8 @@ def summary_cmd(
     """Outcome distributions per arm and, for a treated/untreated pair, the treatment effect with 95% CIs."""
     from rich.table import Table
 
-    from cytonet.population.summary import plot_summary, summarize
+    from cytonet.population.summary import summarize
+    from cytonet.report.plots import plot_population
 
     s = summarize(run_dir)
     t = Table("arm", "patients", "simulated", "storm % (95% CI)", "CRS grade 0/1/2/3/4", "IL-6 peak median [IQR] pg/mL")
@@ -69,5 +70,5 @@ def summary_cmd(
     out.print(t)
     for e in s.effects:
         out.print(f"treatment effect, {e.name}: {e.estimate:+.4g} (95% CI {e.low:+.4g} to {e.high:+.4g}; {e.method}; {e.pairs} pairs)")
-    path = plot_summary(s, plot or Path(run_dir) / "summary.png")
+    path = plot_population(s, plot or Path(run_dir) / "summary.png")
     out.print(f"plot: {path}")

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from cytonet.model.spec import ModelSpec
+    from cytonet.population.summary import Summary
 
 Runs = Mapping[str, "xr.Dataset"]
 _DPI = 100
@@ -231,6 +232,39 @@ def drug_figure(ds: xr.Dataset, spec: ModelSpec, drug: str) -> Figure:
     if b.lines:
         b.legend(fontsize=7, loc="lower right")
     return fig
+
+
+def population_figure(s: Summary) -> Figure:
+    """Peak serum IL-6 per arm (histogram on a log axis) and the max ASTCT CRS grade distribution."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+    fig, (a1, a2) = _figure(1, 2, 11, 4.0, legend=len(s.arms) > 1)
+    peaks = [np.maximum(arm.peak_il6, _FLOOR) for arm in s.arms if arm.peak_il6.size]
+    lo, hi = (min(p.min() for p in peaks), max(p.max() for p in peaks)) if peaks else (1.0, 10.0)
+    bins = np.geomspace(lo / 1.05, max(hi * 1.05, lo * 1.2), 31)
+    width = 0.8 / max(len(s.arms), 1)
+    for j, arm in enumerate(s.arms):
+        if arm.peak_il6.size:
+            a1.hist(np.maximum(arm.peak_il6, _FLOOR), bins=bins, histtype="step", lw=2.0, ls=_STYLES[j % 4][0],
+                    label=arm.arm)
+        a2.bar(np.arange(5) + j * width, arm.crs_counts, width, label=arm.arm)
+    a1.set_xscale("log")
+    decades = np.log10(bins[-1] / bins[0])
+    a1.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0,) if decades > 2 else (1.0, 2.0, 5.0), numticks=12))
+    a1.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    a1.xaxis.set_minor_formatter(NullFormatter())
+    a1.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=3))
+    _finish(a1, "peak serum IL-6 per patient", "patients", "peak IL-6 (pg/mL, log axis)")
+    a2.set_xticks(np.arange(5) + width * (len(s.arms) - 1) / 2, [str(g) for g in range(5)])
+    a2.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=3))
+    _finish(a2, "max ASTCT CRS grade", "patients", "grade (0-4)")
+    _legend(fig, a2, len(s.arms))
+    return fig
+
+
+def plot_population(s: Summary, path: str | Path) -> Path:
+    """Write :func:`population_figure` as a PNG."""
+    return _save(population_figure(s), path)
 
 
 def plot_cytokines(runs: Runs, path: str | Path) -> Path:
