@@ -119,9 +119,9 @@ def test_threshold_lines_are_labelled() -> None:
 @pytest.mark.parametrize(("lo", "hi", "scale"), [(2000.0, 2004.0, "linear"), (1.1, 5.0, "log"), (0.9, 40.0, "log"),
                                                  (1e-3, 1e6, "log"), (0.2, 0.25, "linear")])
 def test_log_axes_label_ticks_whatever_their_span(lo: float, hi: float, scale: str) -> None:
-    from cytonet.report.plots import _figure, scale_y
+    from cytonet.report.plots import new_figure, scale_y
 
-    fig, (ax,) = _figure(1, 1, 4, 3)
+    fig, (ax,) = new_figure(1, 1, 4, 3)
     ax.plot([0, 1, 2], [lo, np.sqrt(lo * hi), hi])
     scale_y(ax)
     fig.canvas.draw()

@@ -17,7 +17,7 @@ import numpy as np
 
 from cytonet.analysis import clinical
 from cytonet.analysis.clinical import Threshold, series
-from cytonet.analysis.units import display_unit
+from cytonet.analysis.units import READOUT_UNITS, display_unit
 from cytonet.errors import ModelSpecError
 
 if TYPE_CHECKING:
@@ -129,8 +129,7 @@ class StormSummary:
         d = asdict(self)
         d["classification"]["label"] = str(self.classification.label)
         d["hscore"]["modelled_points"] = self.hscore.modelled_points
-        d["units"] = {"time": "h", "cytokines": "pg/mL", "CRP": "mg/L", "FERRITIN": "ng/mL", "TEMP": "degC",
-                      "MAP": "mmHg", "SPO2": "%", "LEAK": "1", "DAMAGE": "1", "PRO_ANTI": "1"}
+        d["units"] = {"time": "h", "cytokines": "pg/mL", **READOUT_UNITS}
         return d
 
 

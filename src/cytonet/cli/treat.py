@@ -31,7 +31,10 @@ def treat(
     weight: Annotated[float, typer.Option(help="body weight, kg")] = 70.0,
     hours: Annotated[float | None, typer.Option(help="simulated horizon (default: the scenario's)")] = None,
 ) -> None:
-    """Run a scenario untreated and treated; write both time courses (Parquet), a table of changes and a report to OUT."""
+    """Run a scenario untreated and treated; write both time courses, a table of changes and a report to OUT.
+
+    The time courses are Parquet in the layout of ``cytonet simulate`` (untreated.parquet, treated.parquet).
+    """
     import csv
     import io
 

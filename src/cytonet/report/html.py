@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from cytonet.analysis import clinical
 from cytonet.analysis.storm import StormSummary, summarize
-from cytonet.analysis.units import display_unit, with_unit
+from cytonet.analysis.units import READOUT_UNITS, display_unit, with_unit
 from cytonet.report import plots
 from cytonet.report.rundir import REPORT
 
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from cytonet.model.spec import ModelSpec
     from cytonet.therapy.comparison import Treated
 
-#: units of the clinical readouts as the summary reports them
-READOUT_UNITS = {"TEMP": "degC", "CRP": "mg/L", "FERRITIN": "ng/mL", "LEAK": "1", "DAMAGE": "1", "MAP": "mmHg", "SPO2": "%"}
 _AT_END = {"peak": "still rising at the end of the run", "nadir": "still falling at the end of the run"}
 _AT_END_NOTE = ("<p><small><span class=\"end\">▲ end of run</span>: the extreme is the last sample and still moving; "
                 "the true peak (or nadir) may come after the simulated horizon.</small></p>")
@@ -49,6 +47,11 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _g(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3g}"
+
+
+def _at_end_note(tables: str) -> str:
+    """The footnote explaining the end-of-run mark, when a table shows one."""
+    return _AT_END_NOTE if "▲" in tables else ""
 
 
 def _end_mark(at_end: bool, extreme: str = "peak") -> str:
@@ -109,16 +112,18 @@ def write_report(out: str | Path, ds: xr.Dataset, spec: ModelSpec, summary: Stor
     plot_network(fired_graph(spec, ds), d / "network.png", f"{s.scenario}: reactions that rose most over rest", spec)
     name = ds.attrs.get("scenario_name", spec.name or spec.id)
     overrides = ds.attrs.get("overrides", "{}")
+    readouts = _table(["readout", "unit", "baseline", "extreme", "at (h)", "end", "healthy range"], _readout_rows(s))
+    cytokines = _table(["cytokine", "baseline", "peak", "peak at (h)", "fold", "h > 10x base", "level", "h elevated"],
+                       _cytokine_rows(s))
     body = [
         f"<p>Scenario <b>{escape(s.scenario)}</b> — {escape(str(name))}; {s.hours:g} h simulated; parameter overrides "
         f"{escape(str(overrides))}; model hash <code>{escape(str(ds.attrs.get('model_hash', '')))[:16]}</code>.</p>",
         "<h2>Classification</h2>", _criteria(s),
         "<h2>Clinical</h2>", _clinical(s),
-        _table(["readout", "unit", "baseline", "extreme", "at (h)", "end", "healthy range"], _readout_rows(s)),
+        readouts,
         "<h2>Cytokines (pg/mL)</h2>",
-        _table(["cytokine", "baseline", "peak", "peak at (h)", "fold", "h > 10x base", "level", "h elevated"],
-               _cytokine_rows(s)),
-        _AT_END_NOTE,
+        cytokines,
+        _at_end_note(readouts + cytokines),
         '<img src="cytokines.png" alt="cytokine time courses">',
         "<h2>Pro/anti-inflammatory balance</h2>",
         f"<p>PRO_ANTI at rest {_g(s.balance.baseline)}, peak {_g(s.balance.peak)} at {s.balance.peak_time_h:.1f} h; "
@@ -156,8 +161,9 @@ def _comparison_body(d: Path, runs: Mapping[str, xr.Dataset]) -> list[str]:
     plots.plot_cytokines(runs, d / "compare_cytokines.png")
     plots.plot_balance(runs, d / "compare_balance.png")
     plots.plot_clinical(runs, d / "compare_clinical.png")
+    table = _table(["", *runs], _comparison_rows(summaries))
     return [
-        _table(["", *runs], _comparison_rows(summaries)), _AT_END_NOTE,
+        table, _at_end_note(table),
         *(f"<h3>{escape(label)}</h3>{_criteria(s)}" for label, s in summaries.items()),
         '<h2>Cytokines</h2><img src="compare_cytokines.png" alt="cytokines">',
         '<h2>Pro/anti-inflammatory balance</h2><img src="compare_balance.png" alt="balance">',
@@ -191,8 +197,9 @@ def write_treatment(out: str | Path, run: Treated, changes: list[Change], title:
     plots.plot_drug(run.treated, run.spec, run.drug, d / "drug.png")
     rows = [[escape(with_unit(c.measure, c.unit)), _change_cell(c.untreated, c.untreated_at_end, c.key),
              _change_cell(c.treated, c.treated_at_end, c.key)] for c in changes]
+    changed = _table(["measure", *labels], rows)
     body = [
-        "<h2>What the treatment changed</h2>", _table(["measure", *labels], rows),
+        "<h2>What the treatment changed</h2>", changed, _at_end_note(changed),
         "<p><small>The measures of <code>cytonet population</code>, computed the same way for one run.</small></p>",
         f'<h2>{escape(run.drug)}: exposure and targets</h2><img src="drug.png" alt="drug concentration and target binding">',
         *_comparison_body(d, dict(zip(labels, (run.untreated, run.treated)))),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cytonet.report.plots import _figure, _save
+from cytonet.report.plots import new_figure, save_png
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -84,7 +84,7 @@ def network_figure(graph: nx.DiGraph, spec: ModelSpec | None = None, title: str 
     key = "\n".join(textwrap.fill(k, 52, subsequent_indent="   ") for k in _abbreviations(graph, spec))
     key_lines = len(used) + 4 + (key.count("\n") + 2 if key else 0)
     height = max(5.5, _ROW_IN * (top + 1) + 1.6, 0.16 * key_lines + 1.4)
-    fig, (ax,) = _figure(1, 1, 15, height)
+    fig, (ax,) = new_figure(1, 1, 15, height)
     fig.subplots_adjust(left=0.01, right=0.70, top=1 - 0.9 / height, bottom=0.02)
     ax.set_axis_off()
     fig.suptitle(title or "what fired", fontsize=11, x=0.01, y=1 - 0.15 / height, ha="left", va="top")
@@ -123,4 +123,4 @@ def network_figure(graph: nx.DiGraph, spec: ModelSpec | None = None, title: str 
 
 def plot_network(graph: nx.DiGraph, path: str | Path, title: str = "", spec: ModelSpec | None = None) -> Path:
     """Write :func:`network_figure` as a PNG."""
-    return _save(network_figure(graph, spec, title), path)
+    return save_png(network_figure(graph, spec, title), path)

@@ -20,7 +20,7 @@ import numpy as np
 from cytonet.analysis import clinical
 from cytonet.analysis.clinical import Threshold
 from cytonet.analysis.storm import BALANCE_SHIFT, CYTOKINES, MARKED_CRP, SIGNATURE_LEVELS, balance
-from cytonet.analysis.units import display_unit
+from cytonet.analysis.units import READOUT_UNITS, display_unit
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -39,7 +39,8 @@ _STYLES = (("-", 2.4), ("--", 1.6), (":", 1.8), ("-.", 1.4))
 _FLOOR = 1e-3  # log panels show values below this (pg/mL) at the floor
 
 
-def _figure(nrows: int, ncols: int, width: float, height: float, legend: bool = False) -> tuple[Figure, np.ndarray]:
+def new_figure(nrows: int, ncols: int, width: float, height: float, legend: bool = False) -> tuple[Figure, np.ndarray]:
+    """A Figure on the Agg canvas with a grid of panels (``legend``: room above them for a shared legend)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -53,7 +54,8 @@ def _figure(nrows: int, ncols: int, width: float, height: float, legend: bool = 
     return fig, axes
 
 
-def _save(fig: Figure, path: str | Path) -> Path:
+def save_png(fig: Figure, path: str | Path) -> Path:
+    """Write ``fig`` as a PNG, atomically."""
     from cytonet.io import atomic_write
 
     return atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=_DPI))
@@ -109,6 +111,9 @@ def scale_y(ax: Axes, log: bool = True) -> None:
     lo, hi = ax.dataLim.intervaly
     if not log or not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0 or hi / lo < 3:
         ax.set_yscale("linear")
+        if np.isfinite(lo) and np.isfinite(hi):
+            pad = 0.06 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.05
+            ax.set_ylim(lo - pad, hi + pad)  # threshold lines at the data's edge keep room for their labels
         ax.yaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 5, 10], min_n_ticks=3))
         fmt = ScalarFormatter(useOffset=False)
         fmt.set_powerlimits((-3, 4))
@@ -142,7 +147,7 @@ def cytokines_figure(runs: Runs) -> Figure:
     present = [s for s in CYTOKINES if s in first["species"].values]
     ncols = 4
     nrows = -(-len(present) // ncols)
-    fig, axes = _figure(nrows, ncols, 13, 2.75 * nrows + 0.4, legend=len(runs) > 1)
+    fig, axes = new_figure(nrows, ncols, 13, 2.75 * nrows + 0.4, legend=len(runs) > 1)
     for ax, sid in zip(axes, present):
         for i, (label, ds) in enumerate(runs.items()):
             ax.plot(ds["time"].values, np.maximum(clinical.series(ds, sid), _FLOOR), label=label, **_style(i))
@@ -158,7 +163,7 @@ def cytokines_figure(runs: Runs) -> Figure:
 
 def balance_figure(runs: Runs) -> Figure:
     """PRO_ANTI index and its ratio to the resting value (log axes)."""
-    fig, (a, b) = _figure(1, 2, 11, 3.6, legend=len(runs) > 1)
+    fig, (a, b) = new_figure(1, 2, 11, 3.6, legend=len(runs) > 1)
     for i, (label, ds) in enumerate(runs.items()):
         pa, lr = balance(ds)
         a.plot(ds["time"].values, pa, label=label, **_style(i))
@@ -188,15 +193,14 @@ _CLINICAL = (
 def clinical_figure(runs: Runs) -> Figure:
     """TEMP, CRP, FERRITIN, MAP, SpO2 and the ASTCT CRS grade against time, with the grading thresholds."""
     first = next(iter(runs.values()))
-    fig, axes = _figure(2, 3, 12, 6.6, legend=len(runs) > 1)
-    units = {"TEMP": "degC", "CRP": "mg/L", "FERRITIN": "ng/mL", "MAP": "mmHg", "SPO2": "%"}
+    fig, axes = new_figure(2, 3, 12, 6.6, legend=len(runs) > 1)
     for ax, (name, title, log, cuts) in zip(axes, _CLINICAL):
         for i, (label, ds) in enumerate(runs.items()):
             ax.plot(ds["time"].values, clinical.series(ds, name), label=label, **_style(i))
         for cut, text in cuts:
             threshold(ax, cut.value, _threshold_text(text, cut))
         scale_y(ax, log=log)
-        _finish(ax, title, display_unit(_unit(first, name, units[name]) or units[name]))
+        _finish(ax, title, display_unit(_unit(first, name, READOUT_UNITS[name]) or READOUT_UNITS[name]))
     ax = axes[5]
     for i, (label, ds) in enumerate(runs.items()):
         ax.step(ds["time"].values, clinical.crs_grade(ds), where="post", label=label, **_style(i))
@@ -219,7 +223,7 @@ def _drug_curves(ds: xr.Dataset, spec: ModelSpec, drug: str) -> list[tuple[str, 
 
 def drug_figure(ds: xr.Dataset, spec: ModelSpec, drug: str) -> Figure:
     """Plasma concentration of ``drug`` (µg/mL) and what it binds or inhibits (% of target) in a treated run."""
-    fig, (a, b) = _figure(1, 2, 12, 3.8, legend=False)
+    fig, (a, b) = new_figure(1, 2, 12, 3.8, legend=False)
     t = ds["time"].values
     central = f"{drug}_central"
     a.plot(t, ds["state"].sel(species=central).values, color="k", lw=1.8)
@@ -238,7 +242,7 @@ def population_figure(s: Summary) -> Figure:
     """Peak serum IL-6 per arm (histogram on a log axis) and the max ASTCT CRS grade distribution."""
     from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-    fig, (a1, a2) = _figure(1, 2, 11, 4.0, legend=len(s.arms) > 1)
+    fig, (a1, a2) = new_figure(1, 2, 11, 4.0, legend=len(s.arms) > 1)
     peaks = [np.maximum(arm.peak_il6, _FLOOR) for arm in s.arms if arm.peak_il6.size]
     lo, hi = (min(p.min() for p in peaks), max(p.max() for p in peaks)) if peaks else (1.0, 10.0)
     bins = np.geomspace(lo / 1.05, max(hi * 1.05, lo * 1.2), 31)
@@ -264,25 +268,25 @@ def population_figure(s: Summary) -> Figure:
 
 def plot_population(s: Summary, path: str | Path) -> Path:
     """Write :func:`population_figure` as a PNG."""
-    return _save(population_figure(s), path)
+    return save_png(population_figure(s), path)
 
 
 def plot_cytokines(runs: Runs, path: str | Path) -> Path:
     """Write :func:`cytokines_figure` as a PNG."""
-    return _save(cytokines_figure(runs), path)
+    return save_png(cytokines_figure(runs), path)
 
 
 def plot_balance(runs: Runs, path: str | Path) -> Path:
     """Write :func:`balance_figure` as a PNG."""
-    return _save(balance_figure(runs), path)
+    return save_png(balance_figure(runs), path)
 
 
 def plot_clinical(runs: Runs, path: str | Path) -> Path:
     """Write :func:`clinical_figure` as a PNG."""
-    return _save(clinical_figure(runs), path)
+    return save_png(clinical_figure(runs), path)
 
 
 def plot_drug(ds: xr.Dataset, spec: ModelSpec, drug: str, path: str | Path) -> Path:
     """Write :func:`drug_figure` as a PNG."""
-    return _save(drug_figure(ds, spec, drug), path)
+    return save_png(drug_figure(ds, spec, drug), path)
 
