@@ -25,3 +25,16 @@ def with_unit(text: str, unit: str) -> str:
     """``"peak CRP"`` + ``mg/L`` -> ``"peak CRP (mg/L)"``; no parentheses for a dimensionless quantity."""
     shown = display_unit(unit)
     return f"{text} ({shown})" if shown else text
+
+
+def readable_number(x: float, digits: int = 3) -> str:
+    """``digits`` significant figures without exponents where people do not use them.
+
+    ``20010.4`` -> ``"20,010"`` (values of 1,000 to a million as whole numbers with thousands
+    separators, so no digit is lost to rounding), ``0.3527`` -> ``"0.353"``, ``1.2e-5`` -> ``"1.2e-05"``.
+    """
+    if x != x:
+        return "n/a"
+    if 1e3 <= abs(x) < 1e6:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"

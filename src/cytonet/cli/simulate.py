@@ -39,6 +39,8 @@ def summary_table(summaries: dict[str, StormSummary]) -> Table:
     """Key numbers of one or more runs, one column per run."""
     from rich.table import Table
 
+    from cytonet.analysis.units import readable_number
+
     table = Table(title="Summary", title_justify="left")
     table.add_column("")
     for label in summaries:
@@ -52,16 +54,19 @@ def summary_table(summaries: dict[str, StormSummary]) -> Table:
     for key in ("cytokines", "inflammation", "organ_dysfunction"):
         row(f"  {key}", ["yes" if s.classification.criterion(key).held else "no" for s in ss])
     row("max CRS grade (ASTCT)", [str(s.max_crs_grade) for s in ss])
+
     def end(flag: object) -> str:
         return " ▲" if flag else ""
 
     for sid in ("IL6", "TNF", "IFNG", "IL10"):
-        row(f"{sid} peak pg/mL (h)", [f"{s.cytokine(sid).peak:.3g} ({s.cytokine(sid).peak_time_h:.1f})"
+        row(f"{sid} peak pg/mL (h)", [f"{readable_number(s.cytokine(sid).peak)} ({s.cytokine(sid).peak_time_h:.1f})"
                                       + end(s.cytokine(sid).peak_at_end) for s in ss])
-    for name, label, extreme, fmt in (("TEMP", "TEMP peak °C", "peak", ".2f"), ("CRP", "CRP peak mg/L", "peak", ".3g"),
-                                      ("FERRITIN", "FERRITIN peak ng/mL", "peak", ".3g"),
-                                      ("MAP", "MAP nadir mmHg", "nadir", ".1f"), ("SPO2", "SpO2 nadir %", "nadir", ".1f")):
-        row(label, [f"{s.readouts[name][extreme]:{fmt}}" + end(s.readouts[name].get("at_end")) for s in ss])
+    for name, label, extreme, fmt in (("TEMP", "TEMP peak °C", "peak", "{:.2f}".format),
+                                      ("CRP", "CRP peak mg/L", "peak", readable_number),
+                                      ("FERRITIN", "FERRITIN peak ng/mL", "peak", readable_number),
+                                      ("MAP", "MAP nadir mmHg", "nadir", "{:.1f}".format),
+                                      ("SPO2", "SpO2 nadir %", "nadir", "{:.1f}".format)):
+        row(label, [fmt(s.readouts[name][extreme]) + end(s.readouts[name].get("at_end")) for s in ss])
     if any(c.peak_at_end for s in ss for c in s.cytokines) or any(v.get("at_end") for s in ss for v in s.readouts.values()):
         table.caption = "▲ at the end of the run, still moving: the true peak (nadir) may come later"
     return table

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from cytonet.analysis.units import readable_number
 from cytonet.cli._console import console
 
 #: time courses and tables written to OUT
@@ -15,7 +16,7 @@ FILES = ("untreated.parquet", "treated.parquet", "changes.csv", "report.html", "
 
 
 def _cell(v: float | int | str, at_end: bool, nadir: bool) -> str:
-    text = v if isinstance(v, str) else (str(v) if isinstance(v, int) else f"{v:.4g}")
+    text = v if isinstance(v, str) else (str(v) if isinstance(v, int) else readable_number(v, 4))
     return f"{text} ({'still falling' if nadir else 'still rising'} at end)" if at_end else text
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from cytonet.analysis import clinical
 from cytonet.analysis.storm import StormSummary, summarize
-from cytonet.analysis.units import READOUT_UNITS, display_unit, with_unit
+from cytonet.analysis.units import READOUT_UNITS, display_unit, readable_number, with_unit
 from cytonet.report import plots
 from cytonet.report.rundir import REPORT
 
@@ -29,7 +29,7 @@ _AT_END_NOTE = ("<p><small><span class=\"end\">▲ end of run</span>: the extrem
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:72em;color:#222}
 table{border-collapse:collapse;margin:0.5em 0 1.5em}th,td{border:1px solid #ccc;padding:0.25em 0.6em;text-align:right}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.yes{color:#b03a2e;font-weight:bold}
+th{background:#f3f3f3}td:first-child,th:first-child,table.text td,table.text th{text-align:left}.yes{color:#b03a2e;font-weight:bold}
 .no{color:#1e8449}img{max-width:100%;border:1px solid #eee;margin:0.5em 0}.label{font-size:1.3em;font-weight:bold}
 small{color:#666}.end{color:#9a5b00;font-size:0.85em;white-space:nowrap}"""
 
@@ -39,14 +39,16 @@ def _page(title: str, body: list[str]) -> str:
             f"<style>{_CSS}</style></head><body>\n<h1>{escape(title)}</h1>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
+def _table(header: list[str], rows: list[list[str]], text: bool = False) -> str:
+    """An HTML table; numbers align right, ``text`` tables (prose cells) align left."""
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    cls = ' class="text"' if text else ""
+    return f"<table{cls}><tr>{head}</tr>{body}</table>"
 
 
 def _g(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.3g}"
+    return "n/a" if x is None else readable_number(x)
 
 
 def _at_end_note(tables: str) -> str:
@@ -71,7 +73,7 @@ def _criteria(s: StormSummary) -> str:
             for c in s.classification.criteria]
     refs = ", ".join(escape(r) for r in s.classification.refs)
     return (f"<p class=\"label\">{escape(str(s.classification.label))}</p>"
-            + _table(["criterion", "thresholds", "held", "measured"], rows)
+            + _table(["criterion", "thresholds", "held", "measured"], rows, text=True)
             + f"<p><small>Criteria after Fajgenbaum &amp; June 2020 ({refs}): storm = all three; controlled "
               "response = (1) or (2) without (3); none = neither.</small></p>")
 
