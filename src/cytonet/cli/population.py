@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cytonet.cli._console import console
+from cytonet.cli._lps import ForOption, LpsInfusionOption, LpsOption
 
 
 def population(
@@ -25,6 +26,9 @@ def population(
     dask: Annotated[str | None, typer.Option("--dask", help="'local' (LocalCluster) or a scheduler 'tcp://HOST:PORT'")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="workers of --dask local")] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
+    lps: LpsOption = None,
+    lps_infusion: LpsInfusionOption = None,
+    for_: ForOption = None,
 ) -> None:
     """Simulate a virtual patient population of a scenario into a Parquet run directory."""
     from cytonet.errors import ScenarioError
@@ -33,8 +37,15 @@ def population(
 
     if method is not None and method not in {m.value for m in Method}:
         raise ScenarioError(f"--method must be one of {', '.join(m.value for m in Method)}, got {method!r}")
+    from cytonet.scenarios import load_scenario, parse_lps
+    from cytonet.scenarios.lps import check_horizon
+
+    protocol = parse_lps(lps or [], lps_infusion, for_)
+    if protocol is not None:
+        check_horizon(protocol, load_scenario(scenario).t_end)
     cfg = PopulationConfig(scenario=scenario, n=n, variation=load_variation(vary), method=method, seed=seed,
-                           batch_size=batch_size, drug=drug, dose=dose, at=at, trajectory_points=trajectories)
+                           batch_size=batch_size, drug=drug, dose=dose, at=at, trajectory_points=trajectories,
+                           lps=protocol)
     res = run_population(cfg, out, dask=dask, workers=workers, show_progress=not quiet)
     console().print(f"{res.patients} patients x {len(cfg.arms)} arm(s) in {res.out} "
                     f"({res.computed} partitions computed, {res.skipped} already complete)")
