@@ -16,7 +16,7 @@ import pytest
 
 from cytonet.analysis import clinical, storm
 from cytonet.errors import ScenarioError
-from cytonet.population import store
+from cytonet.store import runs as store
 from cytonet.population.outcomes import outcomes, series_of
 from cytonet.population.rest import rest_states
 from cytonet.population.runner import PopulationConfig, prepare, run_population

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cytonet.cli._console import console
+from cytonet.limits import QUERY_ROWS
 
 app = typer.Typer(help="Query and summarise population run directories.", no_args_is_help=True)
 
@@ -20,34 +21,32 @@ def _group() -> None:
 @app.command("query")
 def query_cmd(
     run_dir: Annotated[Path, typer.Argument(help="run directory written by 'cytonet population'")],
-    sql: Annotated[str, typer.Argument(help="DuckDB SQL over the views 'patients' and 'trajectories'")],
+    sql: Annotated[str, typer.Argument(help="one read-only DuckDB SELECT over the views 'patients' and 'trajectories'")],
     csv: Annotated[bool, typer.Option("--csv", help="print CSV instead of a table")] = False,
+    max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="rows printed at most (says so when it cuts)")] = QUERY_ROWS,
 ) -> None:
-    """Run SQL (DuckDB) over the run's 'patients' (and 'trajectories') views."""
-    import duckdb
+    """Run one read-only SQL query (DuckDB, sandboxed) over the run's 'patients' (and 'trajectories') views."""
     from rich.table import Table
 
-    from cytonet.population.store import RunStoreError, connect
+    from cytonet.store.query import run_query
 
-    con = connect(run_dir)
-    try:
-        cur = con.execute(sql)
-    except duckdb.Error as err:
-        raise RunStoreError(f"query failed: {err}") from None
-    cols = [d[0] for d in cur.description or []]
-    rows = cur.fetchall()
+    res = run_query(run_dir, sql, max_rows=max_rows)
     if csv:
         import csv as csvmod
         import sys
 
         w = csvmod.writer(sys.stdout)
-        w.writerow(cols)
-        w.writerows(rows)
-        return
-    table = Table(*cols)
-    for r in rows:
-        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in r))
-    console().print(table)
+        w.writerow(res.columns)
+        w.writerows(res.rows)
+    else:
+        table = Table(*res.columns)
+        for r in res.rows:
+            table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in r))
+        console().print(table)
+    if res.truncated:
+        from cytonet.cli._console import warn
+
+        warn(f"showing the first {max_rows} rows; the query returned more (raise --max-rows or add LIMIT/aggregates)")
 
 
 @app.command("summary")

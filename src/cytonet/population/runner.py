@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cytonet.errors import ScenarioError, TherapyError
-from cytonet.population import store
+from cytonet.store import runs as store
 from cytonet.population.outcomes import NEEDED, outcomes, series_of
 from cytonet.population.rest import REST_FAILED, rest_states
 from cytonet.population.sampling import Method, VariationFile, resolve, sample
@@ -28,7 +28,7 @@ from cytonet.population.sampling import Method, VariationFile, resolve, sample
 class PopulationConfig(BaseModel):
     """Everything that determines a population's results (its JSON is hashed into the manifest)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     scenario: str
     n: int = Field(ge=1)
