@@ -283,7 +283,7 @@ def run_case(case: Case, run: str, timeout: float, mem_gb: float, rss_gb: float,
         before = _snapshot(d)
         argv = [a.replace("{run}", run).replace("{d}", str(d)) for a in case.argv]
         log = d.parent / f"{d.name}.log"
-        env = {**os.environ, "COLUMNS": "100", "PYTHONWARNINGS": "default", **({"PYTHONPATH": SRC} if SRC else {})}
+        env = {**os.environ, "COLUMNS": "100", **({"PYTHONPATH": SRC} if SRC else {})}
         t0 = time.perf_counter()
         with open(log, "wb") as fh:
             proc = subprocess.Popen([*CYTONET, *argv], cwd=d, stdout=fh, stderr=subprocess.STDOUT, env=env,

@@ -116,8 +116,8 @@ def parse_user_yaml(text: str, where: str) -> Any:
         raise InputError(f"{where}: {err}") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        raise InputError(f"{where}: not valid YAML{at}: {getattr(err, 'problem', None) or err}") from None
+        at = f" line {mark.line + 1}:" if mark is not None else ""
+        raise InputError(f"{where}:{at} not valid YAML ({getattr(err, 'problem', None) or err}); fix the syntax") from None
     if node is None:
         return None
     _count_nodes(node, where)
@@ -128,8 +128,8 @@ def parse_user_yaml(text: str, where: str) -> Any:
         raise InputError(f"{where}: {err}") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        at = f" (line {mark.line + 1})" if mark is not None else ""
-        raise InputError(f"{where}: cannot read YAML{at}: {getattr(err, 'problem', None) or err}") from None
+        at = f" line {mark.line + 1}:" if mark is not None else ""
+        raise InputError(f"{where}:{at} {getattr(err, 'problem', None) or err}; cytonet reads plain YAML (no tags)") from None
     finally:
         loader.dispose()
 
