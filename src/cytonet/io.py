@@ -8,8 +8,10 @@ nesting-depth and value-count limits (``cytonet.limits``), YAML's safe loader, n
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +215,123 @@ def _check_size(data: Any, where: str) -> None:
             stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list):
             stack.extend((v, depth + 1) for v in value)
+
+
+# -- writing where a user points -----------------------------------------------------------------
+
+#: the file that marks a folder as written by cytonet, with the kind of run (simulate, treat, demo, …)
+RUN_MARK = ".cytonet-run.json"
+
+
+def run_kind(folder: str | Path) -> str | None:
+    """The kind of cytonet run ``folder`` holds (from its :data:`RUN_MARK`), or None."""
+    from cytonet.errors import InputError
+
+    mark = Path(folder) / RUN_MARK
+    if not mark.is_file():
+        return None
+    try:
+        data = parse_user_json(read_user_text(mark, "run mark", max_bytes=4096), str(mark))
+    except InputError:
+        return None
+    kind = data.get("kind") if isinstance(data, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def mark_run(folder: str | Path, kind: str) -> Path:
+    """Mark ``folder`` as a cytonet run of ``kind`` (so a later run of the same kind may replace it)."""
+    import json
+
+    from cytonet import __version__
+
+    return atomic_write_text(Path(folder) / RUN_MARK, json.dumps({"kind": kind, "cytonet_version": __version__}) + "\n")
+
+
+def check_output_folder(out: str | Path, kind: str, overwrite: bool = False, option: str = "--out") -> None:
+    """Refuse an output folder that is a file, cannot be created, or holds files cytonet did not write for ``kind``."""
+    from cytonet.errors import OutputError
+
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"{option} {str(p)!r} is a file; give a folder (new, empty, or an earlier '{kind}' run)")
+    _check_parent(p, option)
+    if not p.is_dir() or overwrite:
+        return
+    try:
+        entries = sorted(e.name for e in p.iterdir())
+    except OSError as err:
+        raise OutputError(f"{option} {str(p)!r}: cannot list it ({err.strerror}); give another folder") from None
+    found = run_kind(p)
+    if entries and found != kind:
+        what = f"a '{found}' run" if found else f"files cytonet did not write ({', '.join(entries[:3])}{', …' if len(entries) > 3 else ''})"
+        raise OutputError(f"{option} {str(p)!r} holds {what}; give a new or empty folder, or add --overwrite to replace "
+                          "those of its files this command writes")
+
+
+def check_new_file(path: str | Path, overwrite: bool = False, option: str = "output file") -> None:
+    """Refuse an output file that exists (unless ``overwrite``), is a folder, or sits where no file can be made."""
+    from cytonet.errors import OutputError
+
+    p = Path(path)
+    if p.is_dir():
+        raise OutputError(f"{option} {str(p)!r} is a folder; give a file name, e.g. {str(p / 'out')!r}")
+    if p.exists() and not overwrite:
+        raise OutputError(f"{option} {str(p)!r} already exists and cytonet did not write it; give a new name or add --overwrite")
+    _check_parent(p, option)
+
+
+def _check_parent(p: Path, option: str) -> None:
+    """The nearest existing ancestor of ``p`` must be a writable folder."""
+    from cytonet.errors import OutputError
+
+    parent = p.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"{option} {str(p)!r}: {str(parent)!r} is a file, not a folder; give a path under a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{option} {str(p)!r}: cannot write in {str(parent)!r} (permission denied); give a writable folder")
+
+
+@contextmanager
+def staged_folder(out: str | Path, kind: str, overwrite: bool = False, option: str = "--out") -> Iterator[Path]:
+    """Write a run into a temporary sibling of ``out`` and move it into place only when complete.
+
+    Checked first (:func:`check_output_folder`), so a refused folder costs nothing. On success the
+    folder is marked as a ``kind`` run and renamed onto ``out`` (an earlier run of the same kind is
+    replaced whole; with ``overwrite`` only the entries written replace theirs). On any failure or
+    interrupt the temporary folder is removed and ``out`` is untouched.
+    """
+    from cytonet.errors import OutputError
+
+    target = Path(out)
+    check_output_folder(target, kind, overwrite, option)
+    try:
+        target.absolute().parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.absolute().parent))
+    except OSError as err:
+        raise OutputError(f"{option} {str(target)!r}: cannot create it ({err.strerror}); give a writable folder") from None
+    try:
+        yield tmp
+        mark_run(tmp, kind)
+        os.chmod(tmp, 0o777 & ~_umask())
+        _move_into_place(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _move_into_place(tmp: Path, target: Path) -> None:
+    if not target.exists() or (target.is_dir() and not any(target.iterdir())):
+        os.replace(tmp, target)  # onto nothing or an empty folder: one atomic rename
+        return
+    if run_kind(target) == run_kind(tmp):  # an earlier run of the same kind: swap it out whole
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        os.replace(target, old / "run")
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    for entry in sorted(tmp.iterdir()):  # --overwrite of a foreign folder: replace only what this run wrote
+        dest = target / entry.name
+        if dest.is_dir() and not dest.is_symlink():
+            shutil.rmtree(dest)
+        os.replace(entry, dest)

@@ -53,18 +53,27 @@ def query_cmd(
 def summary_cmd(
     run_dir: Annotated[Path, typer.Argument(help="run directory written by 'cytonet population'")],
     plot: Annotated[Path | None, typer.Option("--plot", help="PNG to write (default: RUN_DIR/summary.png)")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an existing --plot file")] = False,
 ) -> None:
     """Outcome distributions per arm and, for a treated/untreated pair, the treatment effect with 95% CIs."""
     from rich.table import Table
 
+    from cytonet.io import check_new_file
     from cytonet.population.summary import plot_summary, summarize
+    from cytonet.store.runs import coverage
 
+    if plot is not None:
+        check_new_file(plot, overwrite, "--plot")
     s = summarize(run_dir)
+    done, total = coverage(run_dir)
     t = Table("arm", "patients", "simulated", "storm % (95% CI)", "CRS grade 0/1/2/3/4", "IL-6 peak median [IQR] pg/mL")
     for a in s.arms:
         t.add_row(a.arm, str(a.n), str(a.ok), f"{100 * a.storm.estimate:.1f} ({100 * a.storm.low:.1f}-{100 * a.storm.high:.1f})",
                   "/".join(str(c) for c in a.crs_counts), f"{a.il6_quartiles[1]:.4g} [{a.il6_quartiles[0]:.4g}-{a.il6_quartiles[2]:.4g}]")
     out = console()
+    if done < total:
+        out.print(f"covers {done:,} of {total:,} patients: the run is incomplete; resume it with the same "
+                  "'cytonet population' command", markup=False)
     out.print(t)
     for e in s.effects:
         out.print(f"treatment effect, {e.name}: {e.estimate:+.4g} (95% CI {e.low:+.4g} to {e.high:+.4g}; {e.method}; {e.pairs} pairs)")

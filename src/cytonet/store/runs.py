@@ -71,6 +71,8 @@ def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
 
 def open_manifest(out: Path, config: dict[str, Any], config_hash: str, n_partitions: int) -> dict[str, Any]:
     """The manifest to continue: a fresh one, or the existing one if its config hash matches."""
+    if out.exists() and not out.is_dir():
+        raise RunStoreError(f"--out {str(out)!r} is a file; give a new or empty directory for the run")
     found = read_manifest(out)
     if found is None:
         if out.exists() and any(out.iterdir()):
@@ -88,6 +90,16 @@ def open_manifest(out: Path, config: dict[str, Any], config_hash: str, n_partiti
         if not part_path(out, "patients", int(k)).exists():
             del done[k]
     return found
+
+
+def coverage(out: str | Path) -> tuple[int, int]:
+    """(patients in completed partitions, patients configured) of a run directory."""
+    manifest = read_manifest(Path(out))
+    if manifest is None:
+        raise RunStoreError(f"{str(out)!r} is not a population run directory (no {MANIFEST}); run 'cytonet population … --out DIR' first")
+    done = sum(int(v.get("rows", 0)) for v in manifest["completed"].values() if isinstance(v, dict))
+    total = (manifest.get("config") or {}).get("n", done)
+    return done, int(total) if isinstance(total, int) else done
 
 
 def completed_files(out: Path, manifest: dict[str, Any], table: str) -> list[Path]:
