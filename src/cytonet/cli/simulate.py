@@ -72,10 +72,9 @@ def run_scenario(scenario: str, out: Path, hours: float | None = None, sets: dic
     from rich.progress import Progress
 
     from cytonet.analysis.storm import summarize
+    from cytonet.limits import check_hours
     from cytonet.report import write_report, write_run
     from cytonet.scenarios import load_scenario, scenario_model, simulate_scenario
-
-    from cytonet.limits import check_hours
 
     if hours is not None:
         hours = check_hours(hours)

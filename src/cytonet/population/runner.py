@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from cytonet.errors import ScenarioError, TherapyError
 from cytonet.limits import MAX_PATIENTS, MAX_TRAJECTORY_POINTS, SEED_RANGE
 from cytonet.store import runs as store
-from cytonet.population.outcomes import NEEDED, outcomes, series_of
+from cytonet.analysis.outcomes import NEEDED, outcomes, series_of
 from cytonet.population.rest import REST_FAILED, rest_states
 from cytonet.population.sampling import Method, VariationFile, resolve, sample
 
