@@ -15,13 +15,17 @@ reports, at the same times, from the same start state. The encoding:
   units that do not exist. A non-constant parameter carries exactly cytonet's number, and its
   rate rule is the sum of cytonet's reaction terms on that state (SimBiology and the SBML spec
   recommend this for states that are not amounts).
-- **Mixed units are converted explicitly.** The model's extent unit is the substance unit of most
-  species; every other species has an SBML ``conversionFactor`` (a constant parameter with units
-  substance/extent), and stoichiometries are the dimensionless ratios that remain: IL-6 (pg/mL)
-  binding sIL-6R (ng/mL) at cytonet's 0.00238 ng per pg reads as stoichiometry 2.38 (g sIL-6R per
-  g IL-6) with sIL-6R's conversion factor 1e-3. A reaction that moves matter and a non-substance
-  state at once (a drug released from its complex with a relative receptor) scales its kinetic law
-  by an explicit yield parameter (ug/mL of drug per relative unit).
+- **Mixed units are converted explicitly.** The model's extent and substance unit is the substance
+  unit of most species (ng for pg/mL in litres). A species on another concentration scale sits in
+  a view of its compartment measured in the volume unit that keeps its substance in that unit
+  (ng/mL in ``blood_mL``: the same 3 L, written 3000 mL), so every stoichiometry is a
+  dimensionless ratio: IL-6 (pg/mL) binding sIL-6R (ng/mL) at cytonet's 0.00238 ng per pg reads
+  as stoichiometry 2.38 g sIL-6R per g IL-6 (50 kDa / 21 kDa). SBML conversion factors would say
+  the same, but COPASI 4.48 ignores them in its numbers; they remain only for substances of
+  another kind than the extent (cells next to grams), with value 1 and the conversion in the
+  stoichiometry. A reaction that moves matter and a non-substance state at once (a drug released
+  from its complex with a relative receptor) scales its kinetic law by an explicit yield
+  parameter (ug/mL of drug per relative unit).
 - **The full state** is exported, delay-chain transit states included, from the state the caller
   gives (a scenario's resting state; see :func:`sbml_string`). Boluses at t = 0 are folded into
   the start state; later ones are events ``time >= t``. Infusions and piecewise inputs drive a
@@ -66,7 +70,7 @@ _OFFSET_NOTES = {"degC": "degrees Celsius, an offset scale SBML Level 3 cannot e
 _TOKEN = re.compile(r"\s*(\d+(?:\.\d+)?|mmHg|[A-Za-zµμ%]+|[*/^()-])")
 _SUBSTANCE_KINDS = ("gram", "mole", "item")
 _SI_PREFIX = {-15: "f", -12: "p", -9: "n", -6: "u", -3: "m", 0: "", 3: "k"}
-_SYMBOL = {"gram": "g", "mole": "mol", "item": "item"}
+_SYMBOL = {"gram": "g", "mole": "mol", "item": "item", "litre": "L"}
 #: libsbml's warning that a formula with undeclared units cannot be fully checked.
 UNCHECKABLE_UNITS = 99505
 
@@ -165,8 +169,8 @@ class _Dim:
         return self.powers, float(f"{self.factor:.12g}")
 
     def label(self) -> str:
-        """``ng`` for gram x 1e-9, else a product such as ``gram^1*litre^-1 x 1e-09``."""
-        if self.is_substance:
+        """``ng`` for gram x 1e-9, ``mL`` for litre x 1e-3, else a product such as ``gram^1*litre^-1 x 1e-09``."""
+        if len(self.powers) == 1 and self.powers[0][0] in _SYMBOL and self.powers[0][1] == 1:
             exp = math.log10(self.factor)
             if abs(exp - round(exp)) < 1e-9 and round(exp) in _SI_PREFIX:
                 return _SI_PREFIX[round(exp)] + _SYMBOL[self.powers[0][0]]
@@ -186,8 +190,7 @@ class _Substance:
     compartment: str
     volume: float
     substance: _Dim
-    conversion: str | None  # parameter id
-    conversion_value: float
+    conversion: str | None  # parameter id (value 1) where the substance is of another kind than the extent
 
 
 class _Writer:
@@ -264,22 +267,15 @@ class _Writer:
         if spec.name:
             m.setName(spec.name)
         m.setTimeUnits(self.unit("h"))
-        volume = {c.id: c.volume for c in spec.compartments}
-        volume_dim = {c.id: _Dim.of(c.unit) for c in spec.compartments}
+        compartments = {c.id: c for c in spec.compartments}
         for c in spec.compartments:
-            comp = m.createCompartment()
-            comp.setId(c.id)
-            if c.name:
-                comp.setName(c.name)
-            comp.setConstant(True)
-            comp.setSpatialDimensions(3)
-            comp.setSize(c.volume)
-            comp.setUnits(self.unit(c.unit))
+            self._compartment(c.id, c.name, c.volume, self.unit(c.unit))
         comp_of = {s.id: s.compartment for s in spec.species}
         for r in spec.reactions:  # delay-chain transit states live where the chain starts
             for i in range(1, r.stages + 1):
                 comp_of[f"{r.id}_transit{i}"] = comp_of[next(iter(r.reactants))]
-        substance = {sid: volume_dim[comp_of[sid]] * _Dim.of(u) for sid, u in zip(cm.species, cm.species_units)}
+        conc = {sid: _Dim.of(u) for sid, u in zip(cm.species, cm.species_units)}
+        substance = {sid: _Dim.of(compartments[comp_of[sid]].unit) * conc[sid] for sid in cm.species}
         matter = [sid for sid in cm.species if substance[sid].is_substance]
         self.sub: dict[str, _Substance] = {}
         if matter:
@@ -288,13 +284,17 @@ class _Writer:
             m.setExtentUnits(self.dim_unit(extent_dim))
             m.setSubstanceUnits(self.dim_unit(extent_dim))
             for sid in matter:
-                d = substance[sid]
-                cf, value = None, 1.0
-                if d.key() != extent:
-                    ratio = d * extent_dim.inverse()
-                    value = 1.0 / ratio.factor if d.same_kind(extent_dim) else 1.0
-                    cf = self._conversion(d, ratio, value)
-                self.sub[sid] = _Substance(comp_of[sid], volume[comp_of[sid]], d, cf, value)
+                c = compartments[comp_of[sid]]
+                view = extent_dim * conc[sid].inverse()  # the volume unit that makes this species' substance the extent
+                if substance[sid].key() == extent:
+                    self.sub[sid] = _Substance(c.id, c.volume, extent_dim, None)
+                elif view.powers == (("litre", 1),):
+                    size = c.volume * _Dim.of(c.unit).factor / view.factor
+                    cid = self._compartment(f"{c.id}_{view.label()}", c.name, size, self.dim_unit(view), same_as=c.id)
+                    self.sub[sid] = _Substance(cid, size, extent_dim, None)
+                else:
+                    d = substance[sid]
+                    self.sub[sid] = _Substance(c.id, c.volume, d, self._conversion(d, d * extent_dim.inverse()))
         declared = {s.id: s for s in spec.species}
         for i, sid in enumerate(cm.species):
             if sid in self.sub:
@@ -325,18 +325,32 @@ class _Writer:
             self._math(rule, expr_to_sbml(node), f"observable {oid!r}")
         return self.sb.writeSBMLToString(self.doc)
 
-    def _conversion(self, d: _Dim, ratio: _Dim, value: float) -> str:
+    def _compartment(self, cid: str, name: str, size: float, unit: str, same_as: str | None = None) -> str:
+        if self.m.getCompartment(cid) is None:
+            comp = self.m.createCompartment()
+            comp.setId(cid)
+            if name:
+                comp.setName(name)
+            comp.setConstant(True)
+            comp.setSpatialDimensions(3)
+            comp.setSize(size)
+            comp.setUnits(unit)
+            if same_as:
+                self.ok(comp.setNotes(self._notes(
+                    f"the same space as compartment {same_as}, measured in {self.m.getUnitDefinition(unit).getName()} so that "
+                    "its species share the model's substance unit (no conversion factor needed)")), f"notes of {cid!r}")
+        return cid
+
+    def _conversion(self, d: _Dim, ratio: _Dim) -> str:
         pid = f"cf_{_unit_id(d.label())[2:]}"
         if self.m.getParameter(pid) is None:
             q = self.m.createParameter()
             q.setId(pid)
-            q.setValue(value)
+            q.setValue(1.0)
             q.setConstant(True)
             q.setUnits(self.dim_unit(ratio))
-            how = ("unit conversion" if ratio.powers == () else
-                   "bookkeeping between substances of different kinds (cytonet's stoichiometries carry the conversion)")
-            self.ok(q.setNotes(self._notes(f"conversion factor: {d.label()} per unit of reaction extent ({how})")),
-                    f"notes of {pid!r}")
+            self.ok(q.setNotes(self._notes(f"conversion factor: {d.label()} per unit of reaction extent, a substance of "
+                                           "another kind (cytonet's stoichiometries carry the conversion)")), f"notes of {pid!r}")
         return pid
 
     def _identity(self, el, sid: str, src) -> None:
@@ -449,7 +463,7 @@ class _Writer:
         r.setReversible(False)
         for sid, coef in moved.items():
             X = self.sub[sid]
-            nu = coef * X.volume * H.conversion_value / (H.volume * nh * X.conversion_value)
+            nu = coef * X.volume / (H.volume * nh)
             ref = r.createReactant() if nu < 0 else r.createProduct()
             ref.setSpecies(sid)
             ref.setStoichiometry(abs(nu))
