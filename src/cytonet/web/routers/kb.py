@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from cytonet.errors import UnknownEntityError
 from cytonet.web.schemas import Entity, Hit, Name, Network, SearchResult, TalkResult
 
 router = APIRouter(prefix="/api/kb", tags=["knowledge"])
@@ -70,8 +71,18 @@ def related(kind: str, record: Any) -> dict[str, list[dict[str, str]]]:
 @router.get("/search", response_model=SearchResult, summary="Records whose names, aliases or effects match")
 def search(q: Annotated[str, Query(min_length=1, max_length=80, examples=["IL-6"])],
            limit: Annotated[int, Query(ge=1, le=50)] = 20) -> SearchResult:
+    kb = _kb()
+    found = kb.search(q, limit=limit)
+    try:  # a record named exactly by q (id, name or alias) leads the list
+        exact = kb.get(q)
+    except UnknownEntityError:
+        exact = None
+    if exact is not None:
+        from cytonet.knowledge.base import Hit as Found
+
+        found = [Found(kb.kind_of(q), exact, q)] + [h for h in found if h.record is not exact][: limit - 1]
     hits = [Hit(kind=h.kind, id=h.record.id, name=h.record.name, matched=h.matched,
-                url=f"/api/kb/entities/{h.record.id}") for h in _kb().search(q, limit=limit)]
+                url=f"/api/kb/entities/{h.record.id}") for h in found]
     return SearchResult(query=q, hits=hits, suggestions=[h.name for h in hits[:3]])
 
 
