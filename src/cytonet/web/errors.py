@@ -17,10 +17,10 @@ log = logging.getLogger("cytonet.web")
 
 
 def problem(status: int, error: str, detail: str, suggestions: list[str] | None = None,
-            retry_after: int | None = None) -> JSONResponse:
+            retry_after: int | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
     body = {"error": error, "detail": detail, "suggestions": suggestions or [], "retry_after": retry_after}
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    headers = {**(headers or {}), **({"Retry-After": str(retry_after)} if retry_after is not None else {})}
+    return JSONResponse(body, status_code=status, headers=headers or None)
 
 
 def _where(loc: tuple | list) -> str:
@@ -55,7 +55,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(_: Request, err: HTTPException) -> JSONResponse:
         error = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(err.status_code, "http_error")
-        return problem(err.status_code, error, str(err.detail))
+        return problem(err.status_code, error, str(err.detail), headers=dict(err.headers or {}))
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, err: Exception) -> JSONResponse:

@@ -15,6 +15,13 @@ Points = Annotated[int, Field(ge=2, le=L.max_points, description="output time po
 Dose = Annotated[str, StringConstraints(min_length=1, max_length=32), Field(examples=["8 mg/kg", "162 mg"])]
 
 
+def _named_numbers(schema: dict[str, Any]) -> None:
+    """JSON schema of ``dict[ParamId, float]``: names constrained by ``propertyNames``, every value a number."""
+    pattern, value = next(iter(schema.pop("patternProperties").items()))
+    schema["propertyNames"] = {**schema.get("propertyNames", {}), "pattern": pattern}
+    schema["additionalProperties"] = value
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -23,7 +30,8 @@ class SimulateRequest(_Body):
     scenario: Name = Field(examples=["lps-endotoxemia"])
     hours: Hours | None = Field(None, description="default: the scenario's horizon")
     parameters: dict[ParamId, FiniteFloat] = Field(default_factory=dict, max_length=L.max_overrides,
-                                                    description="overrides of network parameters (see GET /api/scenarios/{id})")
+                                                    description="overrides of network parameters (see GET /api/scenarios/{id})",
+                                                    json_schema_extra=_named_numbers)
     points: Points | None = Field(None, description="default: 4 per hour, at most the limit")
 
 
