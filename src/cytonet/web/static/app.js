@@ -168,6 +168,14 @@ function fillFilters(filters) {
   }
 }
 
+// Rings by kind (drugs outside, then cells, cytokines, receptors, pathways in the middle) for the whole
+// graph, which a force layout would take long to settle; a force layout for filtered, smaller graphs.
+const RING = { drug: 5, cell: 4, cytokine: 3, receptor: 2, pathway: 1 };
+function layoutFor(n) {
+  if (n > 120) return { name: "concentric", concentric: (node) => RING[node.data("kind")] || 0, levelWidth: () => 1, minNodeSpacing: 6, animate: false };
+  return { name: "cose", animate: false, randomize: false, nodeRepulsion: () => 9000, idealEdgeLength: () => 60, numIter: 400 };
+}
+
 function drawNetwork(net) {
   const elements = [
     ...net.nodes.map((n) => ({ data: { id: n.id, label: n.name, kind: n.kind, rid: n.rid } })),
@@ -184,7 +192,7 @@ function drawNetwork(net) {
       { selector: ".faded", style: { opacity: 0.15 } },
       { selector: "node:selected", style: { "border-width": 3, "border-color": "#111" } },
     ],
-    layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: () => 9000, idealEdgeLength: () => 60, numIter: 600 },
+    layout: layoutFor(net.nodes.length),
   });
   state.cy.on("tap", "node", (ev) => selectNode(ev.target));
 }
@@ -211,7 +219,7 @@ function onNetworkCardClick(ev) {
 function positiveOrNull(values) { return values.map((v) => (v === null || v <= 0 ? null : v)); }
 
 function plot(container, { title, time, lines, unit, log = false, width = 560, height = 260, steps = false, bars = false, xlabel = "time (h)", range = null }) {
-  const box = h("div", { class: "plot", "data-title": title });
+  const box = h("div", { class: "plot", "data-title": title, "data-unit": unit });
   const tools = h("label", { class: "tools" }, h("input", { type: "checkbox", checked: log ? true : null }), " log axis");
   box.append(tools, h("h4", {}, title));
   container.append(box);
