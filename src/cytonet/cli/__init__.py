@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "treat": ("cytonet.cli.treat", "treat", "Run a scenario untreated and treated; write overlay plots and a table of changes to OUT."),
     "drugs": ("cytonet.cli.drugs", "app", "List modelled drugs and show their PK/PD records."),
     "serve": ("cytonet.cli.serve", "serve", "Serve the cytokine network explorer and its JSON API (OpenAPI at /openapi.json)."),
+    "fit": ("cytonet.cli.fit", "fit", "Evaluate (--nominal) or fit a PEtab problem; write objective, estimates, plots and report.html to OUT."),
 }
 
 
