@@ -49,3 +49,10 @@ def console() -> Console:
     they print at their natural width whatever the width setting.
     """
     return _Console(emoji=False)
+
+
+def warn(message: str) -> None:
+    """A warning as one readable line on stderr: ``warning: …``."""
+    from rich.text import Text
+
+    Console(stderr=True, soft_wrap=True, emoji=False).print(Text(f"warning: {message}", style="yellow"))

@@ -9,6 +9,7 @@ import typer
 
 from cytonet.analysis.units import readable_number
 from cytonet.cli._console import console
+from cytonet.cli._lps import ForOption, LpsInfusionOption, LpsOption, apply_lps
 
 #: time courses and tables written to OUT
 FILES = ("untreated.parquet", "treated.parquet", "changes.csv", "report.html", "drug.png", "compare_cytokines.png",
@@ -31,6 +32,9 @@ def treat(
     doses: Annotated[int, typer.Option(help="number of doses")] = 1,
     weight: Annotated[float, typer.Option(help="body weight, kg")] = 70.0,
     hours: Annotated[float | None, typer.Option(help="simulated horizon (default: the scenario's)")] = None,
+    lps: LpsOption = None,
+    lps_infusion: LpsInfusionOption = None,
+    for_: ForOption = None,
 ) -> None:
     """Run a scenario untreated and treated; write both time courses, a table of changes and a report to OUT.
 
@@ -47,7 +51,7 @@ def treat(
     from cytonet.therapy import Regimen, get_drug, labelled_regimen
     from cytonet.therapy.comparison import run_with_and_without
 
-    sc = load_scenario(scenario)
+    sc = apply_lps(load_scenario(scenario), lps, lps_infusion, for_, hours, weight)
     d = get_drug(drug)
     base_reg = labelled_regimen(d)
     regimen = Regimen(dose or base_reg.dose, route=route or base_reg.route, start=at, every=every, doses=doses,
