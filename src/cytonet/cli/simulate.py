@@ -124,4 +124,5 @@ def simulate(
     with staged_folder(out, "simulate", overwrite) as tmp:
         summary = run_scenario(sc, tmp, hours, sets)
     console().print(summary_table({summary.scenario: summary}))
-    console().print(f"wrote {out}/report.html (and timecourse.parquet, summary.json, model.xml, model.yaml)")
+    files = ("report.html", "timecourse.parquet", "summary.json", "model.xml", "model.yaml")
+    console().print("wrote " + ", ".join(str(out / name) for name in files), markup=False, soft_wrap=True)
