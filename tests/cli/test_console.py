@@ -15,7 +15,7 @@ def _long_table():  # noqa: ANN202
     from rich.table import Table
 
     t = Table("measure", "untreated", "+ tocilizumab 8 mg/kg iv at 12h, then every 8 h")
-    t.add_row("peak serum IL-6, free + sIL-6R-bound (pg/mL)", "1234567.891", "2.379e+04 (still rising at end)")
+    t.add_row("peak serum IL-6, free + sIL-6R-bound (pg/mL)", "1234567.891", "2.379e+04 (at end of run)")
     t.add_row("an_identifier_that_is_much_longer_than_any_column_could_be", "0.000123456", "-")
     return t
 

@@ -193,8 +193,8 @@ def test_peak_at_horizon_end() -> None:
 
     t = np.linspace(0, 10, 11)
     rising, hump, flat = 1 - np.exp(-t / 5), t * np.exp(-t / 2), np.full_like(t, 3.0)
-    plateau = np.minimum(t, 5.0)
-    assert list(at_horizon_end(np.stack([rising, hump, flat, plateau]))) == [True, False, False, False]
+    plateau, noisy_rest = np.minimum(t, 5.0), 3.0 + 1e-12 * t  # plateau: its peak is reached at 5 h
+    assert list(at_horizon_end(np.stack([rising, hump, flat, plateau, noisy_rest]))) == [True, False, False, False, False]
     assert at_horizon_end(-rising, nadir=True) and not at_horizon_end(rising, nadir=True)
 
 

@@ -107,8 +107,8 @@ def run_outcomes(ds: xr.Dataset) -> dict[str, Any]:
 
     ``peak_IL6_total`` (free + sIL-6R-bound serum IL-6, when the model has the ``IL6_total``
     observable) and, per peak and nadir, ``peak_at_end_X`` / ``nadir_at_end_X``: the extreme is the
-    last sample and still moving (:func:`cytonet.analysis.storm.at_horizon_end`), so the true
-    extreme may come after the horizon.
+    last sample (:func:`cytonet.analysis.storm.at_horizon_end`), so the true extreme may come after
+    the horizon.
     """
     names = [*NEEDED, *(["IL6_total"] if "IL6_total" in ds.data_vars else [])]
     series = {n: clinical.series(ds, n)[None, :] for n in names}

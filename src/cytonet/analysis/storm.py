@@ -67,7 +67,7 @@ class CytokineSummary:
     hours_above_fold: float  # above ELEVATED_FOLD x baseline
     level: float | None  # absolute signature level, if any
     hours_elevated: float  # above both the fold and the absolute level (fold alone if no level)
-    peak_at_end: bool = False  # still rising at the end of the horizon: the true peak may come later
+    peak_at_end: bool = False  # the peak is the last sample: the true peak may come after the horizon
 
 
 @dataclass(frozen=True)
@@ -152,15 +152,15 @@ def hours_below(t: np.ndarray, x: np.ndarray, level: float) -> float:
 
 
 def at_horizon_end(x: np.ndarray, nadir: bool = False) -> np.ndarray:
-    """Per row of ``x`` (..., time): the peak (nadir) is the last sample and the series was still moving into it.
+    """Per row of ``x`` (..., time): the peak (nadir) is first reached at the last sample, so the run ended before it turned.
 
-    Such a peak is a lower bound: the run ended before the readout turned. A last step below 1e-6 of
-    the row's range counts as a plateau, not a rise (assumption: solver noise on a flat series).
+    Such an extreme is a bound, not the true peak: it may rise further after the horizon. A row that
+    moved by less than 1e-6 of its level over the run counts as flat and is never flagged
+    (assumption: solver noise on a resting series).
     """
     y = -np.asarray(x, float) if nadir else np.asarray(x, float)
-    top, span = y.max(axis=-1), y.max(axis=-1) - y.min(axis=-1)
-    step = y[..., -1] - y[..., -2] if y.shape[-1] > 1 else np.zeros_like(top)
-    return (y[..., -1] >= top) & (step > 1e-6 * span) & (span > 0)
+    last = np.argmax(y, axis=-1) == y.shape[-1] - 1  # where the reported peak time is the horizon
+    return last & (y.max(axis=-1) - y.min(axis=-1) > 1e-6 * np.abs(y).max(axis=-1))
 
 
 def _cytokine(ds: xr.Dataset, sid: str) -> CytokineSummary:
@@ -196,7 +196,7 @@ def _balance_summary(ds: xr.Dataset) -> BalanceSummary:
 
 
 def _readouts(ds: xr.Dataset) -> dict[str, dict[str, float]]:
-    """Baseline, peak (nadir for MAP, SPO2) and its time, end value, and ``at_end`` (the extreme is the last sample, still moving)."""
+    """Baseline, peak (nadir for MAP, SPO2) and its time, end value, and ``at_end`` (the extreme is the last sample)."""
     t = ds["time"].values
     out: dict[str, dict[str, float]] = {}
     for name in ("TEMP", "CRP", "FERRITIN", "LEAK", "DAMAGE"):

@@ -31,7 +31,7 @@ MEASURES = (
 
 @dataclass(frozen=True)
 class Change:
-    """One measure untreated and treated; ``*_at_end``: that value is the last sample, still moving."""
+    """One measure untreated and treated; ``*_at_end``: that peak (nadir) is the last sample of the run."""
 
     key: str
     measure: str

@@ -74,7 +74,7 @@ def summary_table(summaries: dict[str, StormSummary]) -> Table:
                                       ("SPO2", "SpO2 nadir %", "nadir", "{:.1f}".format)):
         row(label, [fmt(s.readouts[name][extreme]) + end(s.readouts[name].get("at_end")) for s in ss])
     if any(c.peak_at_end for s in ss for c in s.cytokines) or any(v.get("at_end") for s in ss for v in s.readouts.values()):
-        table.caption = "▲ at the end of the run, still moving: the true peak (nadir) may come later"
+        table.caption = "▲ the last sample of the run: the true peak (nadir) may come after the horizon"
     return table
 
 

@@ -16,9 +16,9 @@ FILES = ("untreated.parquet", "treated.parquet", "changes.csv", "report.html", "
          "compare_balance.png", "compare_clinical.png")
 
 
-def _cell(v: float | int | str, at_end: bool, nadir: bool) -> str:
+def _cell(v: float | int | str, at_end: bool) -> str:
     text = v if isinstance(v, str) else (str(v) if isinstance(v, int) else readable_number(v, 4))
-    return f"{text} ({'still falling' if nadir else 'still rising'} at end)" if at_end else text
+    return f"{text} (at end of run)" if at_end else text
 
 
 def treat(
@@ -72,8 +72,7 @@ def treat(
 
     table = Table("measure", "untreated", f"+ {d.id} {regimen.dose} {regimen.route or ''} at {at}")
     for c in changes:
-        nadir = c.key.startswith("nadir")
-        table.add_row(with_unit(c.measure, c.unit), _cell(c.untreated, c.untreated_at_end, nadir),
-                      _cell(c.treated, c.treated_at_end, nadir))
+        table.add_row(with_unit(c.measure, c.unit), _cell(c.untreated, c.untreated_at_end),
+                      _cell(c.treated, c.treated_at_end))
     console().print(table)
     console().print("wrote " + ", ".join(str(out / name) for name in FILES), markup=False, soft_wrap=True)

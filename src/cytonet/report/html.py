@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from cytonet.model.spec import ModelSpec
     from cytonet.therapy.comparison import Treated
 
-_AT_END = {"peak": "still rising at the end of the run", "nadir": "still falling at the end of the run"}
-_AT_END_NOTE = ("<p><small><span class=\"end\">▲ end of run</span>: the extreme is the last sample and still moving; "
-                "the true peak (or nadir) may come after the simulated horizon.</small></p>")
+_AT_END = {"peak": "the peak is the last sample of the run", "nadir": "the nadir is the last sample of the run"}
+_AT_END_NOTE = ("<p><small><span class=\"end\">▲ end of run</span>: the peak (or nadir) is the last sample: the run "
+                "ended before the readout turned, so the true extreme may come after the simulated horizon.</small></p>")
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:72em;color:#222}
 table{border-collapse:collapse;margin:0.5em 0 1.5em}th,td{border:1px solid #ccc;padding:0.25em 0.6em;text-align:right}
