@@ -295,3 +295,10 @@ def _initial_values(spec: ModelSpec, low: _Lowering) -> tuple[np.ndarray, np.nda
         x0[i] = v
     p0 = np.asarray([env[q] for q in low.params], float)
     return x0, p0
+
+
+def needs_tape(model: object) -> bool:
+    """Whether ``model`` (a spec or a compiled model) runs on the tape engine rather than the factor kernels."""
+    from cytonet.model.spec import uses_expressions
+
+    return isinstance(model, TapeModel) or (isinstance(model, ModelSpec) and uses_expressions(model))
