@@ -7,8 +7,8 @@ at every scheduled execution time. Here, at each stop:
    (assignment values computed now if ``values_at_trigger``); a true -> false transition drops
    the pending executions of a non-persistent event;
 2. among the executions due now, the one of highest priority (evaluated now; ties in document
-   order) is executed: all its values are computed first, then assigned (a concentration target
-   sets amount = value x the compartment's size after the event's own assignments);
+   order, equal priorities at random) is executed: all its values are computed first, then assigned (a concentration target
+   sets amount = value x the compartment's size before the event);
 3. back to 1 until nothing is due, so events that others trigger with no delay run at the same time.
 
 At t = 0 a trigger's previous value is its ``initial_value``. Outputs at an event time hold the
@@ -48,12 +48,13 @@ class TapeRun:
 
 
 class _Events:
-    def __init__(self, tm: TapeModel, x: np.ndarray, p: np.ndarray) -> None:
+    def __init__(self, tm: TapeModel, x: np.ndarray, p: np.ndarray, seed: int) -> None:
         self.tm, self.x, self.p = tm, x, p
         self.prev = [e.initial_value for e in tm.events]
         self.pending: list[_Pending] = []
         self.order = 0
         self.fired = 0
+        self.rng = np.random.default_rng(seed)
 
     def next_time(self) -> float:
         return min((q.time for q in self.pending), default=np.inf)
@@ -72,7 +73,7 @@ class _Events:
             due = [q for q in self.pending if q.time <= t]
             if not due:
                 return
-            best = max(due, key=lambda q: (self._priority(q, aux), -q.order))
+            best = self._pick(due, aux)
             self.pending.remove(best)
             self._execute(best, aux)
         raise SolverError(f"model {self.tm.model_id!r}: more than {MAX_EVENTS_AT_ONE_TIME} events at t = {t:g}; "
@@ -81,6 +82,15 @@ class _Events:
     def _priority(self, q: _Pending, aux: np.ndarray) -> float:
         reg = self.tm.events[q.event].priority
         return float(aux[reg]) if reg >= 0 else -np.inf
+
+    def _pick(self, due: list[_Pending], aux: np.ndarray) -> _Pending:
+        """Highest priority first; among equal priorities chosen at random (seeded), without priorities in document order."""
+        pr = [self._priority(q, aux) for q in due]
+        top = max(pr)
+        tied = [q for q, v in zip(due, pr) if v == top]
+        if len(tied) == 1 or top == -np.inf:
+            return min(tied, key=lambda q: q.order)
+        return tied[int(self.rng.integers(len(tied)))]
 
     def _schedule(self, i: int, e: TapeEvent, aux: np.ndarray, t: float) -> None:
         delay = float(aux[e.delay]) if e.delay >= 0 else 0.0
@@ -98,28 +108,31 @@ class _Events:
                 self.p[idx] = v
             elif kind == "x":
                 self.x[idx] = v
-        if any(kind == "conc" for kind, _ in e.targets):
-            sizes = self.tm.aux_values(self.x, self.p)
-            for (kind, idx), v, size in zip(e.targets, values, e.sizes):
-                if kind == "conc":
-                    self.x[idx] = v * sizes[size]
+        for (kind, idx), v, size in zip(e.targets, values, e.sizes):
+            if kind == "conc":
+                self.x[idx] = v * aux[size]
         self.fired += 1
 
 
 def run_tape_model(tm: TapeModel, t_out: np.ndarray, rtol: float, atol: np.ndarray, max_steps: int,
-                   x0: np.ndarray | None = None, p0: np.ndarray | None = None) -> TapeRun:
-    """Integrate from t = 0 to ``t_out[-1]`` with events; raises ``SolverError`` on numerical failure."""
+                   x0: np.ndarray | None = None, p0: np.ndarray | None = None, seed: int = 0) -> TapeRun:
+    """Integrate from t = 0 to ``t_out[-1]`` with events; raises ``SolverError`` on numerical failure.
+
+    ``seed`` drives the random choice among simultaneous events of equal priority.
+    """
     x = (tm.x0 if x0 is None else x0).astype(float).copy()
     p = (tm.p if p0 is None else p0).astype(float).copy()
     x[-1] = 0.0
     nt = t_out.shape[0]
     out = np.full((nt, tm.n_states), np.nan)
     P = np.full((nt, len(tm.parameters)), np.nan)
-    ev = _Events(tm, x, p)
+    ev = _Events(tm, x, p, seed)
     info = np.zeros(5)
     T = tm.tape.arrays()
     t_end = float(t_out[-1])
     io, h = 0, 0.0
+    # a root function crossing zero twice within one step would go unseen: with roots, no step spans two output intervals
+    h_max = float(np.min(np.diff(t_out))) if (tm.root_reg.size and nt > 1) else np.inf
     ev.process()
     while True:
         while io < nt and t_out[io] <= x[-1]:
@@ -130,7 +143,7 @@ def run_tape_model(tm: TapeModel, t_out: np.ndarray, rtol: float, atol: np.ndarr
         t_stop = min(t_end, ev.next_time())
         start = io
         status, io = integrate(x, p, t_stop, t_out, io, out, T, tm.n_rhs, tm.rhs_reg, tm.root_reg,
-                               tm.jac_row, tm.jac_col, tm.jac_reg, rtol, atol, h, max_steps, info)
+                               tm.jac_row, tm.jac_col, tm.jac_reg, rtol, atol, h, h_max, max_steps, info)
         P[start:io] = p
         if status not in (REACHED, ROOT):
             raise SolverError(f"model {tm.model_id!r}: " + _failure(status, x[-1], max_steps, rtol))

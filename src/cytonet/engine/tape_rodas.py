@@ -4,7 +4,8 @@ Same method, tableau and step control as :mod:`cytonet.engine.rodas` (dense LU: 
 are small); the right-hand side, root functions and Jacobian come from one tape
 (:mod:`cytonet.model.tape`). Time is the last state, so the system is autonomous. A call returns
 at ``t_stop`` or just past the earliest sign change of a root function (bisection on the dense
-output to 1e-13 relative), writing the outputs at the requested times passed on the way.
+output to 1e-13 relative), writing the outputs at the requested times passed on the way. A root
+function that changes sign twice within one step goes unseen, so callers bound the step (``h_max``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def _roots(root_reg, reg, out):
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
 def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row, jac_col, jac_reg,
-              rtol, atol, h, max_steps, info):
+              rtol, atol, h, h_max, max_steps, info):
     """Advance ``x`` (time last) towards ``t_stop``; returns (status, index of the next output row)."""
     n = x.shape[0]
     it = n - 1
@@ -88,6 +89,8 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
         if steps + rejected >= max_steps:
             status = MAX_STEPS
             break
+        if h > h_max:
+            h = h_max
         h_prop = h
         last = False
         if t + 1.01 * h >= t_stop:

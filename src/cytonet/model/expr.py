@@ -129,7 +129,7 @@ def _walk(n: ast.AST, names: set[str], where: str, text: str) -> Node:
                 raise ModelSpecError(f"{where}: piecewise() needs value, condition pairs in {text!r}")
             pairs = tuple((args[i], args[i + 1]) for i in range(0, len(args) - 1, 2))
             return Piecewise(pairs, args[-1] if len(args) % 2 else None)
-        if (arity is not None and len(n.args) != arity) or (arity is None and len(n.args) < 2):
+        if (arity is not None and len(n.args) != arity) or (arity is None and len(n.args) < (1 if n.func.id == "xor" else 2)):
             want = arity if arity is not None else "2 or more"
             raise ModelSpecError(f"{where}: {n.func.id}() takes {want} arguments, got {len(n.args)} in {text!r}")
         return Logic("xor", args) if n.func.id == "xor" else Call(n.func.id, args)

@@ -15,7 +15,8 @@ import libsbml
 from cytonet.errors import ModelSpecError
 from cytonet.model.expr import TIME, BinOp, Call, Compare, Logic, Name, Neg, Node, Num, Piecewise
 
-AVOGADRO = 6.02214076e23
+#: the value SBML Level 3 defines for its avogadro csymbol (CODATA 2006)
+AVOGADRO = 6.02214179e23
 _ONE, _ZERO = Num(1.0), Num(0.0)
 
 _UNARY = {

@@ -273,7 +273,8 @@ class _Importer:
         else:
             raise ModelSpecError(f"{self.where}: species {sid!r} has no initial amount or concentration; give it one")
         initial = value
-        if is_amount != only_substance and sid not in inits and sid not in self.rules:
+        by_rule = sid in self.rules and not self.rules[sid].isRate()
+        if is_amount != only_substance and sid not in inits and not by_rule:
             if size_known:
                 initial = value * comp.getSize() if only_substance else value / comp.getSize()
             else:  # the compartment's size is only known once its own initial assignment has run

@@ -389,7 +389,7 @@ def spec_problems(spec: ModelSpec) -> list[str]:
         if s.only_substance is None and s.initial < 0:
             problems.append(f"species {s.id!r}: initial value must be >= 0, got {s.initial}")
     problems.extend(expression_problems(spec))
-    if not spec.species and not spec.parameters:
+    if not spec.species and not spec.parameters and not spec.compartments:
         problems.append("a model needs at least one species")
     if spec.species and not spec.compartments:
         problems.append("a model with species needs at least one compartment")
