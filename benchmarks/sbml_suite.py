@@ -107,7 +107,7 @@ def run_case(case: Path, out_dir: Path) -> tuple[str, str, float]:
     try:
         result = simulate_case(case / f"{cid}-sbml-l3v2.xml", settings)
     except ModelSpecError as err:
-        return "unsupported", str(err).split(": ", 1)[-1] if str(err).count(": ") > 2 else str(err), np.nan
+        return "unsupported", str(err).replace(str(case / f"{cid}-sbml-l3v2.xml") + ": ", ""), np.nan
     except CytonetError as err:
         return "error", str(err), np.nan
     except Exception as err:  # noqa: BLE001 - a crash is reported per case, never hidden

@@ -18,7 +18,8 @@ from pathlib import Path
 import libsbml
 
 from cytonet.errors import ModelSpecError
-from cytonet.model.expr import BinOp, FUNCTIONS, Name, Node, Num, to_text
+from cytonet.model.algebraic import solve_for
+from cytonet.model.expr import FUNCTIONS, BinOp, Name, Node, Num, names_in, to_text
 from cytonet.model.mathml import MathConverter
 from cytonet.model.spec import EventAssignment, InitialAssignment, ModelSpec, Rule, spec_from_dict
 
@@ -71,6 +72,7 @@ class _Importer:
         self.m = m
         self.where = f"{source}: model {m.getId() or '(unnamed)'!r}"
         self.renamed: dict[str, str] = {}
+        self.solved: dict[str, Node] = {}
         self.kinetic: dict[str, Node] = {}
         self.locals: dict[str, dict[str, str]] = {}
         self.extra_params: list[dict] = []
@@ -85,6 +87,8 @@ class _Importer:
                      for i in range(m.getNumFunctionDefinitions())}
         self.math = MathConverter(functions, self._resolve, self._rate_of)
         self.rate_stack: list[str] = []
+        self.solved = self._solve_algebraic_rules()
+        self.defined = set(self.rules) | set(self.solved)
 
     # -- names -------------------------------------------------------------------------------
     def _name(self, sid: str) -> str:
@@ -135,6 +139,8 @@ class _Importer:
     def _rate_of(self, sid: str, where: str) -> Node:
         """d sid/dt as a tree, for ``rateOf(sid)``."""
         rule = self.rules.get(sid)
+        if sid in self.solved:
+            raise ModelSpecError(f"{where}: rateOf({sid}) of a variable set by an algebraic rule is not supported")
         if rule is not None and rule.isRate():
             return self.math.convert(rule.getMath(), where)
         if rule is not None:
@@ -194,10 +200,11 @@ class _Importer:
         rules = []
         for i in range(m.getNumRules()):
             r = m.getRule(i)
-            if not r.isSetMath():
-                continue  # SBML L3V2: a rule without math does not constrain its variable
+            if not r.isSetMath() or r.isAlgebraic():
+                continue  # SBML L3V2: a rule without math does not constrain its variable; algebraic ones are solved
             rules.append(Rule(variable=self._name(r.getVariable()), kind="rate" if r.isRate() else "assignment",
                               expression=self._text(r.getMath(), f"rule for {r.getVariable()!r}")))
+        rules += [Rule(variable=self._name(v), kind="assignment", expression=to_text(tree)) for v, tree in self.solved.items()]
         events = [self._event(m.getEvent(i), i) for i in range(m.getNumEvents())]
         data = {
             "id": _model_id(m.getId()), "name": m.getName(), "description": f"imported from SBML {Path(self.source).name}",
@@ -209,10 +216,6 @@ class _Importer:
 
     def _refuse(self) -> None:
         m = self.m
-        for i in range(m.getNumRules()):
-            if m.getRule(i).isAlgebraic():
-                raise ModelSpecError(f"{self.where}: algebraic rule #{i + 1} ({libsbml.formulaToL3String(m.getRule(i).getMath())} = 0) "
-                                     "is not supported (cytonet integrates ODEs, not DAEs)")
         for r in self._reactions():
             if r.isSetFast() and r.getFast():
                 raise ModelSpecError(f"{self.where}: reaction {r.getId()!r} is fast (rapid equilibrium), which is not supported")
@@ -226,10 +229,50 @@ class _Importer:
             if e.getTrigger() is None or not e.getTrigger().isSetMath():
                 raise ModelSpecError(f"{self.where}: event {e.getId() or i + 1!r} has no trigger")
 
+    def _solve_algebraic_rules(self) -> dict[str, Node]:
+        """Each algebraic rule solved for the one variable it determines (linear rules only)."""
+        m = self.m
+        algebraic = [(i, m.getRule(i)) for i in range(m.getNumRules()) if m.getRule(i).isAlgebraic() and m.getRule(i).isSetMath()]
+        if not algebraic:
+            return {}
+        changed_by_reactions = {sr.getSpecies() for r in self._reactions()
+                                for sr in [*(r.getReactant(i) for i in range(r.getNumReactants())), *(r.getProduct(i) for i in range(r.getNumProducts()))]}
+        free = set()
+        for items in ([m.getCompartment(i) for i in range(m.getNumCompartments())], [m.getParameter(i) for i in range(m.getNumParameters())],
+                      [m.getSpecies(i) for i in range(m.getNumSpecies())]):
+            for x in items:
+                reacted = isinstance(x, libsbml.Species) and x.getId() in changed_by_reactions and not x.getBoundaryCondition()
+                if not x.getConstant() and x.getId() not in self.rules and not reacted:
+                    free.add(self._name(x.getId()))
+        trees = {i: self.math.convert(r.getMath(), f"{self.where}: algebraic rule #{i + 1}") for i, r in algebraic}
+        solved: dict[str, Node] = {}
+        pending = dict(trees)
+        while pending:
+            progress = False
+            for i, tree in list(pending.items()):
+                cands = (names_in(tree) & free) - set(solved)
+                if len(cands) == 1:
+                    (v,) = cands
+                    sol = solve_for(tree, v)
+                    if sol is None:
+                        raise ModelSpecError(f"{self.where}: algebraic rule #{i + 1} ({to_text(tree)} = 0) is not linear in {v!r}, "
+                                             "the variable it determines; cytonet integrates ODEs, not DAEs")
+                    solved[v] = sol
+                    del pending[i]
+                    progress = True
+            if not progress:
+                i, tree = next(iter(pending.items()))
+                raise ModelSpecError(f"{self.where}: algebraic rule #{i + 1} ({to_text(tree)} = 0) does not single out one variable "
+                                     "that nothing else determines; cytonet integrates ODEs, not DAEs")
+        return {self._sbml_id(v): t for v, t in solved.items()}
+
+    def _sbml_id(self, name: str) -> str:
+        return next((k for k, v in self.renamed.items() if v == name), name)
+
     def _assigned_ids(self) -> set[str]:
         """Ids that rules or events change."""
         m = self.m
-        out = set(self.rules)
+        out = set(self.rules) | set(self.solved)
         for i in range(m.getNumEvents()):
             e = m.getEvent(i)
             out |= {e.getEventAssignment(j).getVariable() for j in range(e.getNumEventAssignments())}
@@ -239,13 +282,13 @@ class _Importer:
         cid = c.getId()
         if c.isSetSize():
             size = c.getSize()
-        elif cid in inits or cid in self.rules:
+        elif cid in inits or cid in self.defined:
             size = 1.0  # placeholder: the initial assignment or rule sets it
         elif c.getSpatialDimensions() == 0 or c.getLevel() == 2:
             size = 1.0  # a 0-D compartment holds amounts; SBML Level 2's default size is 1
         else:
             raise ModelSpecError(f"{self.where}: compartment {cid!r} has no size; give it one")
-        if not size > 0 and not (cid in inits or cid in self.rules):
+        if not size > 0 and not (cid in inits or cid in self.defined):
             raise ModelSpecError(f"{self.where}: compartment {cid!r} has size {size}; only positive sizes are supported")
         constant = c.getConstant() and cid not in assigned
         return {"id": self._name(cid), "name": c.getName(), "volume": size if size > 0 else 1.0,
@@ -253,7 +296,7 @@ class _Importer:
 
     def _parameter(self, p: libsbml.Parameter, assigned: set[str], inits: set[str]) -> dict:
         pid = p.getId()
-        if not p.isSetValue() and pid not in inits and pid not in self.rules:
+        if not p.isSetValue() and pid not in inits and pid not in self.defined:
             raise ModelSpecError(f"{self.where}: parameter {pid!r} has no value; give it one or an initial assignment")
         return {"id": self._name(pid), "description": p.getName(), "value": p.getValue() if p.isSetValue() else 0.0, "unit": p.getUnits(),
                 "constant": p.getConstant() and pid not in assigned, "assumption": f"value as given in {Path(self.source).name}"}
@@ -262,18 +305,18 @@ class _Importer:
         sid = s.getId()
         comp = self.m.getCompartment(s.getCompartment())
         only_substance = bool(s.getHasOnlySubstanceUnits())
-        size_known = comp.isSetSize() and comp.getId() not in inits and comp.getId() not in self.rules
+        size_known = comp.isSetSize() and comp.getId() not in inits and comp.getId() not in self.defined
         cname = self._name(comp.getId())
         if s.isSetInitialAmount():
             value, is_amount = s.getInitialAmount(), True
         elif s.isSetInitialConcentration():
             value, is_amount = s.getInitialConcentration(), False
-        elif sid in inits or sid in self.rules:
+        elif sid in inits or sid in self.defined:
             value, is_amount = 0.0, only_substance  # placeholder: the initial assignment or rule sets it
         else:
             raise ModelSpecError(f"{self.where}: species {sid!r} has no initial amount or concentration; give it one")
         initial = value
-        by_rule = sid in self.rules and not self.rules[sid].isRate()
+        by_rule = (sid in self.rules and not self.rules[sid].isRate()) or sid in self.solved
         if is_amount != only_substance and sid not in inits and not by_rule:
             if size_known:
                 initial = value * comp.getSize() if only_substance else value / comp.getSize()
