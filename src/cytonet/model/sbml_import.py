@@ -150,9 +150,9 @@ class _Importer:
             return Num(0.0)
         flux: Node = Num(0.0)
         for r in self._reactions():
-            nu = self._net_stoichiometry(r, sid)
-            if nu:
-                flux = BinOp("+", flux, BinOp("*", Num(nu), self._kinetic_law(r)))
+            nu = self._net_tree(r, sid)
+            if nu != Num(0.0):
+                flux = BinOp("+", flux, BinOp("*", nu, self._kinetic_law(r)))
         cf = sp.getConversionFactor() if sp.isSetConversionFactor() else self.m.getConversionFactor()
         if cf:
             flux = BinOp("*", flux, Name(self._name(cf)))
@@ -164,15 +164,27 @@ class _Importer:
         return BinOp("/", flux, Name(self._name(comp.getId())))
 
     @staticmethod
-    def _net_stoichiometry(r: libsbml.Reaction, sid: str) -> float:
-        nu = 0.0
-        for i in range(r.getNumReactants()):
-            if r.getReactant(i).getSpecies() == sid:
-                nu -= r.getReactant(i).getStoichiometry()
-        for i in range(r.getNumProducts()):
-            if r.getProduct(i).getSpecies() == sid:
-                nu += r.getProduct(i).getStoichiometry()
-        return nu
+    def _references(r: libsbml.Reaction) -> list[libsbml.SpeciesReference]:
+        return [*(r.getReactant(i) for i in range(r.getNumReactants())), *(r.getProduct(i) for i in range(r.getNumProducts()))]
+
+    def _net_tree(self, r: libsbml.Reaction, sid: str) -> Node:
+        """Net stoichiometry (products minus reactants) of ``sid`` in ``r``: a number, or a tree of variable stoichiometries."""
+        const = 0.0
+        terms: list[tuple[str, Node]] = []
+        refs = [(-1.0, r.getReactant(i)) for i in range(r.getNumReactants())] + [(1.0, r.getProduct(i)) for i in range(r.getNumProducts())]
+        for sign, sr in refs:
+            if sr.getSpecies() != sid:
+                continue
+            if sr.getId() in self.variable_srefs:
+                terms.append(("+" if sign > 0 else "-", Name(self._name(sr.getId()))))
+                continue
+            if not sr.isSetStoichiometry() and sr.getLevel() >= 3:
+                raise ModelSpecError(f"{self.where}: reaction {r.getId()!r}: species {sid!r} has no stoichiometry; give it one")
+            const += sign * (sr.getStoichiometry() if sr.isSetStoichiometry() else 1.0)
+        tree: Node = Num(const)
+        for op, t in terms:
+            tree = BinOp(op, tree, t)
+        return tree
 
     def _text(self, ast: libsbml.ASTNode | None, where: str) -> str:
         return to_text(self.math.convert(ast, f"{self.where}: {where}"))
@@ -347,28 +359,17 @@ class _Importer:
         reactants: dict[str, float] = {}
         products: dict[str, float] = {}
         variable: dict[str, str] = {}
-        for side, n, get in ((reactants, r.getNumReactants(), r.getReactant), (products, r.getNumProducts(), r.getProduct)):
-            for i in range(n):
-                sr = get(i)
-                if sr.getId() in self.variable_srefs:
-                    sid = self._name(sr.getSpecies())
-                    if sid in variable or sid in reactants or sid in products:
-                        raise ModelSpecError(f"{self.where}: reaction {rid!r}: species {sid!r} has a variable stoichiometry "
-                                             "and another reference; merge them into one")
-                    variable[sid] = self._name(sr.getId())
-                    side[sid] = 1.0
-                    continue
-                nu = sr.getStoichiometry() if sr.isSetStoichiometry() else (1.0 if sr.getLevel() < 3 else float("nan"))
-                if not nu == nu:
-                    raise ModelSpecError(f"{self.where}: reaction {rid!r}: species {sr.getSpecies()!r} has no stoichiometry; give it one")
-                sid = self._name(sr.getSpecies())
-                side[sid] = side.get(sid, 0.0) + nu
-        for side in (reactants, products):
-            for sid, nu in list(side.items()):
-                if nu == 0.0 and sid not in variable:
-                    del side[sid]
-                elif nu < 0:
-                    raise ModelSpecError(f"{self.where}: reaction {rid!r}: negative stoichiometry of {sid!r} is not supported")
+        for sid in dict.fromkeys(sr.getSpecies() for sr in self._references(r)):
+            tree = self._net_tree(r, sid)
+            name = self._name(sid)
+            if isinstance(tree, Num):
+                if tree.value < 0:
+                    reactants[name] = -tree.value
+                elif tree.value > 0:
+                    products[name] = tree.value
+            else:
+                variable[name] = to_text(tree)
+                reactants[name] = 1.0  # placeholder: the expression gives the net stoichiometry
         modifiers = [self._name(r.getModifier(i).getSpecies()) for i in range(r.getNumModifiers())]
         return {"id": self._name(rid), "rate_law": "expression", "rate": to_text(rate), "reactants": reactants,
                 "products": products, "modifiers": list(dict.fromkeys(modifiers)), "variable_stoichiometry": variable}

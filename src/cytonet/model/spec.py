@@ -171,7 +171,8 @@ class Reaction(_Strict):
     params: dict[str, str] = Field(default_factory=dict, description="role -> parameter id, e.g. {k: k_clear_IL6}")
     rate: str = Field(default="", description="the rate of an `expression` rate law")
     variable_stoichiometry: dict[str, str] = Field(
-        default_factory=dict, description="species -> parameter holding its stoichiometry (replaces the number in reactants/products)")
+        default_factory=dict, description="species -> expression of its net stoichiometry (products minus reactants; "
+        "replaces the numbers in reactants/products), e.g. an SBML stoichiometry that rules or events change")
     stages: int = Field(default=0, ge=0, description="transit compartments of a delay_chain")
     tags: list[str] = Field(default_factory=list, description="e.g. 'pathway:JAK-STAT3', 'secretion:IL6'")
     description: str = ""
@@ -479,10 +480,10 @@ def expression_problems(spec: ModelSpec) -> list[str]:
             out.append(f"reaction {r.id!r}: an 'expression' rate law needs a 'rate', and only it takes one")
         elif r.rate:
             check(r.rate, f"reaction {r.id!r} rate")
-        for sid, pid in r.variable_stoichiometry.items():
+        for sid, text in r.variable_stoichiometry.items():
             if sid not in {**r.reactants, **r.products}:
                 out.append(f"reaction {r.id!r}: variable stoichiometry of {sid!r}, which is neither reactant nor product")
-            need(pid, f"reaction {r.id!r} stoichiometry of {sid!r}")
+            check(text, f"reaction {r.id!r} stoichiometry of {sid!r}")
     for g in [*spec.rules, *spec.initial_assignments]:
         need(g.variable, f"rule for {g.variable!r}")
         check(g.expression, f"rule for {g.variable!r}")

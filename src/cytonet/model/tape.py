@@ -5,7 +5,7 @@ A tape is four integer arrays and one float array: instruction ``i`` computes re
 the constant ``val[i]``). Building is hash-consed (a repeated subexpression is one register) with
 constant folding and the identities x+0, x*1, x*0, x^1, x^0. :meth:`TapeBuilder.derivative`
 differentiates symbolically on the tape itself, so an analytic Jacobian is more instructions of
-the same tape. :func:`run_tape` is the numba interpreter. Nothing is generated as code.
+the same tape (the one numerical derivative is that of ``factorial``, a central difference). :func:`run_tape` is the numba interpreter. Nothing is generated as code.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from cytonet.model.expr import BinOp, Call, Compare, Logic, Name, Neg, Node, Num
 
 (CONST, X, P, ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, LOG10, SQRT, ABS, SIN, COS, TAN, SINH, COSH, TANH,
  ASIN, ACOS, ATAN, ASINH, ACOSH, ATANH, FLOOR, CEIL, TRUNC, FACT, MIN, MAX, LT, LE, GT, GE, EQ, NE,
- AND, OR, XOR, NOT, SELECT, SIGN) = range(44)
+ AND, OR, XOR, NOT, SELECT, SIGN, DFACT) = range(45)
 
 _BIN = {"+": ADD, "-": SUB, "*": MUL, "/": DIV, "^": POW}
 _CMP = {"<": LT, "<=": LE, ">": GT, ">=": GE, "==": EQ, "!=": NE}
@@ -259,8 +259,7 @@ class TapeBuilder:
         if op == ATANH:
             return n(DIV, one, n(SUB, one, n(MUL, a, a)))
         if op == FACT:
-            raise ModelSpecError("factorial() of a state variable has no derivative cytonet can use; "
-                                 "apply it to constants only")
+            return n(DFACT, a)
         return self.const(0.0)  # floor, ceil, trunc, sign, comparisons, logic: piecewise constant
 
     def build(self) -> Tape:
@@ -369,5 +368,8 @@ def run_tape(T, x, p, reg, n):
             reg[i] = 1.0 if u == 0.0 else 0.0
         elif o == SELECT:
             reg[i] = reg[B[i]] if u != 0.0 else reg[C[i]]
+        elif o == DFACT:  # d/du gamma(u + 1) by a central difference (Jacobian use only)
+            e = 1e-6 * max(1.0, abs(u))
+            reg[i] = (math.gamma(u + 1.0 + e) - math.gamma(u + 1.0 - e)) / (2.0 * e)
         elif o == SIGN:
             reg[i] = 1.0 if u > 0.0 else (-1.0 if u < 0.0 else 0.0)

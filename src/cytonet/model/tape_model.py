@@ -175,8 +175,8 @@ def compile_tape(spec: ModelSpec) -> TapeModel:
             if sp.boundary or sp.constant or sid in low.rate or sid in low.assign:
                 continue
             if sid in r.variable_stoichiometry:
-                coef = resolve(r.variable_stoichiometry[sid])
-                term = b.node(MUL, coef, rates[r.id]) if sid in r.products else b.node(NEG, b.node(MUL, coef, rates[r.id]))
+                coef = b.lower(low.tree(r.variable_stoichiometry[sid], f"reaction {r.id!r} stoichiometry of {sid!r}"), resolve)
+                term = b.node(MUL, coef, rates[r.id])
             elif nu == 0.0:
                 continue
             else:
