@@ -105,7 +105,7 @@ def test_parse_units_and_times() -> None:
 
 
 def _run(args: list[str]) -> int:
-    """Exit status of the CLI (success may return without raising SystemExit)."""
+    """Exit status of the CLI (``main`` returns on success and exits non-zero on failure)."""
     try:
         main(args)
     except SystemExit as exc:
