@@ -9,7 +9,7 @@ import xarray as xr
 
 from cytonet.model.spec import ModelSpec
 from cytonet.report import load_run, read_timecourse, write_comparison, write_report, write_run, write_timecourse
-from cytonet.report.network import fired_graph, reaction_fluxes
+from cytonet.analysis.fired import fired_graph, reaction_fluxes
 from cytonet.scenarios import scenario_model, simulate_scenario
 
 
@@ -151,7 +151,7 @@ def test_drug_figure_names_targets_in_words() -> None:
 
 
 def test_network_layers_do_not_overlap_and_have_a_key() -> None:
-    from cytonet.report.network_plot import LAYERS, layer_of, network_figure
+    from cytonet.report.network import LAYERS, layer_of, network_figure
 
     ds, spec = scenario("sepsis-storm")
     g = fired_graph(spec, ds)

@@ -102,8 +102,8 @@ def _clinical(s: StormSummary) -> str:
 def write_report(out: str | Path, ds: xr.Dataset, spec: ModelSpec, summary: StormSummary | None = None) -> Path:
     """Write the PNGs and ``report.html`` of one run into ``out``; returns the HTML path."""
     from cytonet.io import atomic_write_text
-    from cytonet.report.network import fired_graph
-    from cytonet.report.network_plot import plot_network
+    from cytonet.analysis.fired import fired_graph
+    from cytonet.report.network import plot_network
 
     d = Path(out)
     s = summary or summarize(ds)
@@ -135,7 +135,7 @@ def write_report(out: str | Path, ds: xr.Dataset, spec: ModelSpec, summary: Stor
         "<h2>What fired</h2><p><small>Reactions ranked by excess turnover of the species they make or remove "
         "(mean flux over the run minus resting flux, per peak level of that species), drawn in layers from triggers "
         "through cells, pathways and cytokines to readouts; red edges make, blue remove; the key names every "
-        "abbreviation. See <code>cytonet.report.network</code>.</small></p>",
+        "abbreviation. See <code>cytonet.analysis.fired</code>.</small></p>",
         '<img src="network.png" alt="network of reactions that fired">',
     ]
     return atomic_write_text(d / REPORT, _page(f"cytonet run: {s.scenario}", body))
