@@ -1,4 +1,4 @@
-"""Per-run outcomes (storm class, CRS grade, hours in storm, peaks), vectorised over rows (patients or arms), with the criteria of the single-run analysis.
+"""Outcomes of runs (storm class, CRS grade, hours in storm, peaks), vectorised over runs (patients, arms).
 
 Storm class follows :func:`cytonet.analysis.storm.classify` and the CRS grade
 :func:`cytonet.analysis.clinical.max_crs_grade`: the thresholds are imported from those modules, so

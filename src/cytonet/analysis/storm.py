@@ -152,7 +152,7 @@ def hours_below(t: np.ndarray, x: np.ndarray, level: float) -> float:
 
 
 def at_horizon_end(x: np.ndarray, nadir: bool = False) -> np.ndarray:
-    """Per row of ``x`` (..., time): the peak (nadir) is first reached at the last sample, so the run ended before it turned.
+    """Per row of ``x`` (..., time): the peak (nadir) is first reached at the last sample (the run ended before it turned).
 
     Such an extreme is a bound, not the true peak: it may rise further after the horizon. A row that
     moved by less than 1e-6 of its level over the run counts as flat and is never flagged

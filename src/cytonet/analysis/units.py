@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 #: units of the clinical readouts and indices as runs report them
-READOUT_UNITS = {"TEMP": "degC", "CRP": "mg/L", "FERRITIN": "ng/mL", "MAP": "mmHg", "SPO2": "%", "LEAK": "1", "DAMAGE": "1",
-                 "PRO_ANTI": "1"}
+READOUT_UNITS = {"TEMP": "degC", "CRP": "mg/L", "FERRITIN": "ng/mL", "MAP": "mmHg", "SPO2": "%",
+                 "LEAK": "1", "DAMAGE": "1", "PRO_ANTI": "1"}
 #: ASCII unit token -> the symbol a reader expects; "1" (dimensionless) is shown as nothing
 _SYMBOLS = {"degC": "°C", "ug": "µg", "um": "µm", "uL": "µL", "uM": "µM", "umol": "µmol"}
 _DIMENSIONLESS = {"1", "dimensionless", ""}

@@ -77,9 +77,10 @@ def _legend(fig: Figure, ax: Axes, n_runs: int) -> None:
 def _finish(ax: Axes, title: str, ylabel: str, xlabel: str = "time (h)") -> None:
     """Title, axis labels and tick size; threshold labels near the top edge move below their line."""
     lo, hi = ax.get_ylim()
-    to_axes = (lambda v: np.log10(v / lo) / np.log10(hi / lo)) if ax.get_yscale() == "log" else (lambda v: (v - lo) / (hi - lo))
-    for text in ax.texts:
-        if text.get_gid() == "threshold" and to_axes(text.xy[1]) > 0.85:
+    log = ax.get_yscale() == "log"
+    for text in (t for t in ax.texts if t.get_gid() == "threshold"):
+        v = text.xy[1]
+        if (np.log10(v / lo) / np.log10(hi / lo) if log else (v - lo) / (hi - lo)) > 0.85:
             text.set_va("top")
             text.set_position((0, -1.5))
     ax.set_title(title, fontsize=9)
