@@ -34,7 +34,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "simulate": ("cytonet.cli.simulate", "simulate", "Run a scenario, analyse it and write data, SBML and a report to OUT (or run an SBML model with --model)."),
     "scenarios": ("cytonet.cli.scenarios", "app", "List and show the shipped simulation scenarios."),
     "report": ("cytonet.cli.report", "report", "Rebuild the plots, summary.json and report.html of a run folder."),
-    "treat": ("cytonet.cli.treat", "treat", "Run a scenario untreated and treated; write overlay plots and a table of changes to OUT."),
+    "treat": ("cytonet.cli.treat", "treat", "Run a scenario untreated and treated; write both time courses, a table of changes and a report to OUT."),
     "drugs": ("cytonet.cli.drugs", "app", "List modelled drugs and show their PK/PD records."),
     "serve": ("cytonet.cli.serve", "serve", "Serve the cytokine network explorer and its JSON API (OpenAPI at /openapi.json)."),
     "fit": ("cytonet.cli.fit", "fit", "Evaluate (--nominal) or fit a PEtab problem; write objective, estimates, plots and report.html to OUT."),

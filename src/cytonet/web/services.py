@@ -134,7 +134,8 @@ def treat(scenario: str, drug: str, dose: str | None, route: str | None, at_h: f
           doses: int, weight_kg: float, hours: float | None, points: int | None, cap: int) -> Treated:
     """A scenario untreated and with ``drug`` (``cytonet.therapy.treat``), as ``cytonet treat`` runs it."""
     from cytonet.analysis.storm import summarize
-    from cytonet.cli.treat import _changes
+    from cytonet.analysis.treatment import treatment_changes
+    from cytonet.analysis.units import with_unit
     from cytonet.engine.simulate import simulate as run
     from cytonet.scenarios import load_scenario, scenario_model
     from cytonet.therapy import Regimen, get_drug, labelled_regimen
@@ -153,7 +154,8 @@ def treat(scenario: str, drug: str, dose: str | None, route: str | None, at_h: f
     for ds, name in ((base, "untreated"), (treated, f"+ {d.id}")):
         ds.attrs.update(scenario=sc.id, scenario_name=f"{sc.name} ({name})")
     return Treated(Simulated(base, summarize(base), sc.id), Simulated(treated, summarize(treated), sc.id, drug=(d.id, regimen)),
-                   d.id, regimen, _changes(base, treated))
+                   d.id, regimen, [(with_unit(c.measure, c.unit), c.untreated, c.treated)
+                                   for c in treatment_changes(base, treated)])
 
 
 def write_run_folder(run: Simulated, out: Path) -> None:
