@@ -77,26 +77,33 @@ def treat(
     doses: Annotated[int, typer.Option(help="number of doses")] = 1,
     weight: Annotated[float, typer.Option(help="body weight, kg")] = 70.0,
     hours: Annotated[float | None, typer.Option(help="simulated horizon (default: the scenario's)")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="write into an existing folder cytonet did not write")] = False,
 ) -> None:
     """Run a scenario untreated and treated; write overlay plots and a table of changes to OUT."""
     import csv
 
     from cytonet.engine.simulate import simulate
+    from cytonet.io import begin_staged, check_output_folder, commit_staged
+    from cytonet.limits import check_hours
     from cytonet.scenarios import load_scenario, scenario_model
     from cytonet.therapy import Regimen, get_drug, labelled_regimen
     from cytonet.therapy import treat as add_drug
+    from cytonet.therapy.regimen import check_first_dose
 
+    check_output_folder(out, "treat", overwrite)
+    hours = None if hours is None else check_hours(hours)
     sc = load_scenario(scenario)
     d = get_drug(drug)
     base_reg = labelled_regimen(d)
     regimen = Regimen(dose or base_reg.dose, route=route or base_reg.route, start=at, every=every, doses=doses,
                       weight_kg=weight)
+    check_first_dose(regimen.times[0], hours or sc.t_end, "--at")
     spec, rest = scenario_model(sc)
     t_end = float(hours or sc.t_end)
     n = int(t_end * 2) + 1
     base = simulate(spec, t_end, n_points=n, initial=rest)
     treated = simulate(add_drug(spec, d.id, regimen), t_end, n_points=n, initial=rest)
-    out.mkdir(parents=True, exist_ok=True)
+    final, out = out, begin_staged(out, "treat", overwrite)
     rows = _changes(base, treated)
     with open(out / "changes.csv", "w", newline="") as fh:
         w = csv.writer(fh)
@@ -118,4 +125,6 @@ def treat(
 
     base.attrs["scenario"] = treated.attrs["scenario"] = sc.id
     report = write_comparison(out, {"untreated": base, f"+ {d.id}": treated}, title=f"{sc.name}: untreated vs {d.id}")
-    console().print(f"wrote {report}, {out / 'changes.csv'}, {plot} (drug concentration and occupancy), untreated.csv, treated.csv, drug.csv")
+    out = commit_staged(out, final, "treat")
+    console().print(f"wrote {out / report.name}, {out / 'changes.csv'}, {out / plot.name} (drug concentration and occupancy), "
+                    "untreated.csv, treated.csv, drug.csv")

@@ -88,6 +88,7 @@ class Prepared:
 
 def _treated(spec: Any, cfg: PopulationConfig, t_end: float) -> Any:
     from cytonet.therapy import Regimen, labelled_regimen, treat
+    from cytonet.therapy.regimen import check_first_dose
 
     assert cfg.drug is not None
     start = cfg.at if cfg.at is not None else 0.0
@@ -95,12 +96,6 @@ def _treated(spec: Any, cfg: PopulationConfig, t_end: float) -> Any:
     check_first_dose(regimen.times[0], t_end, "--at")
     return treat(spec, cfg.drug, regimen)
 
-
-def check_first_dose(first_h: float, t_end: float, option: str) -> None:
-    """A first dose at or after the end of the run would leave the treated arm untreated: refuse it."""
-    if first_h >= t_end:
-        raise TherapyError(f"{option} {first_h:g} h is not before the end of the run ({t_end:g} h), so no dose would be "
-                           "given; give an earlier time or a longer horizon")
 
 
 @lru_cache(maxsize=4)

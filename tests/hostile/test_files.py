@@ -1,0 +1,89 @@
+"""``model export-sbml``, ``kb`` and ``demo``: hostile spec files and output paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hostile_helpers import alias_bomb, deep_nesting, limit_memory, run_cli
+
+SPEC = """id: tiny
+compartments: [{id: c, volume: 1.0, unit: L}]
+species: [{id: A, compartment: c, initial: 1.0, unit: pg/mL}]
+parameters: [{id: k, value: %s, unit: 1/h, assumption: test}]
+reactions: [{id: r, reactants: {A: 1}, products: {}, rate_law: mass_action, params: {k: k}}]
+"""
+
+
+@pytest.mark.parametrize(("name", "content", "expect"), [
+    ("bin.yaml", os.urandom(2048) + b"\0", "binary file"),
+    ("l1.yaml", (SPEC % "1.0").replace("test", "caf\xe9").encode("latin-1"), "not UTF-8"),
+    ("inf.yaml", (SPEC % ".inf").encode(), "finite number"),
+    ("nan.json", json.dumps({"id": "x", "parameters": [{"id": "k", "value": float("nan")}]}).encode(), "NaN is not a finite number"),
+    ("big.json", json.dumps(yaml.safe_load(SPEC % "1.0")).replace('"value": 1.0', '"value": 1e999').encode(),
+     "parameters.0.value: Input should be a finite number"),
+    ("tag.yaml", b"!!python/object/apply:os.system ['touch pwned']\n", "no tags"),
+    ("dup.yaml", (SPEC % "1.0").replace("id: tiny", "id: tiny\nid: other").encode(), "key 'id' appears twice"),
+    ("broken.yaml", b"species: [", "not valid YAML"),
+    ("long.yaml", ((SPEC % "1.0") + "observables: [{id: o, expression: '" + "+".join(["A"] * 20_000) + "'}]\n").encode(),
+     "longer than 20000 characters"),
+    ("sum.yaml", ((SPEC % "1.0") + "observables: [{id: o, expression: '" + "+".join(["A"] * 500) + "'}]\n").encode(),
+     "nested deeper than 200 levels"),
+    ("paren.yaml", ((SPEC % "1.0") + "observables: [{id: o, expression: '" + "(" * 5_000 + "A" + ")" * 5_000 + "'}]\n").encode(),
+     "cannot parse"),
+])
+def test_spec_files(refused, scratch: Path, name: str, content: bytes, expect: str) -> None:
+    (scratch / name).write_bytes(content)
+    refused(["model", "export-sbml", name, "m.xml"], expect)
+
+
+def test_spec_bombs_stay_small(refused_in_subprocess, scratch: Path) -> None:
+    (scratch / "bomb.yaml").write_text(alias_bomb("species"))
+    (scratch / "deep.json").write_text(deep_nesting(200_000))
+    refused_in_subprocess(["model", "export-sbml", "bomb.yaml", "m.xml"], "aliases counted each time")
+    refused_in_subprocess(["model", "export-sbml", "deep.json", "m.xml"], "nested deeper than 64 levels")
+
+
+def test_export_sbml_never_replaces_a_user_file(refused, scratch: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (scratch / "s.yaml").write_text(SPEC % "1.0")
+    refused(["model", "export-sbml", "s.yaml", "report.html"], "add --overwrite")
+    refused(["model", "export-sbml", "s.yaml", "notes"], "is a folder")
+    refused(["model", "export-sbml", "missing.yaml", "m.xml"], "cannot read it")
+    ok = run_cli(["model", "export-sbml", "s.yaml", "report.html", "--overwrite"], capsys)
+    assert ok.code == 0 and "<sbml" in (scratch / "report.html").read_text()
+
+
+@pytest.mark.parametrize(("args", "expect"), [
+    (["kb", "export", "kb.json"], "add --overwrite"),
+    (["kb", "export", "notes"], "is a folder"),
+    (["kb", "export", "kb.json", "--format", "csv"], "is a file; give a folder"),
+    (["kb", "export", "notes", "--format", "csv"], "holds files cytonet did not write"),
+    (["kb", "export", "/proc/kb.json"], "cannot write in '/proc'"),
+    (["kb", "show", "IL-66"], "did you mean"),
+    (["kb", "validate", "--data", "nowhere"], "does not exist"),
+    (["demo", "--out", "."], "holds files cytonet did not write"),
+    (["demo", "--out", "kb.json"], "is a file"),
+    (["scenarios", "show", "sepsis"], "did you mean sepsis-storm"),
+    (["drugs", "show", "tocilizumob"], "did you mean"),
+])
+def test_kb_demo_and_lookups(refused, args: list[str], expect: str) -> None:
+    refused(args, expect)
+
+
+def test_kb_validate_reads_user_folders_within_limits(scratch: Path) -> None:
+    """``kb validate`` lists every problem, one line each; bombs and binary files are problems, not crashes."""
+    (scratch / "kbd").mkdir()
+    (scratch / "kbd" / "bomb.yaml").write_text(alias_bomb("cytokines"))
+    (scratch / "kbd" / "bin.yaml").write_bytes(os.urandom(1024) + b"\0")
+    proc = subprocess.run([sys.executable, "-m", "cytonet", "kb", "validate", "--data", "kbd"], cwd=scratch, capture_output=True,
+                          text=True, timeout=300, preexec_fn=limit_memory, env={**os.environ, "COLUMNS": "80"})
+    lines = proc.stdout.strip().splitlines()
+    assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+    assert len(lines) == 3 and "binary file" in lines[0] and "aliases counted each time" in lines[1]
+    assert lines[2].startswith("2 problem(s) found")
