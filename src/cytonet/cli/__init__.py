@@ -138,8 +138,7 @@ def main(argv: list[str] | None = None) -> None:
                   "output of 'cytonet --debug …'", debug)
     if rc == 130:
         _fail("interrupted", debug, 130)
-    if isinstance(rc, int) and rc:
-        sys.exit(rc)
+    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 def _first_line(text: str) -> str:
