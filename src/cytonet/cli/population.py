@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cytonet.cli._console import console
+from cytonet.cli._lps import ForOption, LpsInfusionOption, LpsOption
 from cytonet.limits import SEED_RANGE
 
 #: workers of --dask local (each is a process holding one partition)
@@ -29,6 +30,9 @@ def population(
     dask: Annotated[str | None, typer.Option("--dask", help="'local' (LocalCluster) or a scheduler 'tcp://HOST:PORT'")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=MAX_WORKERS, help="workers of --dask local")] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
+    lps: LpsOption = None,
+    lps_infusion: LpsInfusionOption = None,
+    for_: ForOption = None,
     allow_large: Annotated[bool, typer.Option("--allow-large", help="run even when the estimate exceeds the budget")] = False,
 ) -> None:
     """Simulate a virtual patient population of a scenario into a Parquet run directory."""
@@ -41,9 +45,16 @@ def population(
 
     if method is not None and method not in {m.value for m in Method}:
         raise ScenarioError(f"--method must be one of {', '.join(m.value for m in Method)}, got {method!r}")
+    from cytonet.scenarios import load_scenario, parse_lps
+    from cytonet.scenarios.lps import check_horizon
+
+    protocol = parse_lps(lps or [], lps_infusion, for_)
+    if protocol is not None:
+        check_horizon(protocol, load_scenario(scenario).t_end)
     try:
         cfg = PopulationConfig(scenario=scenario, n=n, variation=load_variation(vary), method=method, seed=seed,
-                               batch_size=batch_size, drug=drug, dose=dose, at=at, trajectory_points=trajectories)
+                               batch_size=batch_size, drug=drug, dose=dose, at=at, trajectory_points=trajectories,
+                               lps=protocol)
     except ValidationError as err:
         raise ScenarioError(validation_message(err, "population")) from None
     if dask is not None:

@@ -24,6 +24,7 @@ from cytonet.store import runs as store
 from cytonet.analysis.outcomes import NEEDED, outcomes, series_of
 from cytonet.population.rest import REST_FAILED, rest_states
 from cytonet.population.sampling import Method, VariationFile, resolve, sample
+from cytonet.scenarios.lps import LpsProtocol
 
 
 #: seconds to wait for a Dask scheduler
@@ -48,6 +49,7 @@ class PopulationConfig(BaseModel):
     dose: str | None = Field(None, description="e.g. '8 mg/kg'; default: the drug's first labelled regimen")
     at: str | None = Field(None, description="time of the (first) dose, e.g. '24h'")
     trajectory_points: int = Field(0, ge=0, le=MAX_TRAJECTORY_POINTS, description="downsampled time points stored per patient (0: none)")
+    lps: LpsProtocol | None = Field(None, description="replaces the scenario's own LPS events")
     points_per_hour: float = Field(2.0, gt=0)
     rtol: float = 1e-6
     atol: float = 1e-9
@@ -102,10 +104,11 @@ def _treated(spec: Any, cfg: PopulationConfig, t_end: float) -> Any:
 def prepare(config_json: str) -> Prepared:
     """Compile the host and the arms of a configuration (cached per process by its JSON)."""
     from cytonet.model.compile import compile_model
-    from cytonet.scenarios import host_model, load_scenario, scenario_model
+    from cytonet.scenarios import host_model, load_scenario, scenario_model, with_lps
 
     cfg = PopulationConfig.model_validate_json(config_json)
     sc = load_scenario(cfg.scenario)
+    sc = with_lps(sc, cfg.lps) if cfg.lps else sc
     if cfg.drug is None and (cfg.dose or cfg.at):
         raise TherapyError("--dose and --at need --drug; name the drug to give")
     spec, rest = scenario_model(sc)
