@@ -87,3 +87,11 @@ def test_kb_validate_reads_user_folders_within_limits(scratch: Path) -> None:
     assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr, proc.stderr
     assert len(lines) == 3 and "binary file" in lines[0] and "aliases counted each time" in lines[1]
     assert lines[2].startswith("2 problem(s) found")
+
+
+def test_sbml_entity_bomb_and_binary(refused, scratch: Path) -> None:
+    entities = "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10 if i else "lol"}">' for i in range(10))
+    (scratch / "bomb.xml").write_text(f'<?xml version="1.0"?><!DOCTYPE sbml [{entities}]><sbml>&e9;</sbml>\n')
+    (scratch / "bin.xml").write_bytes(os.urandom(1024) + b"\0")
+    refused(["simulate", "--model", "bomb.xml", "--hours", "1", "--out", "run"], "declares a DOCTYPE or XML entities")
+    refused(["simulate", "--model", "bin.xml", "--hours", "1", "--out", "run"], "binary file")
