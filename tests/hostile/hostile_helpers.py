@@ -1,6 +1,6 @@
 """Helpers of the hostile-input tests: run a command as a user would and judge how it ends.
 
-``refused(args)`` runs ``cytonet ARGS`` in-process in a scratch folder that holds some of the
+The fixture ``refused(args)`` (conftest) runs ``cytonet ARGS`` in-process in a scratch folder that holds some of the
 user's own files, and asserts what every refused input must give: exit status != 0, no
 traceback, at most two lines of output, and no file created, changed or removed outside the
 run. ``refused_in_subprocess`` does the same in a child process under an address-space limit,
@@ -10,10 +10,7 @@ for inputs built to exhaust memory.
 from __future__ import annotations
 
 import hashlib
-import os
 import resource
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 

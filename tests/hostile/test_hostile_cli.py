@@ -14,7 +14,7 @@ from hostile_helpers import run_cli
 @pytest.mark.parametrize(("args", "expect"), [
     (["simulat"], "error: No such command 'simulat'. Did you mean 'simulate'?"),
     (["simulate", "--scenari", "sepsis-storm"], "No such option: --scenari"),
-    (["simulate", "--out", "x"], "Missing option '--scenario'"),
+    (["simulate", "--scenario", "healthy"], "Missing option '--out'"),
     (["population", "--scenario", "sepsis-storm", "--n", "many", "--out", "p"], "Invalid value for '--n'"),
     (["kb", "export", "x.xml", "--format", "xml"], "Invalid value for '--format'"),
     (["kb", "list", "cytokine"], "Invalid value for 'kind': 'cytokine' is not one of 'cytokines'"),
