@@ -63,3 +63,14 @@ def test_sbml_entity_bomb_and_binary(refused, scratch: Path) -> None:
     (scratch / "bin.xml").write_bytes(os.urandom(1024) + b"\0")
     refused(["simulate", "--model", "bomb.xml", "--hours", "1", "--out", "run"], "declares a DOCTYPE or XML entities")
     refused(["simulate", "--model", "bin.xml", "--hours", "1", "--out", "run"], "binary file")
+
+
+def test_import_sbml_never_replaces_a_user_file(refused) -> None:
+    refused(["model", "import-sbml", "missing.xml", "--out", "report.html"], "add --overwrite")
+
+
+def test_fit_reads_problem_files_within_limits(refused, scratch: Path) -> None:
+    pytest.importorskip("petab")
+    (scratch / "bomb.yaml").write_text(alias_bomb("problems"))
+    refused(["fit", "bomb.yaml", "--out", "fitted"], "aliases counted each time")
+    refused(["fit", "bomb.yaml", "--out", "."], "holds files cytonet did not write")
