@@ -69,7 +69,7 @@ _DIMENSIONLESS = {"1", "", "dimensionless", "relative", "AU", "au", "fraction", 
 _OFFSET_NOTES = {"degC": "degrees Celsius, an offset scale SBML Level 3 cannot express: the number is in °C"}
 _TOKEN = re.compile(r"\s*(\d+(?:\.\d+)?|mmHg|[A-Za-zµμ%]+|[*/^()-])")
 _SUBSTANCE_KINDS = ("gram", "mole", "item")
-_SI_PREFIX = {-15: "f", -12: "p", -9: "n", -6: "u", -3: "m", 0: "", 3: "k"}
+_SI_PREFIX = {-15: "f", -12: "p", -9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G"}
 _SYMBOL = {"gram": "g", "mole": "mol", "item": "item", "litre": "L"}
 #: libsbml's warning that a formula with undeclared units cannot be fully checked.
 UNCHECKABLE_UNITS = 99505
@@ -290,7 +290,7 @@ class _Writer:
                     self.sub[sid] = _Substance(c.id, c.volume, extent_dim, None)
                 elif view.powers == (("litre", 1),):
                     size = c.volume * _Dim.of(c.unit).factor / view.factor
-                    cid = self._compartment(f"{c.id}_{view.label()}", c.name, size, self.dim_unit(view), same_as=c.id)
+                    cid = self._compartment(f"{c.id}_{_unit_id(view.label())[2:]}", c.name, size, self.dim_unit(view), same_as=c.id)
                     self.sub[sid] = _Substance(cid, size, extent_dim, None)
                 else:
                     d = substance[sid]
@@ -301,12 +301,13 @@ class _Writer:
                 self._species(i, sid, declared.get(sid))
             else:
                 self._state(i, sid, declared.get(sid))
+        assigned = {cm.parameters[j] for j, isp in zip(cm.a_target, cm.a_is_param) if isp}
         for prm in spec.parameters:
             q = m.createParameter()
             q.setId(prm.id)
             q.setValue(prm.value)
             q.setUnits(self.unit(prm.unit))
-            q.setConstant(True)
+            q.setConstant(prm.id not in assigned)
             prov = ("refs: " + ", ".join(prm.refs)) if prm.refs else f"assumption: {prm.assumption}"
             self.ok(q.setNotes(self._notes(f"{prm.description} {prov}".strip())), f"notes of {prm.id!r}")
         for fr in cm.factor_reactions:
