@@ -31,7 +31,7 @@ REL = 1e-6  # what every tool must agree on, relative to the value ...
 FLOOR = 1e-9  # ... or to this fraction of the variable's largest value, whichever is larger
 DEFAULT_REL = 1e-3  # libroadrunner at its default rtol 1e-6, atol 1e-12, accumulated over weeks of model time
 DEFAULT_FLOOR = 1e-6
-RR_RTOL, RR_ATOL = 1e-12, 1e-16  # reference runs: rtol, and atol as a fraction of each variable's peak
+RR_RTOL, RR_ATOL = 1e-12, 1e-18  # reference runs: rtol, and atol as a fraction of each variable's peak
 CP_RTOL, CP_ATOL = 1e-10, 1e-20  # COPASI scales its absolute tolerance up internally: it must be far below the smallest values read
 
 
