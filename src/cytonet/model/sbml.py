@@ -53,7 +53,7 @@ import numpy as np
 from cytonet.errors import ModelSpecError
 from cytonet.model.compile import BASAL_ACT, CAP, HILL_ACT, HILL_INH, POWER, SAT, CompiledModel, FactorReaction, compile_model
 from cytonet.model.expr import to_sbml as expr_to_sbml
-from cytonet.model.spec import Bolus, Infusion, ModelSpec, PiecewiseInput, ThresholdEvent
+from cytonet.model.spec import Bolus, Infusion, ModelSpec, PiecewiseInput, ThresholdEvent, uses_expressions
 
 _PREFIX = {"p": -12, "n": -9, "u": -6, "µ": -6, "μ": -6, "m": -3, "c": -2, "d": -1, "k": 3}
 # base symbol -> [(libsbml unit kind name, exponent, multiplier)]
@@ -590,6 +590,10 @@ def sbml_string(spec: ModelSpec, initial: Mapping[str, float] | None = None) -> 
     e.g. the resting state returned by :func:`cytonet.scenarios.scenario_model`, exactly as
     ``simulate(spec, ..., initial=...)`` takes it.
     """
+    if uses_expressions(spec):
+        raise ModelSpecError(f"model {spec.id!r} uses SBML-style constructs (rules, initial assignments, expression rates, "
+                             "trigger events or amount species) that SBML export does not write; keep the SBML file it "
+                             "was imported from, or export a model built from cytonet's rate-law templates")
     cm = compile_model(spec)
     text = _Writer(spec, cm, start_state(spec, cm, initial)).write()
     errors = check_sbml(text)
