@@ -22,7 +22,7 @@ import pytest
 import testmodels as T
 from cytonet.engine.simulate import simulate
 from cytonet.model.catalog import shipped_models
-from cytonet.model.sbml import sbml_string
+from cytonet.model.sbml import reported_states, sbml_string
 from cytonet.model.spec import Bolus, Infusion, ModelSpec, PiecewiseInput
 
 TEST_HOURS = 60.0
@@ -79,21 +79,17 @@ def relative_error(ours: np.ndarray, ref: np.ndarray, floor: float) -> np.ndarra
 
 def roadrunner_run(sbml: str, t: np.ndarray, names: list[str], peaks: np.ndarray | None = None) -> np.ndarray:
     """libroadrunner's reading; with ``peaks`` (each variable's largest value) tight per-variable tolerances."""
-    import libsbml
     import roadrunner
 
     rr = roadrunner.RoadRunner(sbml)
-    species = set(rr.model.getFloatingSpeciesIds())
+    states = reported_states(sbml)
     if peaks is not None:
-        m = libsbml.readSBMLFromString(sbml).getModel()
         rr.integrator.relative_tolerance = RR_RTOL
         rr.integrator.maximum_num_steps = 1_000_000
-        states = species | {r.getVariable() for r in m.getListOfRules() if r.isRate()}
         for name, peak in zip(names, peaks):
-            if name in states:  # roadrunner integrates amounts: scale by the compartment's size
-                size = m.getCompartment(m.getSpecies(name).getCompartment()).getSize() if name in species else 1.0
-                rr.integrator.setIndividualTolerance(name, max(RR_ATOL * peak, 1e-20) * size)
-    rr.timeCourseSelections = ["time", *(f"[{n}]" if n in species else n for n in names)]
+            if name in states:
+                rr.integrator.setIndividualTolerance(name, max(RR_ATOL * peak, 1e-20) * states[name][1])
+    rr.timeCourseSelections = ["time", *(states[n][0] if n in states else n for n in names)]
     return np.asarray(rr.simulate(times=t))[:, 1:]
 
 

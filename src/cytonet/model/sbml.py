@@ -625,6 +625,22 @@ def consistency_counts(text: str) -> Counter:
     return Counter((name, eid) for _, eid, name, _, _ in _problems(text))
 
 
+def reported_states(sbml: str) -> dict[str, tuple[str, float]]:
+    """How a tool that integrates amounts (libroadrunner) reads each exported state as cytonet reports it.
+
+    ``{state id: (selector, amount per reported unit)}``: ``[X]`` and its compartment's size for a
+    species, the id and 1 for a non-substance state (a parameter with a rate rule). Setting the
+    selector sets the state; an absolute tolerance on the reported value times the factor is one on
+    what the tool integrates.
+    """
+    import libsbml
+
+    m = libsbml.readSBMLFromString(sbml).getModel()
+    out = {s.getId(): (f"[{s.getId()}]", m.getCompartment(s.getCompartment()).getSize()) for s in m.getListOfSpecies()}
+    out.update({r.getVariable(): (r.getVariable(), 1.0) for r in m.getListOfRules() if r.isRate()})
+    return out
+
+
 def export_sbml(spec: ModelSpec, path: str | Path, initial: Mapping[str, float] | None = None) -> Path:
     """Write ``spec`` as SBML L3V2 to ``path`` atomically (``initial`` as for :func:`sbml_string`)."""
     from cytonet.io import atomic_write_text
