@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cytonet.model.sbml import reported_states
+
 HERE = Path(__file__).parent
 T_END, N_POINTS, RTOL, LPS_DOSE = 336.0, 337, 1e-6, 46.7
 N_RR = 300
@@ -38,16 +40,17 @@ def _rr_runs(args: tuple[str, list[str], np.ndarray, list[str], np.ndarray, np.n
     sbml, pids, values, species, x0, atol = args
     rr = roadrunner.RoadRunner(sbml)
     rr.integrator.relative_tolerance = RTOL
+    state = reported_states(sbml)  # concentrations and rate-rule states, as cytonet reports them
     for sid, a in zip(species, atol):
-        rr.integrator.setIndividualTolerance(sid, float(a))
-    rr.timeCourseSelections = ["time", *species]
+        rr.integrator.setIndividualTolerance(sid, float(a) * state[sid][1])
+    rr.timeCourseSelections = ["time", *(state[s][0] for s in species)]
     out = np.empty((len(values), N_POINTS, len(species)))
     for i, row in enumerate(values):
         rr.resetAll()
         for pid, v in zip(pids, row):
             rr[pid] = v
         for sid, v in zip(species, x0[i]):
-            rr[sid] = v
+            rr[state[sid][0]] = v
         out[i] = np.asarray(rr.simulate(0.0, T_END, N_POINTS))[:, 1:]
     return out
 
@@ -116,14 +119,15 @@ def _case(cm, sbml: str, x_ss: np.ndarray, atol: np.ndarray, label: str, sizes: 
     t_cy = _time(lambda: simulate(cm, T_END, n_points=N_POINTS, rtol=RTOL, atol=atol, initial=init), 20)
     rr = roadrunner.RoadRunner(sbml)
     rr.integrator.relative_tolerance = RTOL
+    state = reported_states(sbml)
     for sid, a in zip(species, atol):
-        rr.integrator.setIndividualTolerance(sid, float(a))
-    rr.timeCourseSelections = ["time", *species]
+        rr.integrator.setIndividualTolerance(sid, float(a) * state[sid][1])
+    rr.timeCourseSelections = ["time", *(state[s][0] for s in species)]
 
     def rr_once() -> None:
         rr.resetAll()
         for sid, v in init.items():
-            rr[sid] = v
+            rr[state[sid][0]] = v
         rr.simulate(0.0, T_END, N_POINTS)
 
     t_rr = _time(rr_once, 20)
