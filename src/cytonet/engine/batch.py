@@ -182,7 +182,7 @@ def simulate_batch(
         from cytonet.engine.tape_simulate import as_tape, simulate_tape_batch
 
         return simulate_tape_batch(as_tape(model), _columns(table), time_grid(t_end, t_eval, n_points), rtol, atol,
-                                   max_steps, _thread_count(threads), on_error)
+                                   max_steps, thread_count(threads), on_error)
     cm = as_compiled(model)
     if method == "lockstep" and cm.th_species.size:
         raise ModelSpecError(f"model {cm.model_id!r} has threshold events ({', '.join(cm.threshold_ids)}), whose firing times "

@@ -34,10 +34,13 @@ class _Kernels:
 
     def __init__(self, cm: CompiledModel, P: np.ndarray) -> None:
         from cytonet.engine import lockstep
+        from cytonet.engine.sparse import lu_plan
 
         self.n = cm.n_species
         rows, cols = cm.jacobian_entries()
         self.dst = rows * self.n + cols
+        plan = lu_plan(cm)
+        self.L, self.sparse_dst = plan.arrays(), plan.jac_dst
         self.S = cm.kernel_arrays()
         Q = cm.parameter_arrays()
         self.ncode = lockstep.hill_codes(P, Q[4])
@@ -54,14 +57,40 @@ class _Kernels:
         rhs_block(Xt, np.zeros_like(Xt), C, self.S, self.ncode, out, *np.empty((4, B)))
         return out.T
 
-    def jac(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    def _jac_values(self, X: np.ndarray, rows: np.ndarray, dst: np.ndarray, size: int) -> np.ndarray:
         from cytonet.engine.lockstep import jac_block
 
         Xt, C, B = self._block(X, rows)
         m_max = max(1, int(np.diff(self.S[0]).max(initial=1)))
-        out = np.empty((self.n * self.n, B))
-        jac_block(Xt, C, self.S, self.ncode, self.dst, out, np.empty((m_max, B)), np.empty((m_max, B)), *np.empty((3, B)))
-        return out.T.reshape(B, self.n, self.n)
+        out = np.empty((size, B))
+        jac_block(Xt, C, self.S, self.ncode, dst, out, np.empty((m_max, B)), np.empty((m_max, B)), *np.empty((3, B)))
+        return out
+
+    def jac(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Dense Jacobians (patients, species, species)."""
+        return self._jac_values(X, rows, self.dst, self.n * self.n).T.reshape(rows.size, self.n, self.n)
+
+    def newton_step(self, X: np.ndarray, F: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """dx solving J dx = -F per patient: the model's sparse LU (no pivoting) where its pivots are safe,
+        dense partial pivoting (least squares if singular) for the others."""
+        from cytonet.engine.lockstep import lu_block, solve_block
+
+        B = rows.size
+        jv = self._jac_values(X, rows, self.sparse_dst, self.L[2].shape[0])
+        a = np.empty_like(jv)
+        ok = np.ones(B, np.bool_)
+        lu_block(jv, np.zeros(B), self.L, a, np.empty(B), np.empty(B), ok)  # a = LU of -J
+        dx = np.ascontiguousarray(F.T)
+        solve_block(a, self.L, dx, np.empty_like(dx))
+        dx = dx.T.copy()
+        dense = np.flatnonzero(~ok | ~np.all(np.isfinite(dx), axis=1))
+        if dense.size:
+            J = self.jac(X[dense], rows[dense])
+            try:
+                dx[dense] = np.linalg.solve(J, -F[dense, :, None])[..., 0]
+            except np.linalg.LinAlgError:
+                dx[dense] = np.stack([np.linalg.lstsq(j, -f, rcond=None)[0] for j, f in zip(J, F[dense])])
+        return dx
 
 
 def _scaled(F: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -83,11 +112,7 @@ def newton(k: _Kernels, X0: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, n
         active, F, res = active[keep], F[keep], res[keep]
         if active.size == 0:
             break
-        J = k.jac(X[active], rows[active])
-        try:
-            dx = np.linalg.solve(J, -F[..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            dx = np.stack([np.linalg.lstsq(j, -f, rcond=None)[0] for j, f in zip(J, F)])
+        dx = k.newton_step(X[active], F, rows[active])
         lam = np.ones(active.size)
         pending = np.ones(active.size, bool)
         Xa, Fa, ra = X[active].copy(), F.copy(), res.copy()
