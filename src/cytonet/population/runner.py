@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -284,14 +285,34 @@ def run_population(cfg: PopulationConfig, out: str | Path, *, dask: str | None =
 
     with _Progress(show_progress, total, done_before, cfg.scenario) as bar:
         if dask is None:
-            for k in todo:
-                finished(k, run_partition(config_json, str(out), k, threads, bar.advance))
+            _run_local(config_json, out, todo, threads, finished, bar.advance)
         else:
             _run_dask(dask, workers, config_json, out, todo, finished, lambda k: bar.advance(sizes[k] * len(cfg.arms)))
     if not manifest["finished"]:
         manifest["finished"] = len(manifest["completed"]) == cfg.n_partitions
         store.write_manifest(out, manifest)
     return RunResult(out, cfg.n, len(todo), cfg.n_partitions - len(todo))
+
+
+def _run_local(config_json: str, out: Path, todo: list[int], threads: int | None,
+               finished: Callable[[int, int], None], advance: Callable[[int], None]) -> None:
+    """Partitions in this process. With several threads and partitions, each thread runs whole
+    partitions on one core, so every stage (sampling, rest states, simulation, outcomes, Parquet)
+    keeps both cores busy, not only the simulation; a partition's results do not depend on it."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from cytonet.engine.batch import thread_count
+
+    workers = min(thread_count(threads), len(todo))
+    if workers <= 1:
+        for k in todo:
+            finished(k, run_partition(config_json, str(out), k, threads, advance))
+        return
+    prepare(config_json)  # compile once, before the threads share it
+    with ThreadPoolExecutor(workers) as pool:
+        futures = {pool.submit(run_partition, config_json, str(out), k, 1, advance): k for k in todo}
+        for fut in as_completed(futures):
+            finished(futures[fut], fut.result())
 
 
 def _run_dask(address: str, workers: int, config_json: str, out: Path, todo: list[int],
@@ -326,6 +347,7 @@ class _Progress:
     def __init__(self, show: bool, total: int, done: int, label: str) -> None:
         self.show, self.total, self.completed, self.label = show, total, float(done), label
         self._bar: Any = None
+        self._lock = threading.Lock()
 
     def __enter__(self) -> _Progress:
         if self.show:
@@ -344,7 +366,8 @@ class _Progress:
             self._bar.update(self._task, completed=completed)
 
     def advance(self, n: int) -> None:
-        self.update(self.completed + n)
+        with self._lock:  # partitions report from several threads
+            self.update(self.completed + n)
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
