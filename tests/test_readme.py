@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -45,3 +46,17 @@ def test_readme_command_runs(command: str, workdir: Path) -> None:
     args = shlex.split(command)[1:]
     done = subprocess.run([*exe, *args], cwd=workdir, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def readme_transcripts() -> list[tuple[str, str]]:
+    """(command, output) pairs of the ``$ cytonet …`` transcripts in README text blocks."""
+    blocks = re.findall(r"```text\n(.*?)```", README.read_text(), flags=re.S)
+    pairs = re.findall(r"^\$ (cytonet [^\n]*)\n((?:(?!\$ )[^\n]*\n)*)", "".join(blocks), flags=re.M)
+    return [(cmd, out.strip()) for cmd, out in pairs]
+
+
+@pytest.mark.parametrize(("command", "shown"), readme_transcripts())
+def test_readme_transcript_matches_the_cli(command: str, shown: str, tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "cytonet", *shlex.split(command)[1:]], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "COLUMNS": "300"})
+    assert (done.stdout + done.stderr).strip() == shown

@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(err.exit_code)
         except click.UsageError as err:
             where = err.ctx.command_path if err.ctx is not None else "cytonet"
-            _fail(f"{err.format_message()} (see '{where} --help')", debug, 2)
+            _fail(f"{err.format_message().replace('Value error, ', '')} (see '{where} --help')", debug, 2)
         except click.ClickException as err:
             _fail(err.format_message(), debug)
         except typer.Abort:
@@ -140,8 +140,7 @@ def main(argv: list[str] | None = None) -> None:
                   "output of 'cytonet --debug …'", debug)
     if rc == 130:
         _fail("interrupted", debug, 130)
-    if isinstance(rc, int) and rc:
-        sys.exit(rc)
+    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 def _first_line(text: str) -> str:

@@ -94,11 +94,11 @@ def run_scenario(scenario: str | Scenario, out: Path, hours: float | None = None
     with Progress(console=console(), transient=True, disable=not show_progress) as progress:
         task = progress.add_task(f"{sc.id}: simulating", total=4)
         ds = simulate_scenario(sc, hours=hours, parameters=sets)
-        spec, _ = scenario_model(sc, sets)
+        spec, rest = scenario_model(sc, sets)
         progress.update(task, advance=1, description=f"{sc.id}: analysing")
         summary = summarize(ds)
         progress.update(task, advance=1, description=f"{sc.id}: writing data, spec and SBML")
-        write_run(out, ds, spec, summary)
+        write_run(out, ds, spec, summary, initial=rest)
         progress.update(task, advance=1, description=f"{sc.id}: plotting and writing the report")
         write_report(out, ds, spec, summary)
         progress.update(task, advance=1)

@@ -35,6 +35,7 @@ def treat(
     lps: LpsOption = None,
     lps_infusion: LpsInfusionOption = None,
     for_: ForOption = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="write into an existing folder cytonet did not write")] = False,
 ) -> None:
     """Run a scenario untreated and treated; write both time courses, a table of changes and a report to OUT.
 
@@ -45,20 +46,25 @@ def treat(
 
     from cytonet.analysis.treatment import treatment_changes
     from cytonet.analysis.units import with_unit
-    from cytonet.io import atomic_write_text
+    from cytonet.io import atomic_write_text, begin_staged, check_output_folder, commit_staged
+    from cytonet.limits import check_hours
     from cytonet.report import write_timecourse, write_treatment
     from cytonet.scenarios import load_scenario
     from cytonet.therapy import Regimen, get_drug, labelled_regimen
     from cytonet.therapy.comparison import run_with_and_without
+    from cytonet.therapy.regimen import check_first_dose
 
+    check_output_folder(out, "treat", overwrite)
+    hours = None if hours is None else check_hours(hours)
     sc = apply_lps(load_scenario(scenario), lps, lps_infusion, for_, hours, weight)
     d = get_drug(drug)
     base_reg = labelled_regimen(d)
     regimen = Regimen(dose or base_reg.dose, route=route or base_reg.route, start=at, every=every, doses=doses,
                       weight_kg=weight)
+    check_first_dose(regimen.times[0], hours or sc.t_end, "--at")
     run = run_with_and_without(sc, d.id, regimen, hours)
     changes = treatment_changes(run.untreated, run.treated)
-    out.mkdir(parents=True, exist_ok=True)
+    final, out = out, begin_staged(out, "treat", overwrite)
     write_timecourse(run.untreated, out / "untreated.parquet")
     write_timecourse(run.treated, out / "treated.parquet")
 
@@ -68,6 +74,7 @@ def treat(
     w.writerows([c.measure, c.unit, c.untreated, c.treated, c.untreated_at_end, c.treated_at_end] for c in changes)
     atomic_write_text(out / "changes.csv", text.getvalue())
     write_treatment(out, run, changes, title=f"{sc.name}: untreated vs {d.id}")
+    out = commit_staged(out, final, "treat")
     from rich.table import Table
 
     table = Table("measure", "untreated", f"+ {d.id} {regimen.dose} {regimen.route or ''} at {at}")

@@ -229,15 +229,17 @@ def _load_model(path: Path, lang: str) -> Any:
 def load_problem(yaml_path: str | Path) -> PetabProblem:
     """Read a PEtab problem (its YAML file) and its model; every table goes through ``petab``'s readers."""
     import petab.v1 as pv1
-    from petab.v1 import yaml as pyaml
+
+    from cytonet.errors import InputError
+    from cytonet.io import load_user_data
 
     path = Path(yaml_path)
     if not path.is_file():
         raise PetabError(f"{path}: PEtab problem file not found")
-    try:
-        cfg = pyaml.load_yaml(path)
-    except Exception as err:  # yaml or IO errors from petab's handle
-        raise PetabError(f"{path}: cannot read the PEtab YAML ({err})") from None
+    try:  # a user file: the size, depth and alias limits of every user YAML
+        cfg = load_user_data(path, "PEtab problem")
+    except InputError as err:
+        raise PetabError(str(err)) from None
     if not isinstance(cfg, dict) or "problems" not in cfg:
         raise PetabError(f"{path}: not a PEtab problem file (no 'problems' entry)")
     version = str(cfg.get("format_version", "1"))

@@ -71,11 +71,15 @@ class Simulated:
 
     def spec(self) -> Any:
         """The run's ModelSpec (rebuilt on demand: a download needs it, a plot does not)."""
+        return self.model()[0]
+
+    def model(self) -> tuple[Any, dict[str, float]]:
+        """The run's ModelSpec and the state it started from (the host's rest, delay-chain states included)."""
         from cytonet.scenarios import scenario_model
         from cytonet.therapy import treat
 
-        spec, _rest = scenario_model(self.scenario, self.parameters)
-        return treat(spec, self.drug[0], self.drug[1]) if self.drug else spec
+        spec, rest = scenario_model(self.scenario, self.parameters)
+        return (treat(spec, self.drug[0], self.drug[1]) if self.drug else spec), rest
 
     def payload(self) -> dict[str, Any]:
         """Summary and time course as JSON."""
@@ -162,8 +166,8 @@ def write_run_folder(run: Simulated, out: Path) -> None:
     """The files ``cytonet simulate`` writes (Parquet, summary, SBML, spec, report) plus a CSV time course."""
     from cytonet.report import write_report, write_run
 
-    spec = run.spec()
-    write_run(out, run.ds, spec, run.summary)
+    spec, start = run.model()
+    write_run(out, run.ds, spec, run.summary, initial=start)
     write_report(out, run.ds, spec, run.summary)
     write_csv(run.ds, out / "timecourse.csv")
 
