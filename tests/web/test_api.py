@@ -230,6 +230,13 @@ def test_population_job(client: TestClient, tmp_path) -> None:  # noqa: ANN001
     ci = binomtest(k, arm["ok"]).proportion_ci(confidence_level=0.95, method="wilson")
     assert (arm["storm_rate"]["low"], arm["storm_rate"]["high"]) == pytest.approx((ci.low, ci.high), abs=1e-9)
     assert sum(arm["crs_counts"]) == arm["ok"] and len(arm["peak_il6"]) == arm["ok"]
+    import pandas as pd
+
+    table = pd.read_parquet(io.BytesIO(client.get(job["downloads"]["patients.parquet"]).content))
+    assert len(table) == 50 and table["storm"].mean() == pytest.approx(arm["storm_rate"]["estimate"])
+    csv = pd.read_csv(io.StringIO(client.get(job["downloads"]["patients.csv"]).text))
+    np.testing.assert_allclose(csv["peak_IL6"], table["peak_IL6"])
+    assert client.get(job["downloads"]["patients.csv"].replace("patients.csv", "passwd")).status_code == 404
 
 
 def test_population_bad_requests(client: TestClient) -> None:

@@ -160,6 +160,7 @@ class JobView(BaseModel):
     result: dict[str, Any] | None
     created: float
     finished: float | None
+    downloads: dict[str, str] = Field(description="patients.parquet and patients.csv once done")
 
 
 class Accepted(BaseModel):

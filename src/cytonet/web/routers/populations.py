@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
 
 from cytonet.web.context import context
 from cytonet.web.schemas import Accepted, JobView, PopulationRequest
@@ -36,3 +37,11 @@ def start(body: PopulationRequest, request: Request) -> Accepted:
 @router.get("/jobs/{job_id}", response_model=JobView, summary="A population job: status, progress and, when done, its result")
 def job(job_id: str, request: Request) -> JobView:
     return JobView(**context(request).jobs.get(job_id).view())
+
+
+@router.get("/jobs/{job_id}/{file}", response_class=FileResponse, summary="A finished job's patients table",
+            responses={200: {"content": {"application/vnd.apache.parquet": {}, "text/csv": {}}}})
+def job_file(job_id: str, file: str, request: Request) -> FileResponse:
+    path = context(request).jobs.get(job_id).export(file)
+    media = "text/csv" if path.suffix == ".csv" else "application/vnd.apache.parquet"
+    return FileResponse(path, media_type=media, filename=path.name)

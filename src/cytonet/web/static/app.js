@@ -443,7 +443,8 @@ function renderPopulation(job, out) {
   const effects = r.effects.length ? h("table", {}, h("tr", {}, ["paired treatment effect", "estimate", "95% CI", "method", "pairs"].map((c) => h("th", {}, c))),
     r.effects.map((e) => h("tr", {}, h("td", {}, e.name), h("td", {}, fmt(e.estimate)), h("td", {}, `${fmt(e.low)} – ${fmt(e.high)}`), h("td", {}, e.method), h("td", {}, e.pairs)))) : null;
   const plots = h("div", { class: "plots" });
-  out.replaceChildren(...[h("h3", {}, `${job.request.scenario}: ${job.request.n} virtual patients`), arms, effects, plots].filter(Boolean));
+  out.replaceChildren(...[h("h3", {}, `${job.request.scenario}: ${job.request.n} virtual patients`), arms, effects, plots,
+    downloads(job.downloads, "Patients table: ")].filter(Boolean));
   const all = r.arms.flatMap((a) => a.peak_il6);
   const hb = histogram(all, 20);
   if (hb.n) {
