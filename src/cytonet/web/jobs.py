@@ -25,7 +25,7 @@ from cytonet.web.services import jsonable
 #: partitions a job is cut into, so that progress moves in steps of about a tenth
 PROGRESS_STEPS = 10
 #: downloadable tables of a finished job: one row per patient and arm (parameters, outcomes)
-EXPORTS = {"patients.parquet": "(FORMAT PARQUET)", "patients.csv": "(FORMAT CSV, HEADER)"}
+EXPORTS = ("patients.parquet", "patients.csv")
 
 
 @dataclass
@@ -73,14 +73,16 @@ class Job:
 
 def write_exports(run_dir: Path) -> None:
     """The population's ``patients`` table as Parquet and CSV in ``run_dir/exports`` (server-chosen paths)."""
+    import pyarrow.csv
+    import pyarrow.parquet
+
+    from cytonet.io import atomic_write
     from cytonet.store.runs import connect
 
+    table = connect(run_dir).sql("SELECT * FROM patients ORDER BY arm, patient").to_arrow_table()
     folder = run_dir / "exports"
-    folder.mkdir(exist_ok=True)
-    con = connect(run_dir)
-    for name, options in EXPORTS.items():
-        target = str(folder / name).replace("'", "''")
-        con.execute(f"COPY (SELECT * FROM patients ORDER BY arm, patient) TO '{target}' {options}")
+    atomic_write(folder / "patients.parquet", lambda p: pyarrow.parquet.write_table(table, p))
+    atomic_write(folder / "patients.csv", lambda p: pyarrow.csv.write_csv(table, p))
 
 
 def arm_summaries(run_dir: Path) -> dict[str, Any]:

@@ -28,8 +28,13 @@ def start(body: PopulationRequest, request: Request) -> Accepted:
         raise TherapyError("dose and at_h need a drug; name the drug to give")
     if body.dose:
         parse_dose(body.dose)
+    lps = body.lps.protocol() if body.lps else None
+    if lps is not None:
+        from cytonet.scenarios.lps import check_horizon
+
+        check_horizon(lps, sc.t_end)
     cfg = PopulationConfig(scenario=sc.id, n=body.n, variation=load_variation(), method=body.method, seed=body.seed,
-                           drug=drug, dose=body.dose, at=None if body.at_h is None else f"{body.at_h}h")
+                           drug=drug, dose=body.dose, at=None if body.at_h is None else f"{body.at_h}h", lps=lps)
     job = ctx.jobs.submit(body.model_dump(mode="json"), cfg)
     return Accepted(job_id=job.id, status_url=f"/api/jobs/{job.id}")
 
