@@ -22,7 +22,7 @@ function h(tag, attrs, ...children) {
 }
 const $ = (id) => document.getElementById(id);
 const fmt = (x, d = 3) => (x === null || x === undefined ? "–" : typeof x === "number" ? (Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-2 && x !== 0) ? x.toExponential(2) : +x.toPrecision(d) + "") : String(x));
-const tick = (v) => (v === 0 ? "0" : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-2 ? v.toExponential(0) : String(+v.toPrecision(3)));
+const tick = (v) => (v === null || v === undefined ? "" : v === 0 ? "0" : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-2 ? v.toExponential(0) : String(+v.toPrecision(3)));
 const unitLabel = (u) => (u in UNIT_LABEL ? UNIT_LABEL[u] : u);
 
 function status(text) { $("status").textContent = text || ""; }
@@ -217,7 +217,14 @@ function onNetworkCardClick(ev) {
 }
 
 // ---------- plots ----------
-function positiveOrNull(values) { return values.map((v) => (v === null || v <= 0 ? null : v)); }
+// A log axis shows at most LOG_DECADES decades below the largest value (a decaying dose would otherwise
+// stretch it over hundreds); smaller, zero and missing values are left out of the line.
+const LOG_DECADES = 6;
+function clipForLog(lines) {
+  const top = Math.max(...lines.flatMap((l) => l.values.filter((v) => v !== null && v > 0)), 0);
+  const floor = top * 10 ** -LOG_DECADES;
+  return lines.map((l) => l.values.map((v) => (v === null || v <= 0 || v < floor ? null : v)));
+}
 
 function plot(container, { title, time, lines, unit, log = false, width = 560, height = 260, steps = false, bars = false, xlabel = "time (h)", range = null }) {
   const box = h("div", { class: "plot", "data-title": title, "data-unit": unit });
@@ -238,7 +245,7 @@ function plot(container, { title, time, lines, unit, log = false, width = 560, h
       })],
       legend: { live: true },
     };
-    const data = [time, ...lines.map((l) => (isLog ? positiveOrNull(l.values) : l.values))];
+    const data = [time, ...(isLog ? clipForLog(lines) : lines.map((l) => l.values))];
     return new uPlot(opts, data, box);
   };
   let chart = make(log);
@@ -457,7 +464,8 @@ function histogram(values, bins) {
   if (!logs.length) return { n: 0 };
   const lo = Math.floor(Math.min(...logs) * 4) / 4, hi = Math.ceil(Math.max(...logs) * 4) / 4 || lo + 0.25;
   const step = Math.max((hi - lo) / bins, 0.05);
-  return { lo, step, n: Math.ceil((hi - lo) / step) || 1 };
+  const n = Math.ceil((hi - lo) / step);
+  return { lo, step, n: Number.isFinite(n) && n > 0 ? n : 1 };
 }
 
 function renderPopulation(job, out) {
