@@ -33,7 +33,7 @@ def serve(
     server = uvicorn.Server(config)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
-    console().print(f"cytonet explorer on {url}  (API docs: /docs, schema: /openapi.json; Ctrl+C stops)")
+    console().print(f"cytonet explorer on {url}  (API schema: /openapi.json; Ctrl+C stops)")
     if open_browser:
         _open_when_started(server, url)
     server.run()
