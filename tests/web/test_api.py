@@ -203,11 +203,15 @@ def test_downloads_are_real_files(client: TestClient, tmp_path) -> None:  # noqa
     assert sbml.status_code == 200 and sbml.headers["content-type"].startswith("application/xml")
     doc = libsbml.readSBMLFromString(sbml.text)
     assert doc.getNumErrors(libsbml.LIBSBML_SEV_ERROR) == 0
+    m = doc.getModel()
+    exported = {m.getSpecies(i).getId() for i in range(m.getNumSpecies())}
+    exported |= {m.getRule(i).getVariable() for i in range(m.getNumRules()) if m.getRule(i).isRate()}
+    assert {"TNF", "IL6", "CRP", "TEMP"} <= exported  # every state, species or rate-rule parameter
     from cytonet.model.sbml import export_sbml
     from cytonet.scenarios import scenario_model
 
     direct = libsbml.readSBML(str(export_sbml(scenario_model("lps-endotoxemia")[0], tmp_path / "direct.xml"))).getModel()
-    served = doc.getModel()
+    served = m
     assert {served.getSpecies(i).getId() for i in range(served.getNumSpecies())} == \
         {direct.getSpecies(i).getId() for i in range(direct.getNumSpecies())}
     csv = pd.read_csv(io.StringIO(client.get(links["timecourse.csv"]).text))
