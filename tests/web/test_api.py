@@ -211,9 +211,8 @@ def test_downloads_are_real_files(client: TestClient, tmp_path) -> None:  # noqa
     from cytonet.scenarios import scenario_model
 
     direct = libsbml.readSBML(str(export_sbml(scenario_model("lps-endotoxemia")[0], tmp_path / "direct.xml"))).getModel()
-    served = m
-    assert {served.getSpecies(i).getId() for i in range(served.getNumSpecies())} == \
-        {direct.getSpecies(i).getId() for i in range(direct.getNumSpecies())}
+    assert {m.getSpecies(i).getId() for i in range(m.getNumSpecies())} == \
+        {direct.getSpecies(i).getId() for i in range(direct.getNumSpecies())}  # the same spec as the Python API
     csv = pd.read_csv(io.StringIO(client.get(links["timecourse.csv"]).text))
     np.testing.assert_allclose(csv["TNF (pg/mL)"], run["series"]["TNF"]["values"])
     pq = pd.read_parquet(io.BytesIO(client.get(links["timecourse.parquet"]).content))
