@@ -24,11 +24,11 @@ from cytonet.errors import CytonetError
 #: command name -> (module, attribute: a typer.Typer group or a command function, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "kb": ("cytonet.cli.kb", "app", "Query, export and validate the cytokine knowledge base."),
-    "model": ("cytonet.cli.model", "app", "Check and export model specs."),
+    "model": ("cytonet.cli.model", "app", "Check, export and import model specs."),
     "demo": ("cytonet.cli.demo", "demo", "Tour the knowledge base, then compare sepsis with a resolving infection in OUT."),
     "population": ("cytonet.cli.population", "population", "Simulate a virtual patient population of a scenario into a Parquet run directory."),
     "runs": ("cytonet.cli.runs", "app", "Query and summarise population run directories."),
-    "simulate": ("cytonet.cli.simulate", "simulate", "Run a scenario, analyse it and write data, SBML and a report to OUT."),
+    "simulate": ("cytonet.cli.simulate", "simulate", "Run a scenario, analyse it and write data, SBML and a report to OUT (or run an SBML model with --model)."),
     "scenarios": ("cytonet.cli.scenarios", "app", "List and show the shipped simulation scenarios."),
     "report": ("cytonet.cli.report", "report", "Rebuild the plots, summary.json and report.html of a run folder."),
     "treat": ("cytonet.cli.treat", "treat", "Run a scenario untreated and treated; write overlay plots and a table of changes to OUT."),

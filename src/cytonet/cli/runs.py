@@ -27,7 +27,7 @@ def query_cmd(
     import duckdb
     from rich.table import Table
 
-    from cytonet.population.store import RunStoreError, connect
+    from cytonet.store.runs import RunStoreError, connect
 
     con = connect(run_dir)
     try:

@@ -88,13 +88,41 @@ def run_scenario(scenario: str, out: Path, hours: float | None = None, sets: dic
     return summary
 
 
+def run_model_file(model: Path, out: Path, hours: float | None, sets: dict[str, float]) -> Path:
+    """Simulate an SBML file for ``hours`` (its own time unit) and write ``OUT/timecourse.csv`` and ``OUT/model.yaml``."""
+    import numpy as np
+
+    from cytonet.engine.simulate import simulate as run
+    from cytonet.io import atomic_write_text
+    from cytonet.model.sbml_import import load_sbml
+    from cytonet.model.spec import dump_spec
+
+    if hours is None or not (math.isfinite(hours) and hours > 0):
+        raise ScenarioError("--model needs --hours, a positive end time in the model's own time unit")
+    spec = load_sbml(model)
+    ds = run(spec, hours, n_points=201, parameters=sets, rtol=1e-8, atol=1e-12)
+    names = [*ds.species.values.tolist(), *ds.variable.values.tolist()]
+    table = np.column_stack([ds.time.values, ds.state.values, ds.variable_value.values])
+    lines = [",".join(["time", *names])] + [",".join(repr(float(v)) for v in row) for row in table]
+    out.mkdir(parents=True, exist_ok=True)
+    dump_spec(spec, out / "model.yaml")
+    return atomic_write_text(out / "timecourse.csv", "\n".join(lines) + "\n")
+
+
 def simulate(
-    scenario: Annotated[str, typer.Option("--scenario", "-s", help="scenario id (see `cytonet scenarios list`)")],
     out: Annotated[Path, typer.Option(help="run folder to write")],
+    scenario: Annotated[str | None, typer.Option("--scenario", "-s", help="scenario id (see `cytonet scenarios list`)")] = None,
+    model: Annotated[Path | None, typer.Option(help="an SBML model file to run instead of a scenario")] = None,
     hours: Annotated[float | None, typer.Option(help="simulated hours (default: the scenario's horizon)")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="parameter override PARAM=VALUE (repeatable)")] = None,
 ) -> None:
-    """Run a scenario, analyse it and write data, SBML and a report to OUT."""
+    """Run a scenario, analyse it and write data, SBML and a report to OUT (or run an SBML model with --model)."""
+    if (scenario is None) == (model is None):
+        raise ScenarioError("give either --scenario or --model (an SBML file)")
+    if model is not None:
+        path = run_model_file(model, out, hours, parse_sets(set_ or []))
+        console().print(f"wrote {path} (and model.yaml)")
+        return
     summary = run_scenario(scenario, out, hours, parse_sets(set_ or []))
     console().print(summary_table({summary.scenario: summary}))
     console().print(f"wrote {out}/report.html (and timecourse.parquet, summary.json, model.xml, model.yaml)")

@@ -11,6 +11,7 @@ from cytonet.errors import ModelSpecError, SolverError
 from cytonet.model.compile import CompiledModel, compile_model
 from cytonet.model.expr import evaluate
 from cytonet.model.spec import ModelSpec
+from cytonet.model.tape_model import TapeModel, needs_tape
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -87,7 +88,7 @@ def failure_message(cm: CompiledModel, status: int, info: np.ndarray, max_steps:
 
 
 def simulate(
-    model: ModelSpec | CompiledModel,
+    model: ModelSpec | CompiledModel | TapeModel,
     t_end: float,
     *,
     t_eval: Sequence[float] | np.ndarray | None = None,
@@ -102,9 +103,15 @@ def simulate(
     """Simulate one run from t = 0 to ``t_end`` hours with the stiff Rodas4 engine.
 
     ``atol`` is one absolute tolerance or one per species (model order), in each species' unit.
+    A model with SBML semantics (imported, see :func:`cytonet.model.sbml_import.load_sbml`) runs on
+    the tape engine (:mod:`cytonet.engine.tape_simulate`); ``max_step`` does not apply to it.
     """
     from cytonet.engine import rodas
 
+    if needs_tape(model):  # SBML semantics: rules, trigger events, expression rates
+        from cytonet.engine.tape_simulate import as_tape, simulate_tape
+
+        return simulate_tape(as_tape(model), time_grid(t_end, t_eval, n_points), rtol, atol, max_steps, parameters, initial)
     cm = as_compiled(model)
     atol_v = _check_tolerances(cm, rtol, atol, max_steps, max_step)
     t = time_grid(t_end, t_eval, n_points)

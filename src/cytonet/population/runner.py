@@ -19,8 +19,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cytonet.errors import ScenarioError, TherapyError
-from cytonet.population import store
-from cytonet.population.outcomes import NEEDED, outcomes, series_of
+from cytonet.store import runs as store
+from cytonet.analysis.outcomes import NEEDED, outcomes, series_of
 from cytonet.population.rest import REST_FAILED, rest_states
 from cytonet.population.sampling import Method, VariationFile, resolve, sample
 
