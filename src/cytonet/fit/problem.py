@@ -136,7 +136,7 @@ class PetabProblem:
     measurements: Any
     observables: Any  # DataFrame indexed by observableId
     parameters: ParameterTable
-    visualization: Any = None
+    info: Any = None  # cytonet.fit.model.ModelInfo, the compiled model (set by load_problem)
 
     @property
     def name(self) -> str:
@@ -260,7 +260,9 @@ def load_problem(yaml_path: str | Path) -> PetabProblem:
     params_df = _read_tables(pfiles, pv1.get_parameter_df, "parameter", where)
     problem = PetabProblem(path, version, spec, model_path, lang, conditions, measurements, observables,
                            _parameter_table(params_df, where))
-    from cytonet.fit.mapping import check_problem
+    from cytonet.fit.mapping import build_layout
+    from cytonet.fit.model import model_info
 
-    check_problem(problem)
+    problem.info = model_info(spec)
+    build_layout(problem, problem.info)  # every cross-reference checked now
     return problem
