@@ -219,11 +219,40 @@ def _load_model(path: Path, lang: str) -> Any:
 
         return load_spec(path)
     try:
-        from cytonet.model import load_sbml  # type: ignore[attr-defined]
+        from cytonet.model.sbml_import import load_sbml  # type: ignore[import-not-found]
     except ImportError:
-        raise PetabError(f"{path}: reading SBML models needs cytonet's SBML importer (cytonet.model.load_sbml), "
+        raise PetabError(f"{path}: reading SBML models needs cytonet's SBML importer (cytonet.model.sbml_import), "
                          "which this installation lacks; give the model as a cytonet model spec") from None
-    return load_sbml(path)
+    return load_sbml(_without_graphics(path))
+
+
+#: SBML packages that only draw the model (no semantics): dropped before import
+GRAPHICS_PACKAGES = ("layout", "render")
+
+
+def _without_graphics(path: Path) -> Path:
+    """``path``, or a copy without the layout/render packages, which only draw the model.
+
+    libsbml attaches those packages to every Level 2 document it reads; the copy is the document
+    converted by libsbml to Level 3 Version 2, where they are absent unless the file used them.
+    """
+    import tempfile
+
+    import libsbml
+
+    doc = libsbml.readSBMLFromFile(str(path))
+    names = {doc.getPlugin(i).getPackageName() for i in range(doc.getNumPlugins())}
+    if not names & set(GRAPHICS_PACKAGES):
+        return path
+    if doc.getLevel() < 3 and not doc.setLevelAndVersion(3, 2, False):
+        raise PetabError(f"{path}: libsbml cannot convert this Level {doc.getLevel()} model to Level 3 for import")
+    for i in reversed(range(doc.getNumPlugins())):
+        pl = doc.getPlugin(i)
+        if pl.getPackageName() in GRAPHICS_PACKAGES:
+            doc.disablePackage(pl.getURI(), pl.getPackageName())
+    out = Path(tempfile.mkdtemp(prefix="cytonet-sbml-")) / path.name
+    libsbml.writeSBMLToFile(doc, str(out))
+    return out
 
 
 def load_problem(yaml_path: str | Path) -> PetabProblem:
