@@ -116,9 +116,13 @@ class Objective:
         for j, src in phase.parameters.items():
             P[:, j] = src.of(V)
         info = self.info
+        derived = initial_values(info, P, self._fixed)
+        for t, v in derived.items():  # constant parameters set by initial assignments
+            if t in info.parameters:
+                P[:, info.parameters.index(t)] = v
         if base_X is None:
             X = np.tile([info.constants.get(s, 0.0) for s in info.species], (len(P), 1))
-            for t, v in initial_values(info, P, self._fixed).items():
+            for t, v in derived.items():
                 if t in info.species:
                     X[:, info.species.index(t)] = v
         else:
@@ -129,15 +133,9 @@ class Objective:
         return P, X
 
     def _model_P(self, V: np.ndarray) -> np.ndarray:
-        from cytonet.fit.model import initial_values
-
-        info = self.info
-        P = np.tile(info.p, (V.shape[0], 1))
+        P = np.tile(self.info.p, (V.shape[0], 1))
         for j, t in self.layout.model_parameter_table.items():
             P[:, j] = V[:, t]
-        for t, v in initial_values(info, P, self._fixed).items():  # constant parameters set by initial assignments
-            if t in info.parameters:
-                P[:, info.parameters.index(t)] = v
         return P
 
     def _batch(self, P: np.ndarray, X: np.ndarray, t: np.ndarray, all_species: bool = False):  # noqa: ANN202 - xarray.Dataset
@@ -243,9 +241,9 @@ class Objective:
         ds, P, ok, errors = self.simulate(V)
         y = np.full((k, m), np.nan)
         sigma = np.full((k, m), np.nan)
-        for f in L.observable_formulas:
+        for f in (f for f in L.observable_formulas if f.rows.size):
             y[:, f.rows] = np.broadcast_to(evaluate(f.node, self._values(f.node, f.rows, V, ds, P, None, f.observable)), (k, f.rows.size))
-        for f in L.noise_formulas:
+        for f in (f for f in L.noise_formulas if f.rows.size):
             vals = self._values(f.node, f.rows, V, ds, P, y[:, f.rows], f.observable)
             sigma[:, f.rows] = np.broadcast_to(evaluate(f.node, vals), (k, f.rows.size))
         llh, chi2, res = self.likelihood(y, sigma)
