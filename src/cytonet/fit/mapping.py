@@ -99,6 +99,7 @@ def _phase(problem: PetabProblem, info: ModelInfo, cid: str, table: dict[str, in
     for col, val in row.items():
         if col == "conditionName":
             continue
+        col = problem.aliases.get(col, col)
         where = f"{problem.path}: condition {cid!r}, column {col!r}"
         if col in params:
             src = _source(val, table, where)
@@ -159,7 +160,8 @@ def build_layout(problem: PetabProblem, info: ModelInfo) -> Layout:
         if oid not in obs_ids:
             raise PetabError(f"{where}: observable {oid!r} of the measurement table is not in the observable table" + _hint(oid, obs_ids))
     model_names = info.readable
-    pnames = {p for p in pt.ids if p not in info.parameters}
+    model_id = {p: problem.aliases.get(p, p) for p in pt.ids}
+    pnames = {p for p in pt.ids if model_id[p] not in info.parameters}
     placeholders: dict[str, list[Source | None]] = {}
     o_forms, n_forms = [], []
     for oid in obs_ids:
@@ -176,7 +178,7 @@ def build_layout(problem: PetabProblem, info: ModelInfo) -> Layout:
             text = o[col]
             toks = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", str(text)))
             own = {n for n in toks if n.startswith(f"{kind}Parameter") and n.endswith(f"_{oid}")}
-            node = parse_formula(text, model_names | pnames | own | extra, f"{where}: observable {oid!r} {col}")
+            node = parse_formula(text, model_names | pnames | own | extra, f"{where}: observable {oid!r} {col}", problem.aliases)
             forms.append(Formula(oid, node, rows))
             n_ph = placeholders_in(names_in(node), kind, oid)
             column = C.OBSERVABLE_PARAMETERS if kind == "observable" else C.NOISE_PARAMETERS
@@ -192,7 +194,8 @@ def build_layout(problem: PetabProblem, info: ModelInfo) -> Layout:
                     placeholders[placeholder(kind, k, oid)][i] = _source(v, table, f"{where}: measurement row {i}, {kind}Parameters")
         o_forms.append(forms[0])
         n_forms.append(forms[1])
-    model_parameter_table = {j: table[p] for j, p in enumerate(info.parameters) if p in table}
+    by_model = {model_id[p]: i for p, i in table.items()}
+    model_parameter_table = {j: by_model[p] for j, p in enumerate(info.parameters) if p in by_model}
     formula_parameters = {p: table[p] for p in pnames}
     return Layout(info, pt.ids, runs, times, run_of, time_of, md[C.MEASUREMENT].to_numpy(float), transform, distribution,
                   o_forms, n_forms, placeholders, model_parameter_table, formula_parameters)

@@ -136,6 +136,7 @@ class PetabProblem:
     measurements: Any
     observables: Any  # DataFrame indexed by observableId
     parameters: ParameterTable
+    aliases: dict[str, str] = field(default_factory=dict)  # PEtab v2 mapping table: PEtab ID -> model ID
     info: Any = None  # cytonet.fit.model.ModelInfo, the compiled model (set by load_problem)
 
     @property
@@ -287,8 +288,15 @@ def load_problem(yaml_path: str | Path) -> PetabProblem:
     pfile = cfg.get("parameter_file")
     pfiles = [base / f for f in ([pfile] if isinstance(pfile, str) else (pfile or []))]
     params_df = _read_tables(pfiles, pv1.get_parameter_df, "parameter", where)
+    aliases = {}
+    mfiles = _files(prob, "mapping_files", base, where)
+    if mfiles:
+        from petab.v1.mapping import get_mapping_df
+
+        mdf = _read_tables(mfiles, get_mapping_df, "mapping", where)
+        aliases = {str(k): str(v) for k, v in mdf["modelEntityId"].items() if str(k) != str(v)}
     problem = PetabProblem(path, version, spec, model_path, lang, conditions, measurements, observables,
-                           _parameter_table(params_df, where))
+                           _parameter_table(params_df, where), aliases)
     from cytonet.fit.mapping import build_layout
     from cytonet.fit.model import model_info
 
