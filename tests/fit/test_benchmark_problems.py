@@ -43,3 +43,16 @@ def test_nominal_simulations_match_the_shipped_simulation_table(name: str) -> No
     ref = pd.read_csv(next((ROOT / name).glob("simulat*.tsv")), sep="\t")
     sim = simulation_table(obj, ev)["simulation"].to_numpy()
     np.testing.assert_allclose(sim, ref["simulation"].to_numpy(), rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["Perelson_Science1996", "Bruno_JExpBot2016", "Fujita_SciSignal2010"])
+def test_gradient_agrees_with_central_differences_at_tight_tolerances(name: str) -> None:
+    from cytonet.fit.objective import Objective
+    from cytonet.fit.problem import load_problem
+
+    problem = load_problem(next((ROOT / name).glob("*.yaml")))
+    lb, ub = problem.parameters.bounds()
+    x = np.clip(problem.parameters.nominal_x() + 0.05, lb, ub)  # off the optimum, where the gradient is not ~0
+    _, g = Objective(problem).value_and_gradient(x)
+    _, g_ref = Objective(problem, rtol=1e-11, atol=1e-14, fd_step=1e-5).value_and_gradient(x)
+    assert np.linalg.norm(g - g_ref) <= 2e-3 * np.linalg.norm(g_ref)
