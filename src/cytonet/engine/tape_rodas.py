@@ -171,6 +171,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
         # root functions: earliest sign change inside the step, located on the dense output
         hit = -1
         th_hit = 1.0
+        th_lo = 1.0
         if nr > 0:
             _rhs(T, n_rhs, rhs_reg, y1, p, reg, fw)
             _roots(root_reg, reg, s1)
@@ -194,8 +195,11 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
                             lo = mid
                     hit = r
                     th_hit = hi
+                    th_lo = lo
         t_new = t_stop if (last and hit < 0) else t + th_hit * h
-        while io < nt and t_out[io] < t_new:
+        # outputs inside the root's final bracket belong to the event time: the caller writes them after the events
+        t_write = t + th_lo * h if hit >= 0 else t_new
+        while io < nt and t_out[io] < t_write:
             th = (t_out[io] - t) / h
             for i in range(n):
                 out[io, i] = _dense(x, y1, d1, d2, i, th)
