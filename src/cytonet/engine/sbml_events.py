@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cytonet.engine import rodas
-from cytonet.engine.tape_rodas import J_STEPS, REACHED, ROOT, integrate
+from cytonet.engine.tape_rodas import J_H, J_ROOT_LO, J_STEPS, N_INFO, REACHED, ROOT, integrate
 from cytonet.errors import SolverError
 from cytonet.model.tape_model import TapeEvent, TapeModel
 
@@ -59,14 +59,14 @@ class _Events:
     def next_time(self) -> float:
         return min((q.time for q in self.pending), default=np.inf)
 
-    def process(self) -> None:
+    def process(self, t_trigger: float) -> None:
         t = self.x[-1]
         for _ in range(MAX_EVENTS_AT_ONE_TIME):
             aux = self.tm.aux_values(self.x, self.p)
             for i, e in enumerate(self.tm.events):
                 now = bool(aux[e.trigger] != 0.0)
                 if now and not self.prev[i]:
-                    self._schedule(i, e, aux, t)
+                    self._schedule(i, e, aux, t_trigger)
                 elif not now and self.prev[i] and not e.persistent:
                     self.pending = [q for q in self.pending if q.event != i]
                 self.prev[i] = now
@@ -76,6 +76,7 @@ class _Events:
             best = self._pick(due, aux)
             self.pending.remove(best)
             self._execute(best, aux)
+            t_trigger = t  # triggers that the assignments flip turn true now
         raise SolverError(f"model {self.tm.model_id!r}: more than {MAX_EVENTS_AT_ONE_TIME} events at t = {t:g}; "
                           "events keep triggering each other")
 
@@ -127,13 +128,13 @@ def run_tape_model(tm: TapeModel, t_out: np.ndarray, rtol: float, atol: np.ndarr
     out = np.full((nt, tm.n_states), np.nan)
     P = np.full((nt, len(tm.parameters)), np.nan)
     ev = _Events(tm, x, p, seed)
-    info = np.zeros(5)
+    info = np.zeros(N_INFO)
     T = tm.tape.arrays()
     t_end = float(t_out[-1])
     io, h = 0, 0.0
     # a root function crossing zero twice within one step would go unseen: with roots, no step spans two output intervals
     h_max = float(np.min(np.diff(t_out))) if (tm.root_reg.size and nt > 1) else np.inf
-    ev.process()
+    ev.process(0.0)
     while True:
         while io < nt and t_out[io] <= x[-1]:
             out[io], P[io] = x, p
@@ -147,8 +148,10 @@ def run_tape_model(tm: TapeModel, t_out: np.ndarray, rtol: float, atol: np.ndarr
         P[start:io] = p
         if status not in (REACHED, ROOT):
             raise SolverError(f"model {tm.model_id!r}: " + _failure(status, x[-1], max_steps, rtol))
-        h = info[3]
-        ev.process()
+        h = info[J_H]
+        # a trigger found by root finding turned true within [bracket low end, t]: delays count from the low end,
+        # so an execution due at an output time is not pushed past it by the bracket's width
+        ev.process(info[J_ROOT_LO] if status == ROOT else x[-1])
     return TapeRun(out, P, int(info[J_STEPS]), ev.fired)
 
 

@@ -22,8 +22,9 @@ from cytonet.engine.rodas import (
 from cytonet.model.tape import run_tape
 
 REACHED, ROOT = 0, 10
-#: info layout: t reached, steps, rejected, next step size, root index
-J_T, J_STEPS, J_REJECTED, J_H, J_ROOT = 0, 1, 2, 3, 4
+#: info layout: t reached, steps, rejected, next step size, root index, lower end of the root's bracket
+J_T, J_STEPS, J_REJECTED, J_H, J_ROOT, J_ROOT_LO = 0, 1, 2, 3, 4, 5
+N_INFO = 6
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -212,6 +213,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
             h = max(th_hit * h, 1e-3 * h)
             status = ROOT
             info[J_ROOT] = hit
+            info[J_ROOT_LO] = t_write
         else:
             for i in range(n):
                 x[i] = y1[i]

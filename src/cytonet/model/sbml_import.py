@@ -67,7 +67,7 @@ class _Importer:
             raise ModelSpecError(f"{source}: the SBML document holds no model")
         for i in range(doc.getNumPlugins()):
             pkg = doc.getPlugin(i).getPackageName()
-            if pkg not in ("core", "", "l3v2extendedmath") and doc.isPackageEnabled(pkg):
+            if doc.getLevel() >= 3 and pkg not in ("core", "", "l3v2extendedmath") and doc.isPackageEnabled(pkg):
                 raise ModelSpecError(f"{source}: SBML package {pkg!r} is not supported (core SBML only)")
         self.m = m
         self.where = f"{source}: model {m.getId() or '(unnamed)'!r}"
