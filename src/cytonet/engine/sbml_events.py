@@ -24,6 +24,7 @@ import numpy as np
 from cytonet.engine import rodas
 from cytonet.engine.tape_rodas import J_H, J_ROOT_LO, J_STEPS, N_INFO, REACHED, ROOT, integrate
 from cytonet.errors import SolverError
+from cytonet.model.tape import run_tape_rows
 from cytonet.model.tape_model import TapeEvent, TapeModel
 
 MAX_EVENTS_AT_ONE_TIME = 10_000
@@ -132,8 +133,9 @@ def run_tape_model(tm: TapeModel, t_out: np.ndarray, rtol: float, atol: np.ndarr
     T = tm.tape.arrays()
     t_end = float(t_out[-1])
     io, h = 0, 0.0
-    # a root function crossing zero twice within one step would go unseen: with roots, no step spans two output intervals
-    h_max = float(np.min(np.diff(t_out))) if (tm.root_reg.size and nt > 1) else np.inf
+    # a trigger crossing zero twice within one step would go unseen: with events, no step spans two output intervals
+    # (roots of the rates' own comparisons only restart the step control at a discontinuity)
+    h_max = float(np.min(np.diff(t_out))) if (tm.events and nt > 1) else np.inf
     ev.process(0.0)
     while True:
         while io < nt and t_out[io] <= x[-1]:
@@ -165,8 +167,7 @@ def _failure(status: int, t: float, max_steps: int, rtol: float) -> str:
 
 def symbol_values(tm: TapeModel, run: TapeRun, names: list[str]) -> np.ndarray:
     """Values (time, names) of species (in their own sense), compartments and parameters along a run."""
-    regs = [tm.symbol_reg[n] for n in names]
+    regs = np.asarray([tm.symbol_reg[n] for n in names], np.int64)
     out = np.empty((run.x.shape[0], len(names)))
-    for i in range(run.x.shape[0]):
-        out[i] = tm.aux_values(run.x[i], run.p[i])[regs]
+    run_tape_rows(tm.aux.arrays(), run.x, run.p, regs, out)
     return out

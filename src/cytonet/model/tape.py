@@ -262,11 +262,36 @@ class TapeBuilder:
             return n(DFACT, a)
         return self.const(0.0)  # floor, ceil, trunc, sign, comparisons, logic: piecewise constant
 
-    def build(self) -> Tape:
-        a = np.asarray([x[0] for x in self.args], np.int64).reshape(-1)
-        b = np.asarray([x[1] for x in self.args], np.int64).reshape(-1)
-        c = np.asarray([x[2] for x in self.args], np.int64).reshape(-1)
-        return Tape(np.asarray(self.op, np.int64), a, b, c, np.asarray(self.val, np.float64))
+    def build(self, outputs: list[int] | None = None) -> tuple[Tape, np.ndarray]:
+        """The tape of the instructions ``outputs`` need (all when None), in build order, and the map
+        old register -> new register (-1 for an instruction dropped as dead)."""
+        keep = np.zeros(len(self.op), bool)
+        if outputs is None:
+            keep[:] = True
+        else:
+            stack = [r for r in outputs if r >= 0]
+            while stack:
+                r = stack.pop()
+                if not keep[r]:
+                    keep[r] = True
+                    stack.extend(q for q in self.args[r] if q >= 0 and not keep[q])
+        new = np.cumsum(keep) - 1
+        new[~keep] = -1
+        idx = np.flatnonzero(keep)
+        op = np.asarray(self.op, np.int64)[idx]
+        args = np.asarray(self.args, np.int64).reshape(-1, 3)[idx]
+        remap = lambda col: np.where((op >= ADD) & (col >= 0), new[np.maximum(col, 0)], col)  # noqa: E731 - X/P/CONST hold indices, not registers
+        return Tape(op, remap(args[:, 0]), remap(args[:, 1]), remap(args[:, 2]), np.asarray(self.val, np.float64)[idx]), new
+
+
+@nb.njit(cache=True, error_model="numpy")
+def run_tape_rows(T, X, P, regs, out):
+    """out[i, j] = register ``regs[j]`` of the whole tape evaluated at row i of X and P."""
+    reg = np.empty(T[0].shape[0])
+    for i in range(X.shape[0]):
+        run_tape(T, X[i], P[i], reg, reg.shape[0])
+        for j in range(regs.shape[0]):
+            out[i, j] = reg[regs[j]]
 
 
 @nb.njit(cache=True, error_model="numpy")

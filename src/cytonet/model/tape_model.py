@@ -218,7 +218,9 @@ def compile_tape(spec: ModelSpec) -> TapeModel:
                 rows.append(i)
                 cols.append(k)
                 regs.append(d)
-    tape = b.build()
+    tape, new = b.build([*rhs, *roots, *regs])
+    n_rhs = int(new[:n_rhs].max()) + 1 if n_rhs else 0
+    rhs, roots, regs = ([int(new[r]) for r in group] for group in (rhs, roots, regs))
     aux, symbol_reg, tevents = _aux_tape(spec, low, events)
     x0, p0 = _initial_values(spec, low)
     i64 = lambda v: np.asarray(v, np.int64)  # noqa: E731
@@ -254,7 +256,8 @@ def _aux_tape(spec: ModelSpec, low: _Lowering, events: list[TriggerEvent]) -> tu
             sizes.append(symbols[sp.compartment] if sp is not None and sp.only_substance is False else -1)
         out.append(TapeEvent(e.id, lower(e.trigger, "trigger"), lower(e.delay, "delay"), lower(e.priority, "priority"),
                              e.persistent, e.initial_value, e.values_at_trigger, targets, values, sizes))
-    return b.build(), symbols, out
+    tape, _ = b.build()
+    return tape, symbols, out
 
 
 def _initial_values(spec: ModelSpec, low: _Lowering) -> tuple[np.ndarray, np.ndarray]:
