@@ -32,7 +32,7 @@ def build(text: str):
 def evaluate_tape(b: TapeBuilder, x, p):
     tape, _ = b.build()
     reg = np.empty(tape.size)
-    run_tape(tape.arrays(), np.asarray(x, float), np.asarray(p, float), reg, tape.size)
+    run_tape(tape.arrays(), np.asarray(x, float), np.asarray(p, float), np.zeros(0), reg, tape.size)
     return reg
 
 
@@ -69,5 +69,5 @@ def test_common_subexpressions_share_one_register_and_constants_fold():
     # loads of a and k, a*k, the constant 1, +1, the square, the folded 6, two additions: nothing twice, no 0*k, no *1
     assert tape.size == 9 and list(tape.val).count(6.0) == 1
     reg = np.empty(tape.size)
-    run_tape(tape.arrays(), np.array([2.0]), np.array([0.5]), reg, tape.size)
+    run_tape(tape.arrays(), np.array([2.0]), np.array([0.5]), np.zeros(0), reg, tape.size)
     assert reg[new[out]] == pytest.approx((2 * 0.5 + 1) ** 2 + 6 + 2)
