@@ -21,11 +21,14 @@ def _group() -> None:
 def export_sbml_cmd(
     spec: Annotated[Path, typer.Argument(help="model spec (YAML or JSON)")],
     out: Annotated[Path, typer.Argument(help="SBML file to write, e.g. model.xml")],
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace OUT if it exists")] = False,
 ) -> None:
     """Export SPEC as SBML Level 3 Version 2 (checked with libsbml) to OUT."""
+    from cytonet.io import check_new_file
     from cytonet.model.sbml import export_sbml
     from cytonet.model.spec import load_spec
 
+    check_new_file(out, overwrite, "OUT")
     model = load_spec(spec)
     path = export_sbml(model, out)
     console().print(f"wrote {path} (model {model.id!r}: {len(model.species)} species, {len(model.reactions)} reactions)")

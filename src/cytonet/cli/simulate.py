@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cytonet.cli._console import console
+from cytonet.cli._lps import ForOption, LpsInfusionOption, LpsOption, apply_lps
 from cytonet.errors import ScenarioError
 
 if TYPE_CHECKING:
     from rich.table import Table
 
     from cytonet.analysis.storm import StormSummary
+    from cytonet.scenarios import Scenario
 
 
 def parse_sets(items: list[str]) -> dict[str, float]:
@@ -31,6 +33,10 @@ def parse_sets(items: list[str]) -> dict[str, float]:
             raise ScenarioError(f"--set {item!r}: {value!r} is not a number") from None
         if not math.isfinite(number):
             raise ScenarioError(f"--set {item!r}: the value must be a finite number")
+        if number < 0:
+            raise ScenarioError(f"--set {item!r}: parameters are rates, amounts and exponents, so the value must be >= 0")
+        if name in out:
+            raise ScenarioError(f"--set {name} is given twice ({out[name]:g} and {number:g}); give each parameter once")
         out[name] = number
     return out
 
@@ -62,18 +68,19 @@ def summary_table(summaries: dict[str, StormSummary]) -> Table:
     return table
 
 
-def run_scenario(scenario: str, out: Path, hours: float | None = None, sets: dict[str, float] | None = None,
+def run_scenario(scenario: str | Scenario, out: Path, hours: float | None = None, sets: dict[str, float] | None = None,
                  show_progress: bool = True) -> StormSummary:
     """Simulate, analyse and write one run folder (data, SBML, spec, plots, report.html)."""
     from rich.progress import Progress
 
     from cytonet.analysis.storm import summarize
+    from cytonet.limits import check_hours
     from cytonet.report import write_report, write_run
     from cytonet.scenarios import load_scenario, scenario_model, simulate_scenario
 
-    if hours is not None and not (math.isfinite(hours) and hours > 0):
-        raise ScenarioError(f"--hours must be a positive number of hours, got {hours:g}")
-    sc = load_scenario(scenario)
+    if hours is not None:
+        hours = check_hours(hours)
+    sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
     with Progress(console=console(), transient=True, disable=not show_progress) as progress:
         task = progress.add_task(f"{sc.id}: simulating", total=4)
         ds = simulate_scenario(sc, hours=hours, parameters=sets)
@@ -115,14 +122,25 @@ def simulate(
     model: Annotated[Path | None, typer.Option(help="an SBML model file to run instead of a scenario")] = None,
     hours: Annotated[float | None, typer.Option(help="simulated hours (default: the scenario's horizon)")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="parameter override PARAM=VALUE (repeatable)")] = None,
+    lps: LpsOption = None,
+    lps_infusion: LpsInfusionOption = None,
+    for_: ForOption = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="write into an existing folder cytonet did not write")] = False,
 ) -> None:
     """Run a scenario, analyse it and write data, SBML and a report to OUT (or run an SBML model with --model)."""
+    from cytonet.io import staged_folder
+    from cytonet.scenarios import load_scenario
+
     if (scenario is None) == (model is None):
         raise ScenarioError("give either --scenario or --model (an SBML file)")
+    sets = parse_sets(set_ or [])
     if model is not None:
-        path = run_model_file(model, out, hours, parse_sets(set_ or []))
-        console().print(f"wrote {path} (and model.yaml)")
+        with staged_folder(out, "simulate-model", overwrite) as tmp:
+            run_model_file(model, tmp, hours, sets)
+        console().print(f"wrote {out}/timecourse.csv (and model.yaml)")
         return
-    summary = run_scenario(scenario, out, hours, parse_sets(set_ or []))
+    sc = apply_lps(load_scenario(scenario), lps, lps_infusion, for_, hours)
+    with staged_folder(out, "simulate", overwrite) as tmp:
+        summary = run_scenario(sc, tmp, hours, sets)
     console().print(summary_table({summary.scenario: summary}))
     console().print(f"wrote {out}/report.html (and timecourse.parquet, summary.json, model.xml, model.yaml)")

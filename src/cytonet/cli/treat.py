@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cytonet.cli._console import console
+from cytonet.cli._lps import ForOption, LpsInfusionOption, LpsOption, apply_lps
 
 _NEEDED = ("IL6", "TNF", "IFNG", "IL1B", "IL10", "CRP", "FERRITIN", "TEMP", "DAMAGE", "LEAK", "MAP", "SPO2")
 
@@ -77,6 +78,9 @@ def treat(
     doses: Annotated[int, typer.Option(help="number of doses")] = 1,
     weight: Annotated[float, typer.Option(help="body weight, kg")] = 70.0,
     hours: Annotated[float | None, typer.Option(help="simulated horizon (default: the scenario's)")] = None,
+    lps: LpsOption = None,
+    lps_infusion: LpsInfusionOption = None,
+    for_: ForOption = None,
 ) -> None:
     """Run a scenario untreated and treated; write overlay plots and a table of changes to OUT."""
     import csv
@@ -86,7 +90,7 @@ def treat(
     from cytonet.therapy import Regimen, get_drug, labelled_regimen
     from cytonet.therapy import treat as add_drug
 
-    sc = load_scenario(scenario)
+    sc = apply_lps(load_scenario(scenario), lps, lps_infusion, for_, hours, weight)
     d = get_drug(drug)
     base_reg = labelled_regimen(d)
     regimen = Regimen(dose or base_reg.dose, route=route or base_reg.route, start=at, every=every, doses=doses,

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cytonet.errors import ModelSpecError, close_matches
+from cytonet.errors import InputError, ModelSpecError, close_matches
 from cytonet.provenance import Sourced
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -95,7 +95,7 @@ REGULATOR_PARAMETERS: dict[RegulatorKind, tuple[str, ...]] = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _check_id(v: str, what: str) -> str:
@@ -588,16 +588,14 @@ def spec_from_dict(data: Any, source: str = "<spec>") -> ModelSpec:
 
 
 def load_spec(path: str | Path) -> ModelSpec:
-    """Read a model spec from YAML or JSON."""
+    """Read a model spec from YAML or JSON (a user file: the limits of :func:`cytonet.io.load_user_data`)."""
+    from cytonet.io import load_user_data
+
     p = Path(path)
     try:
-        text = p.read_text()
-    except OSError as err:
-        raise ModelSpecError(f"{p}: cannot read model spec ({err.strerror})") from None
-    try:
-        data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as err:
-        raise ModelSpecError(f"{p}: not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {err}") from None
+        data = load_user_data(p, "model spec")
+    except InputError as err:
+        raise ModelSpecError(str(err)) from None
     return spec_from_dict(data, str(p))
 
 

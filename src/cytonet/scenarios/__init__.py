@@ -2,7 +2,7 @@
 
 A scenario names parameter overrides of the reference network (the host), trigger events (a
 pathogen inoculum, an LPS bolus, a CAR-T infusion...), the simulated horizon and the readouts worth
-showing. :func:`scenario_model` turns it into a ready-to-run ``ModelSpec`` whose initial state is the
+showing. :mod:`cytonet.scenarios.lps` turns LPS protocols in ng/kg (boluses, infusions) into events. :func:`scenario_model` turns it into a ready-to-run ``ModelSpec`` whose initial state is the
 host's own healthy steady state, so every run starts at rest and only the trigger moves it.
 """
 
@@ -15,9 +15,13 @@ from importlib import resources
 import yaml
 from pydantic import Field, ValidationError
 
-from cytonet.errors import ScenarioError, UnknownEntityError, close_matches
+from cytonet.errors import ScenarioError, UnknownEntityError, close_matches, validation_message
 from cytonet.model.spec import Event, ModelSpec
 from cytonet.provenance import Sourced
+from cytonet.scenarios.lps import LpsProtocol, lps_protocol, parse_lps, with_lps
+
+__all__ = ["LpsProtocol", "Scenario", "host_model", "list_scenarios", "load_scenario", "lps_protocol", "parse_lps",
+           "scenario_model", "simulate_scenario", "with_lps"]
 
 
 class Scenario(Sourced):
@@ -93,7 +97,7 @@ def scenario_model(
              "events": [e.model_dump() for e in sc.events]}
         )
     except ValidationError as err:
-        raise ScenarioError(f"scenario {sc.id!r} does not fit the network: {err}") from None
+        raise ScenarioError(validation_message(err, f"scenario {sc.id!r} does not fit the network")) from None
     return spec, rest
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cytonet.errors import CytonetError
+from cytonet.limits import QUERY_MEMORY
 
 MANIFEST = "manifest.json"
 TABLES = ("patients", "trajectories")
@@ -46,13 +47,21 @@ def write_table(path: Path, table: Any) -> None:
 
 
 def read_manifest(out: Path) -> dict[str, Any] | None:
+    """The run's manifest, or None when ``out`` has none; a damaged one raises ``RunStoreError``."""
+    from cytonet.errors import InputError
+    from cytonet.io import parse_user_json, read_user_text
+
     f = out / MANIFEST
-    if not f.exists():
+    if not f.is_file():
         return None
     try:
-        return json.loads(f.read_text())
-    except json.JSONDecodeError as err:
-        raise RunStoreError(f"{f} is not valid JSON ({err}); delete the directory to start the run afresh") from None
+        found = parse_user_json(read_user_text(f, "run manifest"), str(f))
+    except InputError as err:
+        raise RunStoreError(f"{err}; delete the directory to start the run afresh") from None
+    done = found.get("completed") if isinstance(found, dict) else None
+    if not (isinstance(done, dict) and all(str(k).isdigit() for k in done) and isinstance(found.get("n_partitions", 0), int)):
+        raise RunStoreError(f"{f} is not a cytonet run manifest (no 'completed' partitions); delete the directory to start afresh")
+    return found
 
 
 def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
@@ -62,6 +71,8 @@ def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
 
 def open_manifest(out: Path, config: dict[str, Any], config_hash: str, n_partitions: int) -> dict[str, Any]:
     """The manifest to continue: a fresh one, or the existing one if its config hash matches."""
+    if out.exists() and not out.is_dir():
+        raise RunStoreError(f"--out {str(out)!r} is a file; give a new or empty directory for the run")
     found = read_manifest(out)
     if found is None:
         if out.exists() and any(out.iterdir()):
@@ -81,20 +92,51 @@ def open_manifest(out: Path, config: dict[str, Any], config_hash: str, n_partiti
     return found
 
 
-def connect(out: str | Path) -> Any:
-    """A DuckDB connection with views ``patients`` (and ``trajectories`` when present) over the completed partitions."""
+def coverage(out: str | Path) -> tuple[int, int]:
+    """(patients in completed partitions, patients configured) of a run directory."""
+    manifest = read_manifest(Path(out))
+    if manifest is None:
+        raise RunStoreError(f"{str(out)!r} is not a population run directory (no {MANIFEST}); run 'cytonet population … --out DIR' first")
+    done = sum(int(v.get("rows", 0)) for v in manifest["completed"].values() if isinstance(v, dict))
+    total = (manifest.get("config") or {}).get("n", done)
+    return done, int(total) if isinstance(total, int) else done
+
+
+def completed_files(out: Path, manifest: dict[str, Any], table: str) -> list[Path]:
+    """The Parquet partitions of ``table`` that the manifest lists as completed, in partition order."""
+    return [f for k in sorted(manifest["completed"], key=int) if (f := part_path(out, table, int(k))).exists()]
+
+
+def connect(run_dir: str | Path) -> Any:
+    """A sandboxed DuckDB connection with views ``patients`` (and ``trajectories``) over the completed partitions.
+
+    The database is in memory and its only readable files are the run's own partitions
+    (``allowed_paths``); external access is then switched off and the configuration locked, so no
+    statement can read other files, write files, attach databases, reach the network or install
+    and load extensions. Extension auto-install and auto-load are off, memory is capped
+    (``cytonet.limits.QUERY_MEMORY``) and nothing spills to disk.
+    """
     import duckdb
 
-    out = Path(out)
+    out = Path(run_dir)
+    if out.exists() and not out.is_dir():
+        raise RunStoreError(f"{str(out)!r} is a file, not a population run directory; give the folder of 'cytonet population --out'")
     manifest = read_manifest(out)
     if manifest is None:
         raise RunStoreError(f"{str(out)!r} is not a population run directory (no {MANIFEST}); run 'cytonet population … --out DIR' first")
-    con = duckdb.connect()
-    for table in TABLES:
-        files = [f for k in sorted(manifest["completed"], key=int) if (f := part_path(out, table, int(k))).exists()]
-        if files:
-            listing = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    files = {t: [str(f.resolve()) for f in completed_files(out, manifest, t)] for t in TABLES}
+    if not files["patients"]:
+        raise RunStoreError(f"{str(out)!r} has no finished partitions yet; run or resume the population first")
+    con = duckdb.connect(":memory:", config={
+        "autoinstall_known_extensions": False, "autoload_known_extensions": False, "allow_community_extensions": False,
+        "allow_unsigned_extensions": False, "allow_persistent_secrets": False, "memory_limit": QUERY_MEMORY,
+        "temp_directory": "", "threads": 2,
+    })
+    con.execute("SET allowed_paths = ?", [[f for fs in files.values() for f in fs]])
+    for table, fs in files.items():
+        if fs:  # table names are our constants; the paths are quoted as SQL string literals
+            listing = ", ".join("'" + f.replace("'", "''") + "'" for f in fs)
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listing}])")
-        elif table == "patients":
-            raise RunStoreError(f"{str(out)!r} has no finished partitions yet; run or resume the population first")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
     return con
