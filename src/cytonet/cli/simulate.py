@@ -54,8 +54,12 @@ def summary_table(summaries: dict[str, StormSummary]) -> Table:
     for key in ("cytokines", "inflammation", "organ_dysfunction"):
         row(f"  {key}", ["yes" if s.classification.criterion(key).held else "no" for s in ss])
     row("max CRS grade (ASTCT)", [str(s.max_crs_grade) for s in ss])
+    if all("IL6_total" in s.readouts for s in ss):  # serum IL-6 as assays report it (free + sIL-6R-bound)
+        row("serum IL-6 peak pg/mL (h)",
+            [f"{s.readouts['IL6_total']['peak']:.3g} ({s.readouts['IL6_total']['peak_time_h']:.1f})" for s in ss])
     for sid in ("IL6", "TNF", "IFNG", "IL10"):
-        row(f"{sid} peak pg/mL (h)", [f"{s.cytokine(sid).peak:.3g} ({s.cytokine(sid).peak_time_h:.1f})" for s in ss])
+        name = "free IL6" if sid == "IL6" else sid
+        row(f"{name} peak pg/mL (h)", [f"{s.cytokine(sid).peak:.3g} ({s.cytokine(sid).peak_time_h:.1f})" for s in ss])
     row("TEMP peak °C", [f"{s.readouts['TEMP']['peak']:.2f}" for s in ss])
     row("CRP peak mg/L", [f"{s.readouts['CRP']['peak']:.3g}" for s in ss])
     row("FERRITIN peak ng/mL", [f"{s.readouts['FERRITIN']['peak']:.3g}" for s in ss])

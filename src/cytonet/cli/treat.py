@@ -17,13 +17,14 @@ READOUTS = ("IL6", "CRP", "FERRITIN", "TEMP")
 
 def _changes(base, treated) -> list[tuple[str, object, object]]:  # noqa: ANN001 - xarray Datasets
     """(measure, untreated, treated): the population outcome measures, computed the same way for one run."""
+    from cytonet.analysis.clinical import therapy_start
     from cytonet.population.outcomes import outcomes
 
     def one(ds) -> dict:  # noqa: ANN001
         species = list(ds["species"].values)
         series = {n: (ds[n].values if n in ds.data_vars else ds["state"].values[:, species.index(n)])[None, :]
                   for n in (*_NEEDED, "IL6_total") if n in ds.data_vars or n in species}
-        out = {k: v[0] for k, v in outcomes(ds["time"].values, series).items()}
+        out = {k: v[0] for k, v in outcomes(ds["time"].values, series, therapy_start(ds)).items()}
         out["peak_IL6_total"] = float(series["IL6_total"].max()) if "IL6_total" in series else float("nan")
         return out
 

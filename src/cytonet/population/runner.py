@@ -89,6 +89,12 @@ def _treated(spec: Any, cfg: PopulationConfig) -> Any:
     return treat(spec, cfg.drug, regimen)
 
 
+def _first_dose_h(cfg: PopulationConfig) -> float:
+    from cytonet.therapy.regimen import parse_hours
+
+    return parse_hours(cfg.at if cfg.at is not None else 0.0, "--at")
+
+
 @lru_cache(maxsize=4)
 def prepare(config_json: str) -> Prepared:
     """Compile the host and the arms of a configuration (cached per process by its JSON)."""
@@ -153,7 +159,7 @@ def run_partition(config_json: str, out: str, k: int, threads: int | None = None
         if progress:
             progress(m - ok.size)
         cols = {"patient": np.arange(start, start + m, dtype=np.int64), "arm": np.full(m, arm, dtype=object),
-                "status": status, **outcomes(prep.t, full), **values}
+                "status": status, **outcomes(prep.t, full, _first_dose_h(cfg) if arm == "treated" else None), **values}
         patients.append(pa.table(cols))
         if cfg.trajectory_points:
             trajectories.append(_trajectory_table(prep, cfg, full, start, m, arm))
