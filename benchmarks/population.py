@@ -1,13 +1,20 @@
-"""Population benchmark: cytonet batch throughput vs a libroadrunner loop on the same exported SBML, and scale-out.
+"""Population benchmark: cytonet's batch paths vs libroadrunner on the same exported SBML, then end to end.
 
-Part 1: virtual patients of a scenario (default lps-endotoxemia; shipped default variation, Latin
-hypercube, each patient at its own rest state) simulated by ``simulate_batch`` (2 threads) and by a
-libroadrunner loop on ``sbml_string`` of the same scenario model, both at rtol 1e-6, atol 1e-9 on
-the scenario's output grid (2 points/h). Prints patients/s of each, their ratio and the max relative
-error on a sample (floor 1e-3 x each run's species max). Part 2: ``cytonet population`` end to end
-(sampling, rest states, simulation, outcomes, Parquet) for N = 10^3, 10^4, 10^5 patients, each in its
-own subprocess so peak RSS (ru_maxrss) is honest. ``--quick`` skips 10^5.
-Run: ``python benchmarks/population.py [--quick] [--scenario NAME]``.
+Part 1, per core and per machine, same patients for every solver: virtual patients of a scenario
+(default lps-endotoxemia; shipped default variation, Latin hypercube, each patient at its own rest
+state) on the scenario's output grid (2 points/h), rtol 1e-6 and the same absolute tolerance 1e-9
+for every species in both solvers (per species in libroadrunner, read back; see ``fair.py``).
+Per core: CPU time per run (cytonet on 1 thread; roadrunner's faster second instance, warm).
+Per machine: wall rate on both cores (cytonet 2 threads; roadrunner a warm 2-process pool, process
+start, import and JIT outside the timing). Every speed is printed beside its accuracy against a
+tight reference (cytonet independent path at rtol 1e-10, atol 1e-14; itself checked against
+roadrunner at the same tight tolerances). The machine may be shared: CPU time per run and the
+ratios of solvers timed in this one process are the numbers to trust, wall rates less so.
+
+Part 2: ``cytonet population`` end to end (sampling, rest states, simulation, outcomes, Parquet) for
+N = 10^3, 10^4, 10^5 patients, each in its own subprocess so peak RSS (ru_maxrss) is honest; wall,
+CPU and cores busy (CPU / wall). ``--quick`` skips 10^5; ``--also`` adds other scenarios at 10^4.
+Run: ``python benchmarks/population.py [--quick] [--scenario NAME] [--also sepsis-storm,car-t-crs]``.
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ import time
 
 import numpy as np
 
-RTOL, ATOL, N_CY, N_RR = 1e-6, 1e-9, 1000, 100
+from fair import Runner, pool_runs, rel_errors
+
+RTOL, ATOL, N_CY, N_RR, N_REF = 1e-6, 1e-9, 1000, 200, 100
 
 
 def _patients(cfg_json: str, m: int) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
@@ -39,9 +48,12 @@ def _patients(cfg_json: str, m: int) -> tuple[list[str], np.ndarray, list[str], 
     return list(vals), np.column_stack(list(vals.values()))[ok], list(prep.host.species), X[ok]
 
 
-def throughput(scenario: str) -> None:
-    import roadrunner
+def _acc(ours: np.ndarray, ref: np.ndarray) -> str:
+    per = rel_errors(ours, ref, np.full(ref.shape[-1], ATOL))
+    return f"max {per.max():.1e}, median {np.median(per):.1e}"
 
+
+def throughput(scenario: str) -> None:
     from cytonet.engine.batch import simulate_batch
     from cytonet.model.sbml import sbml_string
     from cytonet.population.runner import PopulationConfig, prepare
@@ -52,67 +64,103 @@ def throughput(scenario: str) -> None:
     prep = prepare(cfg.to_json())
     cm = prep.arms["untreated"]
     pids, vals, species, X = _patients(cfg.to_json(), N_CY)
+    n = len(X)
     table = {**{p: vals[:, j] for j, p in enumerate(pids)}, **{s: X[:, i] for i, s in enumerate(species)}}
     t = prep.t
-    simulate_batch(cm, {k: v[:4] for k, v in table.items()}, float(t[-1]), t_eval=t)  # warm-up
-    t0 = time.perf_counter()
-    ds = simulate_batch(cm, table, float(t[-1]), t_eval=t, rtol=RTOL, atol=ATOL, on_error="mask", threads=2)
-    cy_rate = len(X) / (time.perf_counter() - t0)
+    t_end = float(t[-1])
+    spec = scenario_model(scenario)[0]
+    sbml = sbml_string(spec)
+    keep = frozenset(e.target for e in spec.events)  # trigger species: rest 0, the SBML event doses them
+    atol = np.full(len(species), ATOL)
 
-    rr = roadrunner.RoadRunner(sbml_string(scenario_model(scenario)[0]))
-    rr.integrator.relative_tolerance = RTOL
-    rr.integrator.absolute_tolerance = ATOL
-    sel = [s for s in species if s in rr.model.getFloatingSpeciesIds()]
-    rr.timeCourseSelections = ["time", *sel]
-    targets = {e.target for e in scenario_model(scenario)[0].events}  # trigger species: rest 0, the SBML event doses them
-    ref = np.empty((N_RR, t.size, len(sel)))
-    t0 = time.perf_counter()
-    for i in range(N_RR):
-        rr.resetAll()
-        for j, p in enumerate(pids):
-            rr[p] = vals[i, j]
-        for s in sel:  # the state at t = 0 (setting init() values instead regenerates the model each time)
-            if s not in targets:
-                rr[s] = X[i, species.index(s)]
-        ref[i] = np.asarray(rr.simulate(0.0, float(t[-1]), t.size))[:, 1:]
-    rr_rate = N_RR / (time.perf_counter() - t0)
-    ours = ds["state"].sel(species=sel).values[:N_RR]
-    smax = np.abs(ref).max(axis=1, keepdims=True)
-    rel = np.abs(ours - ref) / np.maximum(np.abs(ref), np.maximum(1e-3 * smax, ATOL))
-    print(f"[{scenario}] {cm.n_species} states, {t.size} output points over {t[-1]:g} h, rtol {RTOL:g}, atol {ATOL:g}: "
-          f"cytonet batch {cy_rate:.0f} patients/s (2 threads, {int((ds['status'].values != 0).sum())} failed) | "
-          f"roadrunner loop {rr_rate:.0f} patients/s | ratio {cy_rate / rr_rate:.1f}x | max rel err ({N_RR} patients) "
-          f"{np.nanmax(rel):.2e}, median {np.nanmedian(rel):.1e}")
+    def batch(rows: np.ndarray, method: str, threads: int, **kw: float) -> tuple[np.ndarray, float, float]:
+        sub = {k: v[rows] for k, v in table.items()}
+        t0, c0 = time.perf_counter(), time.process_time()
+        ds = simulate_batch(cm, sub, t_end, t_eval=t, on_error="mask", threads=threads, method=method,
+                            **{"rtol": RTOL, "atol": ATOL, **kw})
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if int((ds["status"].values != 0).sum()):
+            print(f"  warning: {int((ds['status'].values != 0).sum())} cytonet {method} runs failed")
+        return ds["state"].values, wall, cpu
+
+    everyone, sample_rows = np.arange(n), np.arange(N_REF)
+    batch(np.arange(8), "lockstep", 1)  # numba load outside the timings
+    batch(np.arange(8), "independent", 1)
+    tight, _, _ = batch(sample_rows, "independent", 1, rtol=1e-10, atol=1e-14)
+    first = Runner(sbml, species, atol, RTOL, keep, second=False)  # built before any other instance, for the record
+    rr_runner = Runner(sbml, species, atol, RTOL, keep)
+    sel = [species.index(s) for s in rr_runner.species]
+    tight = tight[:, :, sel]
+
+    rows = []  # (solver, CPU ms per run, runs/s on both cores, accuracy)
+    lock1, _, c_lock = batch(everyone, "lockstep", 1)
+    _, w_lock2, _ = batch(everyone, "lockstep", 2)
+    rows.append(("cytonet lock-step", c_lock / n * 1e3, n / w_lock2, _acc(lock1[:N_REF][:, :, sel], tight)))
+    ind1, _, c_ind = batch(np.arange(N_RR), "independent", 1)
+    _, w_ind2, _ = batch(everyone, "independent", 2)
+    rows.append(("cytonet independent", c_ind / N_RR * 1e3, n / w_ind2, _acc(ind1[:N_REF][:, :, sel], tight)))
+
+    x_rr = X[:, sel]
+    ref_rr, _ = Runner(sbml, species, np.full(len(species), 1e-14), 1e-10, keep).runs(pids, vals[:N_REF], x_rr[:N_REF], t_end, t.size)
+    _, c_first = first.runs(pids, vals[:N_REF], x_rr[:N_REF], t_end, t.size)
+    _, c_rr_again = rr_runner.runs(pids, vals[:N_REF], x_rr[:N_REF], t_end, t.size)
+    out_rr, c_rr = rr_runner.runs(pids, vals[:N_RR], x_rr[:N_RR], t_end, t.size)
+    out_pool, w_pool, c_pool = pool_runs(sbml, species, atol, RTOL, pids, vals[:N_RR], x_rr[:N_RR], t_end, t.size, 2, keep)
+    assert np.allclose(out_pool, out_rr, rtol=1e-12, atol=0.0, equal_nan=True)
+    rows.append(("roadrunner (warm, 2nd instance)", c_rr / N_RR * 1e3, N_RR / w_pool, _acc(out_rr[:N_REF], tight)))
+
+    print(f"[{scenario}] {cm.n_species} states, {t.size} output points over {t_end:g} h, rtol {RTOL:g}, atol {ATOL:g} for every "
+          f"species in both solvers; {n} patients (roadrunner: the first {N_RR}); accuracy on the first {N_REF} against "
+          "cytonet at rtol 1e-10, atol 1e-14 (rel. err. floored at 1e-3 x each run's species max)")
+    print(f"  tight reference vs roadrunner at the same tight tolerances: {_acc(ref_rr, tight)}")
+    print(f"  roadrunner first instance of the process: {c_first / N_REF * 1e3:.2f} ms CPU/run vs the second "
+          f"{c_rr_again / N_REF * 1e3:.2f} ms ({c_first / c_rr_again:.2f}x); pool of 2 warm workers: {c_pool / N_RR * 1e3:.2f} ms CPU/run")
+    print(f"  {'solver':<32}{'CPU ms/run':>11}{'runs/s 2 cores':>16}   accuracy vs tight")
+    for name, cpu, rate, acc in rows:
+        print(f"  {name:<32}{cpu:>11.3f}{rate:>16.0f}   {acc}")
+    c_rr_ms, rate_rr = rows[-1][1], rows[-1][2]
+    for name, cpu, rate, _ in rows[:-1]:
+        print(f"  {name} vs roadrunner: {c_rr_ms / cpu:.1f}x per core (CPU per run), {rate / rate_rr:.1f}x per machine (both cores)")
 
 
 def one_run(scenario: str, n: int) -> None:
-    """Child process: one population run; prints a JSON line with wall time and peak RSS."""
+    """Child process: one population run; prints a JSON line with wall and CPU time and peak RSS."""
     from cytonet.population.runner import PopulationConfig, run_population
     from cytonet.population.sampling import load_variation
 
     cfg = PopulationConfig(scenario=scenario, n=n, variation=load_variation(), batch_size=1000)
     with tempfile.TemporaryDirectory() as d:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         run_population(cfg, d, show_progress=False)
-        wall = time.perf_counter() - t0
-    print(json.dumps({"n": n, "wall_s": wall, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(json.dumps({"n": n, "wall_s": wall, "cpu_s": cpu, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def end_to_end(scenario: str, n: int) -> None:
+    res = subprocess.run([sys.executable, __file__, "--scenario", scenario, "--child", str(n)],
+                         capture_output=True, text=True, check=True)
+    r = json.loads(res.stdout.strip().splitlines()[-1])
+    print(f"population {scenario} N={n:>6}: {r['wall_s']:.1f} s end to end ({n / r['wall_s']:.0f} patients/s), "
+          f"{r['cpu_s'] / n * 1e3:.2f} ms CPU per patient, {r['cpu_s'] / r['wall_s']:.2f} cores busy, peak RSS {r['rss_mb']:.0f} MB")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default="lps-endotoxemia")
     ap.add_argument("--quick", action="store_true", help="skip N = 10^5")
+    ap.add_argument("--also", default="", help="comma-separated scenarios also run end to end at N = 10^4")
+    ap.add_argument("--skip-throughput", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
         one_run(a.scenario, a.child)
         return
-    throughput(a.scenario)
+    if not a.skip_throughput:
+        throughput(a.scenario)
     for n in (10**3, 10**4) if a.quick else (10**3, 10**4, 10**5):
-        res = subprocess.run([sys.executable, __file__, "--scenario", a.scenario, "--child", str(n)],
-                             capture_output=True, text=True, check=True)
-        r = json.loads(res.stdout.strip().splitlines()[-1])
-        print(f"population N={n:>6}: {r['wall_s']:.1f} s end to end ({n / r['wall_s']:.0f} patients/s), peak RSS {r['rss_mb']:.0f} MB")
+        end_to_end(a.scenario, n)
+    for other in filter(None, a.also.split(",")):
+        end_to_end(other, 10**4)
 
 
 if __name__ == "__main__":

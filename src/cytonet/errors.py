@@ -49,6 +49,25 @@ class TherapyError(CytonetError):
     """A drug, dose or regimen that cannot be applied."""
 
 
+class InputError(CytonetError):
+    """A user file or value cytonet refuses: unreadable, too large, too deep, not text, out of range."""
+
+
+class OutputError(CytonetError):
+    """An output path that cannot be written, or that holds files cytonet did not write."""
+
+
+def validation_message(err: object, source: str) -> str:
+    """The first problem of a pydantic ``ValidationError`` as one line (``source: field: message``), with a count of the rest."""
+    problems = err.errors()  # type: ignore[attr-defined]
+    if not problems:
+        return f"{source}: invalid"
+    first = problems[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "value"
+    more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+    return f"{source}: {loc}: {first['msg']}{more}"
+
+
 def close_matches(name: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
     """Candidates closest to ``name`` (case-insensitive), best first."""
     cands = list(dict.fromkeys(candidates))

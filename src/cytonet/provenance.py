@@ -21,7 +21,7 @@ def check_refs(refs: list[str]) -> list[str]:
 class Sourced(BaseModel):
     """Base of every record that states something: ``refs`` or an ``assumption`` saying why, never neither."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     refs: list[str] = Field(default_factory=list, description="doi:… or pmid:… keys of the references table")
     assumption: str | None = Field(default=None, description="why the statement stands without a reference")

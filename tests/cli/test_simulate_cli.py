@@ -47,8 +47,8 @@ def test_simulate_writes_run_folder_and_report_rebuilds(tmp_path: Path) -> None:
         (["--scenario", "healthy", "--set", "IL6=abc"], "--set 'IL6=abc': 'abc' is not a number"),
         (["--scenario", "healthy", "--set", "=3"], "--set '=3': expected PARAM=VALUE"),
         (["--scenario", "healthy", "--set", "r_P"], "--set 'r_P': expected PARAM=VALUE"),
-        (["--scenario", "healthy", "--hours", "0"], "--hours must be a positive number of hours, got 0"),
-        (["--scenario", "healthy", "--hours", "-5"], "--hours must be a positive number of hours, got -5"),
+        (["--scenario", "healthy", "--hours", "0"], "--hours: 0 h is out of range; give a value > 0 h and <= 100000 h"),
+        (["--scenario", "healthy", "--hours", "-5"], "--hours: -5 h is out of range; give a value > 0 h"),
     ],
 )
 def test_bad_input_is_one_error_line(args: list[str], message: str, tmp_path: Path,

@@ -16,8 +16,8 @@ import pytest
 
 from cytonet.analysis import clinical, storm
 from cytonet.errors import ScenarioError
-from cytonet.population import store
-from cytonet.population.outcomes import outcomes, series_of
+from cytonet.store import runs as store
+from cytonet.analysis.outcomes import outcomes, series_of
 from cytonet.population.rest import rest_states
 from cytonet.population.runner import PopulationConfig, prepare, run_population
 from cytonet.population.sampling import Method, Variation, VariationFile, load_variation, resolve, sample

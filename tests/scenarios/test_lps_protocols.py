@@ -105,9 +105,12 @@ def test_parse_units_and_times() -> None:
 
 
 def _run(args: list[str]) -> int:
-    with pytest.raises(SystemExit) as exc:
+    """Exit status of the CLI (``main`` returns on success and exits non-zero on failure)."""
+    try:
         main(args)
-    return int(exc.value.code)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
 
 
 def test_simulate_cli_repeated_bolus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,3 +11,10 @@ def console() -> Console:
     Emoji codes are off: identifiers such as ``cell:CL:0000545`` must print as written.
     """
     return Console(emoji=False)
+
+
+def warn(message: str) -> None:
+    """A warning as one readable line on stderr: ``warning: …``."""
+    from rich.text import Text
+
+    Console(stderr=True, soft_wrap=True, emoji=False).print(Text(f"warning: {message}", style="yellow"))

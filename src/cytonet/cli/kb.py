@@ -163,12 +163,20 @@ def talk(
 def export(
     out: Annotated[Path, typer.Argument(help="output file (json, graphml) or folder (csv: one file per table)")],
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="json, graphml or csv")] = ExportFormat.json,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an existing OUT")] = False,
 ) -> None:
     """Export all records and references (json), the graph (graphml) or one CSV per table (csv folder)."""
+    from cytonet.io import check_new_file, staged_folder
     from cytonet.knowledge.export import export as do_export
 
-    for path in do_export(_kb(), fmt.value, out):
-        console().print(f"wrote {path}")
+    if fmt is not ExportFormat.csv:
+        check_new_file(out, overwrite, "OUT")
+        paths = do_export(_kb(), fmt.value, out)
+    else:
+        with staged_folder(out, "kb-csv", overwrite, "OUT") as tmp:
+            paths = [out / p.name for p in do_export(_kb(), fmt.value, tmp)]
+    for path in paths:
+        console().print(f"wrote {path}", markup=False)
 
 
 @app.command()

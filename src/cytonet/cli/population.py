@@ -9,6 +9,10 @@ import typer
 
 from cytonet.cli._console import console
 from cytonet.cli._lps import ForOption, LpsInfusionOption, LpsOption
+from cytonet.limits import SEED_RANGE
+
+#: workers of --dask local (each is a process holding one partition)
+MAX_WORKERS = 256
 
 
 def population(
@@ -20,32 +24,45 @@ def population(
     drug: Annotated[str | None, typer.Option("--drug", help="also run a treated arm on the same patients")] = None,
     dose: Annotated[str | None, typer.Option("--dose", help="dose per administration, e.g. '8 mg/kg' (default: labelled)")] = None,
     at: Annotated[str | None, typer.Option("--at", help="time of the first dose, e.g. '24h'")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="sampling seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=SEED_RANGE[0], max=SEED_RANGE[1], help="sampling seed (>= 0)")] = 0,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="patients per partition")] = 500,
     trajectories: Annotated[int, typer.Option("--trajectories", min=0, help="time points of readouts kept per patient (0: none)")] = 0,
     dask: Annotated[str | None, typer.Option("--dask", help="'local' (LocalCluster) or a scheduler 'tcp://HOST:PORT'")] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="workers of --dask local")] = 2,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=MAX_WORKERS, help="workers of --dask local")] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
     lps: LpsOption = None,
     lps_infusion: LpsInfusionOption = None,
     for_: ForOption = None,
+    allow_large: Annotated[bool, typer.Option("--allow-large", help="run even when the estimate exceeds the budget")] = False,
 ) -> None:
     """Simulate a virtual patient population of a scenario into a Parquet run directory."""
-    from cytonet.errors import ScenarioError
-    from cytonet.population.runner import PopulationConfig, run_population
-    from cytonet.population.sampling import Method, load_variation
+    from pydantic import ValidationError
 
-    if method is not None and method not in {m.value for m in Method}:
-        raise ScenarioError(f"--method must be one of {', '.join(m.value for m in Method)}, got {method!r}")
+    from cytonet.errors import ScenarioError, validation_message
+    from cytonet.limits import POPULATION_BUDGET
+    from cytonet.population.runner import PopulationConfig, check_dask_address, plan, prepare, run_population
+    from cytonet.population.sampling import Method, load_variation
     from cytonet.scenarios import load_scenario, parse_lps
     from cytonet.scenarios.lps import check_horizon
 
+    if method is not None and method not in {m.value for m in Method}:
+        raise ScenarioError(f"--method must be one of {', '.join(m.value for m in Method)}, got {method!r}")
     protocol = parse_lps(lps or [], lps_infusion, for_)
     if protocol is not None:
         check_horizon(protocol, load_scenario(scenario).t_end)
-    cfg = PopulationConfig(scenario=scenario, n=n, variation=load_variation(vary), method=method, seed=seed,
-                           batch_size=batch_size, drug=drug, dose=dose, at=at, trajectory_points=trajectories,
-                           lps=protocol)
+    try:
+        cfg = PopulationConfig(scenario=scenario, n=n, variation=load_variation(vary), method=method, seed=seed,
+                               batch_size=batch_size, drug=drug, dose=dose, at=at, trajectory_points=trajectories,
+                               lps=protocol)
+    except ValidationError as err:
+        raise ScenarioError(validation_message(err, "population")) from None
+    if dask is not None:
+        check_dask_address(dask)
+    est = plan(cfg, len(prepare(cfg.to_json()).host.species))
+    over = est.over(POPULATION_BUDGET)
+    if over and not allow_large:
+        raise ScenarioError(f"{est.patients:,} patients x {est.arms} arm(s) are estimated at {'; '.join(over)}; "
+                            "ask for fewer patients (or trajectory points), or add --allow-large to run it anyway")
     res = run_population(cfg, out, dask=dask, workers=workers, show_progress=not quiet)
     console().print(f"{res.patients} patients x {len(cfg.arms)} arm(s) in {res.out} "
                     f"({res.computed} partitions computed, {res.skipped} already complete)")

@@ -10,13 +10,20 @@ import typer
 from cytonet.cli._console import console
 
 
-def report(folder: Annotated[Path, typer.Argument(help="run folder written by `cytonet simulate --out`")]) -> None:
+def report(
+    folder: Annotated[Path, typer.Argument(help="run folder written by `cytonet simulate --out`")],
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="rebuild even in a folder not marked as a simulate run")] = False,
+) -> None:
     """Rebuild the plots, summary.json and report.html of a run folder."""
     from cytonet.analysis.storm import summarize
+    from cytonet.io import RUN_MARK, run_kind
     from cytonet.report import load_run, write_report
-    from cytonet.report.rundir import SUMMARY, write_summary
+    from cytonet.report.rundir import RunFolderError, SUMMARY, write_summary
 
     ds, spec = load_run(folder)
+    if run_kind(folder) != "simulate" and not overwrite:
+        raise RunFolderError(f"{folder}: not marked as a 'cytonet simulate' run (no {RUN_MARK}), so its report.html and "
+                             "plots may be someone's own; rerun simulate, or add --overwrite to rebuild them here")
     summary = summarize(ds)
     write_summary(summary, folder / SUMMARY)
     path = write_report(folder, ds, spec, summary)

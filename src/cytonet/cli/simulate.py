@@ -33,6 +33,10 @@ def parse_sets(items: list[str]) -> dict[str, float]:
             raise ScenarioError(f"--set {item!r}: {value!r} is not a number") from None
         if not math.isfinite(number):
             raise ScenarioError(f"--set {item!r}: the value must be a finite number")
+        if number < 0:
+            raise ScenarioError(f"--set {item!r}: parameters are rates, amounts and exponents, so the value must be >= 0")
+        if name in out:
+            raise ScenarioError(f"--set {name} is given twice ({out[name]:g} and {number:g}); give each parameter once")
         out[name] = number
     return out
 
@@ -74,11 +78,12 @@ def run_scenario(scenario: str | Scenario, out: Path, hours: float | None = None
     from rich.progress import Progress
 
     from cytonet.analysis.storm import summarize
+    from cytonet.limits import check_hours
     from cytonet.report import write_report, write_run
     from cytonet.scenarios import load_scenario, scenario_model, simulate_scenario
 
-    if hours is not None and not (math.isfinite(hours) and hours > 0):
-        raise ScenarioError(f"--hours must be a positive number of hours, got {hours:g}")
+    if hours is not None:
+        hours = check_hours(hours)
     sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
     with Progress(console=console(), transient=True, disable=not show_progress) as progress:
         task = progress.add_task(f"{sc.id}: simulating", total=4)
@@ -94,19 +99,52 @@ def run_scenario(scenario: str | Scenario, out: Path, hours: float | None = None
     return summary
 
 
+def run_model_file(model: Path, out: Path, hours: float | None, sets: dict[str, float]) -> Path:
+    """Simulate an SBML file for ``hours`` (its own time unit) and write ``OUT/timecourse.csv`` and ``OUT/model.yaml``."""
+    import numpy as np
+
+    from cytonet.engine.simulate import simulate as run
+    from cytonet.io import atomic_write_text
+    from cytonet.model.sbml_import import load_sbml
+    from cytonet.model.spec import dump_spec
+
+    if hours is None or not (math.isfinite(hours) and hours > 0):
+        raise ScenarioError("--model needs --hours, a positive end time in the model's own time unit")
+    spec = load_sbml(model)
+    ds = run(spec, hours, n_points=201, parameters=sets, rtol=1e-8, atol=1e-12)
+    names = [*ds.species.values.tolist(), *ds.variable.values.tolist()]
+    table = np.column_stack([ds.time.values, ds.state.values, ds.variable_value.values])
+    lines = [",".join(["time", *names])] + [",".join(repr(float(v)) for v in row) for row in table]
+    out.mkdir(parents=True, exist_ok=True)
+    dump_spec(spec, out / "model.yaml")
+    return atomic_write_text(out / "timecourse.csv", "\n".join(lines) + "\n")
+
+
 def simulate(
-    scenario: Annotated[str, typer.Option("--scenario", "-s", help="scenario id (see `cytonet scenarios list`)")],
     out: Annotated[Path, typer.Option(help="run folder to write")],
+    scenario: Annotated[str | None, typer.Option("--scenario", "-s", help="scenario id (see `cytonet scenarios list`)")] = None,
+    model: Annotated[Path | None, typer.Option(help="an SBML model file to run instead of a scenario")] = None,
     hours: Annotated[float | None, typer.Option(help="simulated hours (default: the scenario's horizon)")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="parameter override PARAM=VALUE (repeatable)")] = None,
     lps: LpsOption = None,
     lps_infusion: LpsInfusionOption = None,
     for_: ForOption = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="write into an existing folder cytonet did not write")] = False,
 ) -> None:
-    """Run a scenario, analyse it and write data, SBML and a report to OUT."""
+    """Run a scenario, analyse it and write data, SBML and a report to OUT (or run an SBML model with --model)."""
+    from cytonet.io import staged_folder
     from cytonet.scenarios import load_scenario
 
+    if (scenario is None) == (model is None):
+        raise ScenarioError("give either --scenario or --model (an SBML file)")
+    sets = parse_sets(set_ or [])
+    if model is not None:
+        with staged_folder(out, "simulate-model", overwrite) as tmp:
+            run_model_file(model, tmp, hours, sets)
+        console().print(f"wrote {out}/timecourse.csv (and model.yaml)")
+        return
     sc = apply_lps(load_scenario(scenario), lps, lps_infusion, for_, hours)
-    summary = run_scenario(sc, out, hours, parse_sets(set_ or []))
+    with staged_folder(out, "simulate", overwrite) as tmp:
+        summary = run_scenario(sc, tmp, hours, sets)
     console().print(summary_table({summary.scenario: summary}))
     console().print(f"wrote {out}/report.html (and timecourse.parquet, summary.json, model.xml, model.yaml)")

@@ -18,7 +18,7 @@ READOUTS = ("IL6", "CRP", "FERRITIN", "TEMP")
 def _changes(base, treated) -> list[tuple[str, object, object]]:  # noqa: ANN001 - xarray Datasets
     """(measure, untreated, treated): the population outcome measures, computed the same way for one run."""
     from cytonet.analysis.clinical import therapy_start
-    from cytonet.population.outcomes import outcomes
+    from cytonet.analysis.outcomes import outcomes
 
     def one(ds) -> dict:  # noqa: ANN001
         species = list(ds["species"].values)

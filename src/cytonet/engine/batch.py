@@ -34,6 +34,7 @@ from cytonet.engine.simulate import (
 from cytonet.errors import ModelSpecError, SolverError, close_matches
 from cytonet.model.compile import CompiledModel
 from cytonet.model.spec import ModelSpec
+from cytonet.model.tape_model import needs_tape
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -176,6 +177,11 @@ def simulate_batch(
         raise ModelSpecError(f"on_error must be 'raise' or 'mask', got {on_error!r}")
     if method not in ("auto", "lockstep", "independent"):
         raise ModelSpecError(f"method must be 'auto', 'lockstep' or 'independent', got {method!r}")
+    if needs_tape(model):  # SBML semantics: independent runs on the tape engine
+        from cytonet.engine.tape_simulate import as_tape, simulate_tape_batch
+
+        return simulate_tape_batch(as_tape(model), _columns(table), time_grid(t_end, t_eval, n_points), rtol, atol,
+                                   max_steps, _thread_count(threads), on_error)
     cm = as_compiled(model)
     if method == "lockstep" and cm.th_species.size:
         raise ModelSpecError(f"model {cm.model_id!r} has threshold events ({', '.join(cm.threshold_ids)}), whose firing times "

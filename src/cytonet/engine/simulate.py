@@ -11,6 +11,7 @@ from cytonet.errors import ModelSpecError, SolverError
 from cytonet.model.compile import CompiledModel, compile_model
 from cytonet.model.expr import evaluate
 from cytonet.model.spec import ModelSpec
+from cytonet.model.tape_model import TapeModel, needs_tape
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -30,12 +31,23 @@ def as_compiled(model: ModelSpec | CompiledModel) -> CompiledModel:
 
 def time_grid(t_end: float, t_eval: Sequence[float] | np.ndarray | None, n_points: int | None) -> np.ndarray:
     """Output times: ``t_eval`` (sorted, within [0, t_end]) or ``n_points`` evenly spaced (default 1 per hour + 1)."""
+    from cytonet.limits import MAX_HORIZON_H, MAX_OUTPUT_POINTS
+
+    try:
+        t_end = float(t_end)
+    except (TypeError, ValueError):
+        raise ModelSpecError(f"t_end must be a number of hours, got {t_end!r}") from None
     if not (np.isfinite(t_end) and t_end > 0):
         raise ModelSpecError(f"t_end must be a positive number of hours, got {t_end!r}")
+    if t_end > MAX_HORIZON_H:
+        raise ModelSpecError(f"t_end {t_end:g} h is beyond the limit of {MAX_HORIZON_H:g} h (the network describes "
+                             "responses over hours to weeks); simulate a shorter horizon")
     if t_eval is not None:
         t = np.asarray(t_eval, dtype=float)
         if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)):
             raise ModelSpecError("t_eval must be a non-empty 1-D sequence of finite times (h)")
+        if t.size > MAX_OUTPUT_POINTS:
+            raise ModelSpecError(f"t_eval has {t.size:,} times, more than the limit of {MAX_OUTPUT_POINTS:,} output points")
         if np.any(np.diff(t) <= 0) or t[0] < 0 or t[-1] > t_end:
             raise ModelSpecError(f"t_eval must increase strictly and lie within [0, t_end={t_end}]")
         if t[-1] < t_end:
@@ -44,6 +56,9 @@ def time_grid(t_end: float, t_eval: Sequence[float] | np.ndarray | None, n_point
     n = int(n_points) if n_points is not None else int(np.ceil(t_end)) + 1
     if n < 2:
         raise ModelSpecError(f"n_points must be >= 2, got {n_points}")
+    if n > MAX_OUTPUT_POINTS:
+        raise ModelSpecError(f"n_points {n:,} is more than the limit of {MAX_OUTPUT_POINTS:,} output points "
+                             "(each keeps one value per species in memory); ask for fewer")
     return np.linspace(0.0, t_end, n)
 
 
@@ -87,7 +102,7 @@ def failure_message(cm: CompiledModel, status: int, info: np.ndarray, max_steps:
 
 
 def simulate(
-    model: ModelSpec | CompiledModel,
+    model: ModelSpec | CompiledModel | TapeModel,
     t_end: float,
     *,
     t_eval: Sequence[float] | np.ndarray | None = None,
@@ -102,9 +117,15 @@ def simulate(
     """Simulate one run from t = 0 to ``t_end`` hours with the stiff Rodas4 engine.
 
     ``atol`` is one absolute tolerance or one per species (model order), in each species' unit.
+    A model with SBML semantics (imported, see :func:`cytonet.model.sbml_import.load_sbml`) runs on
+    the tape engine (:mod:`cytonet.engine.tape_simulate`); ``max_step`` does not apply to it.
     """
     from cytonet.engine import rodas
 
+    if needs_tape(model):  # SBML semantics: rules, trigger events, expression rates
+        from cytonet.engine.tape_simulate import as_tape, simulate_tape
+
+        return simulate_tape(as_tape(model), time_grid(t_end, t_eval, n_points), rtol, atol, max_steps, parameters, initial)
     cm = as_compiled(model)
     atol_v = _check_tolerances(cm, rtol, atol, max_steps, max_step)
     t = time_grid(t_end, t_eval, n_points)

@@ -13,6 +13,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from cytonet.errors import InputError
+from cytonet.io import parse_user_yaml, read_user_text
 from cytonet.knowledge.files import data_files
 from cytonet.knowledge.index import SECTION_KINDS
 from cytonet.knowledge.schema import CellType, Cytokine, Disease, Drug, Pathway, Receptor, Reference
@@ -73,7 +75,15 @@ def read_data(directory: Path | Traversable | None = None) -> tuple[KBData, list
     """Parse and validate every data file; return the merged records and all issues found."""
     data, issues = KBData(), []
     for f in data_files(directory):
-        issues += _read_file(f.name, f.read_text(encoding="utf-8"), data)
+        if directory is None:  # the shipped data: trusted, parsed by libyaml
+            issues += _read_file(f.name, f.read_text(encoding="utf-8"), data)
+            continue
+        try:  # a user's folder: the limits of every user file
+            doc = parse_user_yaml(read_user_text(Path(str(f)), "knowledge file"), f.name)
+        except InputError as err:
+            issues.append(Issue("", "", "", str(err)))
+            continue
+        issues += _read_doc(f.name, doc, data)
     return data, issues
 
 
@@ -84,6 +94,10 @@ def _read_file(name: str, text: str, data: KBData) -> list[Issue]:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""
         return [Issue(name, where, "", f"not valid YAML ({getattr(err, 'problem', None) or err}); fix the syntax")]
+    return _read_doc(name, doc, data)
+
+
+def _read_doc(name: str, doc: object, data: KBData) -> list[Issue]:
     if doc is None:
         return []
     if not isinstance(doc, dict):

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cytonet.errors import ModelSpecError, close_matches
+from cytonet.errors import InputError, ModelSpecError, close_matches
 from cytonet.provenance import Sourced
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -41,6 +41,8 @@ class RateLaw(StrEnum):
       partner whatever the stoichiometries, which only scale what is consumed and produced (unit conversion)
     - ``logistic``: v = r * X * (1 - X / K)
     - ``delay_chain``: X -> (n transit states) -> Y at rate n/tau each (mean delay tau)
+    - ``expression``: v = ``rate``, any safe expression (:mod:`cytonet.model.expr`) in substance per
+      time, as an imported SBML kinetic law is
     """
 
     MASS_ACTION = "mass_action"
@@ -53,6 +55,7 @@ class RateLaw(StrEnum):
     BINDING = "binding"
     LOGISTIC = "logistic"
     DELAY_CHAIN = "delay_chain"
+    EXPRESSION = "expression"
 
 
 class RegulatorKind(StrEnum):
@@ -78,6 +81,7 @@ TEMPLATE_PARAMETERS: dict[RateLaw, tuple[str, ...]] = {
     RateLaw.BINDING: ("kon", "koff"),
     RateLaw.LOGISTIC: ("r", "K"),
     RateLaw.DELAY_CHAIN: ("tau",),
+    RateLaw.EXPRESSION: (),
 }
 
 REGULATOR_PARAMETERS: dict[RegulatorKind, tuple[str, ...]] = {
@@ -91,7 +95,7 @@ REGULATOR_PARAMETERS: dict[RegulatorKind, tuple[str, ...]] = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _check_id(v: str, what: str) -> str:
@@ -105,6 +109,7 @@ class Compartment(_Strict):
     name: str = ""
     volume: float = Field(gt=0, description="volume in `unit`")
     unit: str = "L"
+    constant: bool = Field(default=True, description="False: rules or events may change the size")
 
     _v = field_validator("id")(lambda cls, v: _check_id(v, "compartment"))
 
@@ -121,12 +126,18 @@ class Species(_Strict):
     id: str
     name: str = ""
     compartment: str
-    initial: float = Field(ge=0)
+    initial: float = Field(description=">= 0 for native species; an SBML species may start negative")
     unit: str = Field(description="e.g. pg/mL, cells/uL, ug/mL, relative")
     kind: Literal["cytokine", "cell", "receptor", "complex", "drug", "readout", "trigger", "state"] = "state"
     annotation: Annotation = Annotation()
     tags: list[str] = Field(default_factory=list)
     description: str = ""
+    only_substance: bool | None = Field(
+        default=None, description="SBML semantics: True, the value is an amount; False, a concentration "
+        "(amount / compartment size, reactions change the amount); None (native), the value is the state and sizes play no part")
+    boundary: bool = Field(default=False, description="SBML boundary condition: reactions do not change it")
+    constant: bool = False
+    conversion_factor: str | None = Field(default=None, description="parameter scaling this species' reaction fluxes")
 
     _v = field_validator("id")(lambda cls, v: _check_id(v, "species"))
 
@@ -136,6 +147,7 @@ class Parameter(Sourced):
     value: float
     unit: str
     description: str = ""
+    constant: bool = Field(default=True, description="False: rules or events may change it")
 
     _v = field_validator("id")(lambda cls, v: _check_id(v, "parameter"))
 
@@ -156,7 +168,11 @@ class Reaction(_Strict):
     products: dict[str, float] = Field(default_factory=dict, description="species -> stoichiometry produced")
     modifiers: list[str] = Field(default_factory=list, description="species that scale the rate without being consumed")
     regulators: list[Regulator] = Field(default_factory=list)
-    params: dict[str, str] = Field(description="role -> parameter id, e.g. {k: k_clear_IL6}")
+    params: dict[str, str] = Field(default_factory=dict, description="role -> parameter id, e.g. {k: k_clear_IL6}")
+    rate: str = Field(default="", description="the rate of an `expression` rate law")
+    variable_stoichiometry: dict[str, str] = Field(
+        default_factory=dict, description="species -> expression of its net stoichiometry (products minus reactants; "
+        "replaces the numbers in reactants/products), e.g. an SBML stoichiometry that rules or events change")
     stages: int = Field(default=0, ge=0, description="transit compartments of a delay_chain")
     tags: list[str] = Field(default_factory=list, description="e.g. 'pathway:JAK-STAT3', 'secretion:IL6'")
     description: str = ""
@@ -234,7 +250,46 @@ class ThresholdEvent(_Strict):
     assignments: list[Assignment] = Field(min_length=1)
 
 
-Event = Annotated[Bolus | Infusion | PiecewiseInput | ThresholdEvent, Field(discriminator="kind")]
+class EventAssignment(_Strict):
+    target: str = Field(description="species (in its own sense: amount or concentration), compartment or parameter")
+    expression: str
+
+
+class TriggerEvent(_Strict):
+    """An SBML event: when ``trigger`` turns true, after ``delay``, apply ``assignments``.
+
+    ``priority`` orders events due at the same time (highest first); a non-``persistent`` event
+    whose trigger turns false before it is executed is dropped; ``initial_value`` is the trigger's
+    value just before the start (False: a trigger true at the start fires then); with
+    ``values_at_trigger`` the assigned values are computed when the trigger fires, else when the
+    event is executed.
+    """
+
+    kind: Literal["trigger"] = "trigger"
+    id: str
+    trigger: str
+    delay: str = ""
+    priority: str = ""
+    persistent: bool = True
+    initial_value: bool = True
+    values_at_trigger: bool = True
+    assignments: list[EventAssignment] = Field(default_factory=list)
+
+
+Event = Annotated[Bolus | Infusion | PiecewiseInput | ThresholdEvent | TriggerEvent, Field(discriminator="kind")]
+
+
+class Rule(_Strict):
+    """An SBML rule: ``variable`` = ``expression`` at all times (assignment) or d variable/dt = ``expression`` (rate)."""
+
+    variable: str
+    kind: Literal["assignment", "rate"]
+    expression: str
+
+
+class InitialAssignment(_Strict):
+    variable: str
+    expression: str
 
 
 class Observable(_Strict):
@@ -253,12 +308,15 @@ class ModelSpec(_Strict):
     name: str = ""
     description: str = ""
     time_unit: Literal["h"] = "h"
-    compartments: list[Compartment] = Field(min_length=1)
-    species: list[Species] = Field(min_length=1)
+    compartments: list[Compartment] = Field(default_factory=list)
+    species: list[Species] = Field(default_factory=list)
     parameters: list[Parameter] = Field(default_factory=list)
     reactions: list[Reaction] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
     observables: list[Observable] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+    initial_assignments: list[InitialAssignment] = Field(default_factory=list)
+    conversion_factor: str | None = Field(default=None, description="parameter scaling every species' reaction fluxes (SBML)")
 
     _v = field_validator("id")(lambda cls, v: _check_id(v, "model"))
 
@@ -329,6 +387,13 @@ def spec_problems(spec: ModelSpec) -> list[str]:
     for s in spec.species:
         if s.compartment not in comps:
             problems.append(f"species {s.id!r}: unknown compartment {s.compartment!r}")
+        if s.only_substance is None and s.initial < 0:
+            problems.append(f"species {s.id!r}: initial value must be >= 0, got {s.initial}")
+    problems.extend(expression_problems(spec))
+    if not spec.species and not spec.parameters and not spec.compartments:
+        problems.append("a model needs at least one species")
+    if spec.species and not spec.compartments:
+        problems.append("a model with species needs at least one compartment")
 
     def need_species(where: str, sid: str) -> None:
         if sid not in species:
@@ -373,6 +438,8 @@ def spec_problems(spec: ModelSpec) -> list[str]:
         problems.extend(_unit_problems(r, params, units))
     for e in spec.events:
         where = f"event {e.id!r}"
+        if isinstance(e, TriggerEvent):
+            continue
         if isinstance(e, ThresholdEvent):
             need_species(where, e.species)
             for a in e.assignments:
@@ -381,6 +448,59 @@ def spec_problems(spec: ModelSpec) -> list[str]:
         else:
             need_species(where, e.target)
     return problems
+
+
+def uses_expressions(spec: ModelSpec) -> bool:
+    """Whether the spec needs the expression (tape) engine: SBML-style species, rules or expression rates."""
+    return bool(spec.rules or spec.initial_assignments or any(isinstance(e, TriggerEvent) for e in spec.events)
+                or any(r.rate_law is RateLaw.EXPRESSION for r in spec.reactions)
+                or any(s.only_substance is not None for s in spec.species))
+
+
+def expression_problems(spec: ModelSpec) -> list[str]:
+    """Unparseable expressions or unknown names in rates, rules, initial assignments and trigger events."""
+    from cytonet.model.expr import parse
+
+    names = {c.id for c in spec.compartments} | set(spec.species_ids) | set(spec.parameter_ids)
+    out: list[str] = []
+
+    def check(text: str, where: str) -> None:
+        try:
+            parse(text, names, where)
+        except ModelSpecError as err:
+            out.append(str(err))
+
+    def need(name: str, where: str) -> None:
+        if name not in names:
+            sugg = close_matches(name, names)
+            out.append(f"{where}: unknown variable {name!r}" + (f" (did you mean {' or '.join(sugg)}?)" if sugg else ""))
+
+    for r in spec.reactions:
+        if (r.rate_law is RateLaw.EXPRESSION) != bool(r.rate):
+            out.append(f"reaction {r.id!r}: an 'expression' rate law needs a 'rate', and only it takes one")
+        elif r.rate:
+            check(r.rate, f"reaction {r.id!r} rate")
+        for sid, text in r.variable_stoichiometry.items():
+            if sid not in {**r.reactants, **r.products}:
+                out.append(f"reaction {r.id!r}: variable stoichiometry of {sid!r}, which is neither reactant nor product")
+            check(text, f"reaction {r.id!r} stoichiometry of {sid!r}")
+    for g in [*spec.rules, *spec.initial_assignments]:
+        need(g.variable, f"rule for {g.variable!r}")
+        check(g.expression, f"rule for {g.variable!r}")
+    for e in spec.events:
+        if isinstance(e, TriggerEvent):
+            for text, what in ((e.trigger, "trigger"), (e.delay, "delay"), (e.priority, "priority")):
+                if text or what == "trigger":
+                    check(text, f"event {e.id!r} {what}")
+            for a in e.assignments:
+                need(a.target, f"event {e.id!r} assignment")
+                check(a.expression, f"event {e.id!r} assignment to {a.target!r}")
+    for s in spec.species:
+        if s.conversion_factor:
+            need(s.conversion_factor, f"species {s.id!r} conversion factor")
+    if spec.conversion_factor:
+        need(spec.conversion_factor, "model conversion factor")
+    return out
 
 
 DIMENSIONLESS = {"1", "dimensionless", ""}
@@ -468,16 +588,14 @@ def spec_from_dict(data: Any, source: str = "<spec>") -> ModelSpec:
 
 
 def load_spec(path: str | Path) -> ModelSpec:
-    """Read a model spec from YAML or JSON."""
+    """Read a model spec from YAML or JSON (a user file: the limits of :func:`cytonet.io.load_user_data`)."""
+    from cytonet.io import load_user_data
+
     p = Path(path)
     try:
-        text = p.read_text()
-    except OSError as err:
-        raise ModelSpecError(f"{p}: cannot read model spec ({err.strerror})") from None
-    try:
-        data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as err:
-        raise ModelSpecError(f"{p}: not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {err}") from None
+        data = load_user_data(p, "model spec")
+    except InputError as err:
+        raise ModelSpecError(str(err)) from None
     return spec_from_dict(data, str(p))
 
 

@@ -19,28 +19,36 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cytonet.errors import ScenarioError, TherapyError
-from cytonet.population import store
-from cytonet.population.outcomes import NEEDED, outcomes, series_of
+from cytonet.limits import MAX_PATIENTS, MAX_TRAJECTORY_POINTS, SEED_RANGE
+from cytonet.store import runs as store
+from cytonet.analysis.outcomes import NEEDED, outcomes, series_of
 from cytonet.population.rest import REST_FAILED, rest_states
 from cytonet.population.sampling import Method, VariationFile, resolve, sample
 from cytonet.scenarios.lps import LpsProtocol
 
 
+#: seconds to wait for a Dask scheduler
+DASK_CONNECT_S = 10.0
+#: CPU seconds per patient and arm (rest state + simulation + outcomes), an upper bound from
+#: benchmarks/population.py on the shipped scenarios (see plan())
+CPU_SECONDS_PER_PATIENT_ARM = 0.1
+
+
 class PopulationConfig(BaseModel):
     """Everything that determines a population's results (its JSON is hashed into the manifest)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     scenario: str
-    n: int = Field(ge=1)
+    n: int = Field(ge=1, le=MAX_PATIENTS)
     variation: VariationFile
     method: Method | None = Field(None, description="overrides the variation file's method")
-    seed: int = 0
-    batch_size: int = Field(500, ge=1)
+    seed: int = Field(0, ge=SEED_RANGE[0], le=SEED_RANGE[1])
+    batch_size: int = Field(500, ge=1, le=MAX_PATIENTS)
     drug: str | None = None
     dose: str | None = Field(None, description="e.g. '8 mg/kg'; default: the drug's first labelled regimen")
     at: str | None = Field(None, description="time of the (first) dose, e.g. '24h'")
-    trajectory_points: int = Field(0, ge=0, description="downsampled time points stored per patient (0: none)")
+    trajectory_points: int = Field(0, ge=0, le=MAX_TRAJECTORY_POINTS, description="downsampled time points stored per patient (0: none)")
     lps: LpsProtocol | None = Field(None, description="replaces the scenario's own LPS events")
     points_per_hour: float = Field(2.0, gt=0)
     rtol: float = 1e-6
@@ -80,12 +88,13 @@ class Prepared:
     digest: str
 
 
-def _treated(spec: Any, cfg: PopulationConfig) -> Any:
+def _treated(spec: Any, cfg: PopulationConfig, t_end: float) -> Any:
     from cytonet.therapy import Regimen, labelled_regimen, treat
 
     assert cfg.drug is not None
     start = cfg.at if cfg.at is not None else 0.0
     regimen = Regimen(dose=cfg.dose, start=start) if cfg.dose else labelled_regimen(cfg.drug, start=start)
+    check_first_dose(regimen.times[0], t_end, "--at")
     return treat(spec, cfg.drug, regimen)
 
 
@@ -93,6 +102,13 @@ def _first_dose_h(cfg: PopulationConfig) -> float:
     from cytonet.therapy.regimen import parse_hours
 
     return parse_hours(cfg.at if cfg.at is not None else 0.0, "--at")
+
+
+def check_first_dose(first_h: float, t_end: float, option: str) -> None:
+    """A first dose at or after the end of the run would leave the treated arm untreated: refuse it."""
+    if first_h >= t_end:
+        raise TherapyError(f"{option} {first_h:g} h is not before the end of the run ({t_end:g} h), so no dose would be "
+                           "given; give an earlier time or a longer horizon")
 
 
 @lru_cache(maxsize=4)
@@ -111,7 +127,7 @@ def prepare(config_json: str) -> Prepared:
     varied = resolve(cfg.variation, host)
     arms = {"untreated": compile_model(spec)}
     if cfg.drug:
-        arms["treated"] = compile_model(_treated(spec, cfg))
+        arms["treated"] = compile_model(_treated(spec, cfg, sc.t_end))
     cm_host = compile_model(host.model_copy(update={"events": []}))
     t = np.linspace(0.0, sc.t_end, int(round(sc.t_end * cfg.points_per_hour)) + 1)
     extra = ("MAP", "SPO2")
@@ -204,10 +220,66 @@ class RunResult:
     skipped: int  # partitions found complete
 
 
+def check_dask_address(address: str, timeout_s: float = DASK_CONNECT_S) -> None:
+    """Fail fast, in one line, on a ``--dask`` value that is not 'local' or a reachable ``tcp://HOST:PORT``."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if address == "local":
+        return
+    parts = urlsplit(address)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "tcp" or not parts.hostname or port is None:
+        raise ScenarioError(f"--dask must be 'local' or a scheduler address 'tcp://HOST:PORT', got {address!r}")
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout_s).close()
+    except OSError as err:
+        raise ScenarioError(f"--dask {address}: no scheduler answers there ({err.strerror or type(err).__name__}); "
+                            "start it, check the address, or use --dask local") from None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a population will cost, estimated before it starts (upper bounds)."""
+
+    patients: int
+    arms: int
+    partitions: int
+    cpu_hours: float
+    disk_gb: float
+    memory_gb: float  # per worker, one partition in flight
+
+    def over(self, budget: dict[str, float]) -> list[str]:
+        """The budget entries this plan exceeds, as 'what (estimate > limit)'."""
+        found = {"cpu_hours": (self.cpu_hours, "CPU hours"), "disk_gb": (self.disk_gb, "GB of disk"),
+                 "memory_gb": (self.memory_gb, "GB of memory per worker")}
+        return [f"{v:,.3g} {label} > {budget[k]:g}" for k, (v, label) in found.items() if v > budget[k]]
+
+
+def plan(cfg: PopulationConfig, n_species: int) -> Plan:
+    """Estimate CPU time, disk and memory of ``cfg`` (``n_species``: states of the compiled host)."""
+    from cytonet.scenarios import load_scenario
+
+    sc = load_scenario(cfg.scenario)
+    arms = len(cfg.arms)
+    points = int(round(sc.t_end * cfg.points_per_hour)) + 1
+    rows = cfg.n * arms
+    columns = len(NEEDED) + 8 + n_species  # outcomes, ids and status, and at most one column per varied parameter
+    disk = rows * columns * 8 + rows * cfg.trajectory_points * (3 + len(NEEDED)) * 8
+    batch = min(cfg.n, cfg.batch_size)
+    memory = batch * points * (n_species + len(NEEDED)) * 8 * (arms + 1) + 0.5 * 2**30  # + the interpreter and libraries
+    return Plan(cfg.n, arms, cfg.n_partitions, rows * CPU_SECONDS_PER_PATIENT_ARM / 3600, disk / 1e9, memory / 2**30)
+
+
 def run_population(cfg: PopulationConfig, out: str | Path, *, dask: str | None = None, workers: int = 2,
                    show_progress: bool = True, threads: int | None = None) -> RunResult:
     """Run (or resume) the population ``cfg`` into ``out``; ``dask`` = None, "local" or "tcp://host:port"."""
     out = Path(out)
+    if dask is not None:
+        check_dask_address(dask)
     config_json = cfg.to_json()
     manifest = store.open_manifest(out, cfg.model_dump(mode="json"), config_hash(cfg), cfg.n_partitions)
     todo = [k for k in range(cfg.n_partitions) if str(k) not in manifest["completed"]]
@@ -239,10 +311,13 @@ def _run_dask(address: str, workers: int, config_json: str, out: Path, todo: lis
     if address == "local":
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
-    elif address.startswith("tcp://"):
-        cluster, client = None, Client(address)
     else:
-        raise ScenarioError(f"--dask must be 'local' or a scheduler address 'tcp://HOST:PORT', got {address!r}")
+        cluster = None
+        try:
+            client = Client(address, timeout=DASK_CONNECT_S)
+        except (OSError, TimeoutError) as err:
+            raise ScenarioError(f"--dask {address}: cannot connect to the scheduler ({type(err).__name__}); "
+                                "start it, check the address, or use --dask local") from None
     try:
         futures = {client.submit(run_partition, config_json, str(out.resolve()), k, 1, pure=False): k for k in todo}
         for fut in as_completed(futures):

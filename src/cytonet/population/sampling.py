@@ -56,7 +56,7 @@ class Distribution(StrEnum):
 class Variation(BaseModel):
     """One group of parameters and how they vary between patients (factors of the nominal value)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     parameters: list[str] = Field(min_length=1, description="parameter IDs or glob patterns")
     unit: str | None = Field(None, description="only parameters with this unit")
@@ -100,7 +100,7 @@ class Variation(BaseModel):
 class VariationFile(BaseModel):
     """A whole variation file: the sampling design and the parameter groups."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     description: str = ""
     method: Method = Method.LHS
@@ -109,17 +109,26 @@ class VariationFile(BaseModel):
 
 def load_variation(path: str | Path | None = None) -> VariationFile:
     """A variation file from ``path``, or the shipped default for the reference network."""
-    if path is None:
-        text, where = resources.files("cytonet.population").joinpath("data").joinpath(DEFAULT_VARIATION).read_text(), DEFAULT_VARIATION
-    else:
-        p = Path(path)
-        if not p.is_file():
-            raise ScenarioError(f"variation file {str(p)!r} not found; give a YAML file with 'variations:' (see the shipped {DEFAULT_VARIATION})")
-        text, where = p.read_text(), str(p)
-    try:
+    from cytonet.errors import InputError, validation_message
+    from cytonet.io import load_user_data
+
+    if path is None:  # shipped with cytonet: trusted
+        text = resources.files("cytonet.population").joinpath("data").joinpath(DEFAULT_VARIATION).read_text()
         return VariationFile.model_validate(yaml.safe_load(text))
-    except (yaml.YAMLError, ValidationError) as err:
-        raise ScenarioError(f"variation file {where}: {err}") from None
+    p = Path(path)
+    if not p.exists():
+        raise ScenarioError(f"variation file {str(p)!r} not found; give a YAML file with 'variations:' (see the shipped {DEFAULT_VARIATION})")
+    try:
+        data = load_user_data(p, "variation file")
+    except InputError as err:
+        raise ScenarioError(str(err)) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"variation file {p}: expected a mapping with 'variations:', got {type(data).__name__}; "
+                            f"see the shipped {DEFAULT_VARIATION}")
+    try:
+        return VariationFile.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(validation_message(err, f"variation file {p}")) from None
 
 
 def resolve(vf: VariationFile, spec: ModelSpec) -> list[tuple[str, float, Variation]]:

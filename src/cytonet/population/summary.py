@@ -71,7 +71,7 @@ def paired_bootstrap(d: np.ndarray, seed: int = 0, n_boot: int = N_BOOT) -> Inte
 
 def summarize(run_dir: str | Path) -> Summary:
     """Per-arm outcome distributions and, when both arms exist, paired treatment effects."""
-    from cytonet.population.store import connect
+    from cytonet.store.runs import connect
 
     con = connect(run_dir)
     rows = con.execute("SELECT patient, arm, status, storm, crs_grade, peak_IL6 FROM patients ORDER BY arm, patient").fetchnumpy()

@@ -97,8 +97,11 @@ def write_run(out: str | Path, ds: xr.Dataset, spec: ModelSpec, summary: StormSu
     from cytonet.model.sbml import export_sbml
     from cytonet.model.spec import dump_spec
 
+    from cytonet.io import mark_run
+
     d = Path(out)
     dump_spec(spec, d / MODEL_YAML)
+    mark_run(d, "simulate")
     return [write_timecourse(ds, d / TIMECOURSE), write_summary(summary, d / SUMMARY), export_sbml(spec, d / MODEL_XML),
             d / MODEL_YAML]
 

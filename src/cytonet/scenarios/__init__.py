@@ -15,7 +15,7 @@ from importlib import resources
 import yaml
 from pydantic import Field, ValidationError
 
-from cytonet.errors import ScenarioError, UnknownEntityError, close_matches
+from cytonet.errors import ScenarioError, UnknownEntityError, close_matches, validation_message
 from cytonet.model.spec import Event, ModelSpec
 from cytonet.provenance import Sourced
 from cytonet.scenarios.lps import LpsProtocol, lps_protocol, parse_lps, with_lps
@@ -97,7 +97,7 @@ def scenario_model(
              "events": [e.model_dump() for e in sc.events]}
         )
     except ValidationError as err:
-        raise ScenarioError(f"scenario {sc.id!r} does not fit the network: {err}") from None
+        raise ScenarioError(validation_message(err, f"scenario {sc.id!r} does not fit the network")) from None
     return spec, rest
 
 

@@ -57,7 +57,7 @@ def _binding(add: Additions, d: DrugPK, central: str, target: Species, unit_scal
     add.species.append(Species(id=cplx, name=f"{d.id}-{target.id} complex", compartment=target.compartment, initial=0.0,
                                unit=target.unit, kind="complex", description=f"{label}, in {target.id} units"))
     p = f"{d.id}_{target.id}"
-    use = add.param(f"{p}_kon_drug", add_value(add, kon) * unit_scale, "1/h",
+    use = add.param(f"{p}_kon_drug", add_value(add, kon) * unit_scale, f"1/({target.unit})/h",
                     f"drug consumed per unit {target.id} bound: kon x {unit_scale:.4g} ug/mL per {target.unit}",
                     *_sources(add, kon))
     add.reactions += [
@@ -95,7 +95,7 @@ def soluble_binding(add: Additions, spec: ModelSpec, d: DrugPK, central: str, ke
             raise TherapyError(f"{d.id}: target {tid!r} has unit {target.unit!r}; binding needs one of {', '.join(MASS_SCALE)}")
         tmw = target_mw_kda(tid)
         p = f"{d.id}_{tid}"
-        kon = add.param(f"{p}_kon", d.value("kon") * 3600 * 1e-6 / mw, "1/h",
+        kon = add.param(f"{p}_kon", d.value("kon") * 3600 * 1e-6 / mw, "mL/ug/h",
                         "association per ug/mL of drug: kon[1/M/s] x 3600 x 1e-6 / MW[kDa]", d.params["kon"], d.mw_kda)
         koff = add.param(f"{p}_koff", d.value("Kd") * 1e-9 * d.value("kon") * 3600, "1/h", "Kd x kon", d.params["Kd"],
                          d.params["kon"])
@@ -115,7 +115,7 @@ def receptor_tmdd(add: Additions, spec: ModelSpec, d: DrugPK, central: str) -> N
         raise TherapyError(f"{d.id}: Km ({km} ug/mL) must exceed Kd ({kd_ug:.3g} ug/mL) for a TMDD reading of the PK")
     pool = d.value("Vmax") / (v1 * kint)
     p = f"{d.id}_{target.id}"
-    kon = add.param(f"{p}_kon", kint / (km - kd_ug), "1/h", "kint / (Km - Kd): quasi-steady-state constant equals Km",
+    kon = add.param(f"{p}_kon", kint / (km - kd_ug), "mL/ug/h", "kint / (Km - Kd): quasi-steady-state constant equals Km",
                     d.params["kint"], d.params["Km"], d.params["Kd"])
     koff = add.param(f"{p}_koff", kd_ug * kint / (km - kd_ug), "1/h", "Kd x kon", d.params["Kd"], d.params["kint"],
                      d.params["Km"])

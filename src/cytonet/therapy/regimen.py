@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from dataclasses import dataclass, field
 
 from cytonet.errors import TherapyError
+from cytonet.limits import MAX_DOSE_MG, MAX_DOSES, MAX_HORIZON_H, WEIGHT_KG
 
 DEFAULT_WEIGHT_KG = 70.0
 _NUMBER = r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
@@ -50,7 +52,11 @@ def parse_dose(text: str | Dose) -> Dose:
     if not value > 0:
         raise TherapyError(f"dose {text!r} must be positive")
     canon, scale = _DOSE_UNITS[unit]
-    return Dose(value * scale, canon)
+    amount = value * scale
+    top = MAX_DOSE_MG if canon == "mg" else MAX_DOSE_MG / WEIGHT_KG[1]
+    if not (math.isfinite(amount) and amount <= top):
+        raise TherapyError(f"dose {text!r} is above {top:g} {canon} per administration, more than any modelled drug is given")
+    return Dose(amount, canon)
 
 
 def parse_hours(text: str | float, what: str = "time", allow_zero: bool = True) -> float:
@@ -62,6 +68,8 @@ def parse_hours(text: str | float, what: str = "time", allow_zero: bool = True) 
         if not m or (m.group(2) and m.group(2).lower() not in _TIME_UNITS):
             raise TherapyError(f"{what} {text!r}: give a number with a unit, e.g. '48h', '2d', '90min'")
         hours = float(m.group(1)) * _TIME_UNITS[m.group(2).lower() or "h"]
+    if not math.isfinite(hours) or hours > MAX_HORIZON_H:
+        raise TherapyError(f"{what} {text!r} is beyond {MAX_HORIZON_H:g} h, the longest horizon cytonet simulates")
     if hours < 0 or (hours == 0 and not allow_zero):
         raise TherapyError(f"{what} {text!r} must be {'non-negative' if allow_zero else 'positive'}")
     return hours
@@ -83,14 +91,14 @@ class Regimen:
     def __post_init__(self) -> None:
         object.__setattr__(self, "dose", parse_dose(self.dose))
         start = parse_hours(self.start, "start time")
-        if not (isinstance(self.doses, int) and self.doses >= 1):
-            raise TherapyError(f"number of doses must be a whole number >= 1, got {self.doses!r}")
+        if not (isinstance(self.doses, int) and 1 <= self.doses <= MAX_DOSES):
+            raise TherapyError(f"number of doses must be a whole number from 1 to {MAX_DOSES:,}, got {self.doses!r}")
         if self.doses > 1 and self.every is None:
             raise TherapyError(f"{self.doses} doses need an interval (every=…, e.g. '12h')")
         every = parse_hours(self.every, "dosing interval", allow_zero=False) if self.every is not None else 0.0
-        if not self.weight_kg > 0:
-            raise TherapyError(f"body weight must be positive, got {self.weight_kg!r} kg")
-        if self.infusion_h is not None and self.infusion_h < 0:
+        if not (isinstance(self.weight_kg, int | float) and WEIGHT_KG[0] <= self.weight_kg <= WEIGHT_KG[1]):
+            raise TherapyError(f"body weight must be {WEIGHT_KG[0]:g} to {WEIGHT_KG[1]:g} kg, got {self.weight_kg!r} kg")
+        if self.infusion_h is not None and not 0 <= self.infusion_h <= MAX_HORIZON_H:
             raise TherapyError(f"infusion length must be >= 0 h, got {self.infusion_h!r}")
         if self.route is not None and self.route not in ("iv", "sc", "oral"):
             raise TherapyError(f"route {self.route!r} must be one of iv, sc, oral")

@@ -1,4 +1,4 @@
-"""Per-patient outcomes of a batch, vectorised over patients, with the criteria of the single-run analysis.
+"""Per-run outcomes (storm class, CRS grade, hours in storm, peaks), vectorised over rows (patients or arms), with the criteria of the single-run analysis.
 
 Storm class follows :func:`cytonet.analysis.storm.classify` and the CRS grade
 :func:`cytonet.analysis.clinical.max_crs_grade`: the thresholds are imported from those modules, so

@@ -1,0 +1,50 @@
+"""``cytonet fit``: evaluate or calibrate a PEtab problem on cytonet's engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cytonet.cli._console import console
+
+
+def fit(
+    problem: Annotated[Path, typer.Argument(help="PEtab problem file (YAML)")],
+    out: Annotated[Path, typer.Option("--out", help="output folder")],
+    nominal: Annotated[bool, typer.Option("--nominal", help="only evaluate at the nominal parameters: objective.json, simulations.tsv")] = False,
+    starts: Annotated[int, typer.Option("--starts", min=1, help="multistart: number of local optimisations")] = 10,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the start points")] = 0,
+    method: Annotated[str, typer.Option("--method", help="auto, ls (SciPy trust-region least squares), fides or lbfgsb")] = "auto",
+    profile: Annotated[bool, typer.Option("--profile", help="add profile likelihoods, 95 % CIs and non-identifiable parameters")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="processes sharing the starts (1: this process)")] = 2,
+    dask: Annotated[str | None, typer.Option("--dask", help="'local' (LocalCluster) or a scheduler 'tcp://HOST:PORT'")] = None,
+    max_iter: Annotated[int, typer.Option("--max-iter", min=1, help="iterations per start")] = 200,
+    rtol: Annotated[float, typer.Option("--rtol", help="integrator relative tolerance")] = 1e-8,
+    atol: Annotated[float, typer.Option("--atol", help="integrator absolute tolerance")] = 1e-12,
+) -> None:
+    """Evaluate (--nominal) or fit a PEtab problem; write objective, estimates, plots and report.html to OUT."""
+    from cytonet.fit.optimize import ObjectiveSettings, _objective, multistart
+    from cytonet.fit.results import write_fit, write_nominal
+
+    settings = ObjectiveSettings(str(problem), rtol=rtol, atol=atol)
+    obj = _objective(settings.key())
+    if nominal:
+        res = write_nominal(obj, out)
+        console().print(f"{obj.problem.name}: llh {res['llh']}, chi2 {res['chi2']} at the nominal parameters -> {out}")
+        return
+    from cytonet.fit.profile import profiles as compute_profiles
+    from cytonet.fit.report import write_report
+
+    ms = multistart(settings, starts, seed, method=method, max_iter=max_iter, workers=workers, dask=dask)  # type: ignore[arg-type]
+    prof = None
+    if profile and ms.best.status == "ok":
+        prof = compute_profiles(obj, ms.best.x, ms.best.objective, method=ms.method)
+    summary = write_fit(obj, ms, out, prof)
+    write_report(obj, ms, out, prof)
+    line = (f"{obj.problem.name}: best llh {summary['best_llh']} ({ms.method}), {ms.converged} of {len(ms.starts)} starts "
+            f"converged, {ms.failed} failed -> {out}")
+    if prof is not None:
+        line += f"; not identifiable: {', '.join(summary['non_identifiable']) or 'none'}"
+    console().print(line)

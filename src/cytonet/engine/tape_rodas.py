@@ -1,0 +1,236 @@
+"""Rodas4 over a tape model: integrate until a stop time or until a root function changes sign.
+
+Same method, tableau and step control as :mod:`cytonet.engine.rodas` (dense LU: imported models
+are small); the right-hand side, root functions and Jacobian come from one tape
+(:mod:`cytonet.model.tape`). Time is the last state, so the system is autonomous. A call returns
+at ``t_stop`` or just past the earliest sign change of a root function (bisection on the dense
+output to 1e-13 relative), writing the outputs at the requested times passed on the way. A root
+function that changes sign twice within one step goes unseen, so callers bound the step (``h_max``).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from cytonet.engine.rodas import (
+    A21, A31, A32, A41, A42, A43, A51, A52, A53, A54,
+    C21, C31, C32, C41, C42, C43, C51, C52, C53, C54, C61, C62, C63, C64, C65,
+    GAMMA, H21, H22, H23, H24, H25, H31, H32, H33, H34, H35,
+    MAX_STEPS, NONFINITE, STEP_UNDERFLOW, _dense, lu_factor, lu_solve,
+)
+from cytonet.model.tape import run_tape
+
+REACHED, ROOT = 0, 10
+#: info layout: t reached, steps, rejected, next step size, root index
+J_T, J_STEPS, J_REJECTED, J_H, J_ROOT = 0, 1, 2, 3, 4
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _rhs(T, n_rhs, rhs_reg, x, p, reg, out):
+    run_tape(T, x, p, reg, n_rhs)
+    for i in range(rhs_reg.shape[0]):
+        out[i] = reg[rhs_reg[i]]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _roots(root_reg, reg, out):
+    for i in range(root_reg.shape[0]):
+        out[i] = reg[root_reg[i]] > 0.0
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row, jac_col, jac_reg,
+              rtol, atol, h, h_max, max_steps, info):
+    """Advance ``x`` (time last) towards ``t_stop``; returns (status, index of the next output row)."""
+    n = x.shape[0]
+    it = n - 1
+    nt = t_out.shape[0]
+    reg = np.empty(T[0].shape[0])
+    nr = root_reg.shape[0]
+    s0 = np.empty(nr, np.bool_)
+    s1 = np.empty(nr, np.bool_)
+    J = np.zeros((n, n))
+    W = np.empty((n, n))
+    piv = np.empty(n, np.int64)
+    fy0 = np.empty(n)
+    fw = np.empty(n)
+    yt = np.empty(n)
+    y1 = np.empty(n)
+    ym = np.empty(n)
+    k1 = np.empty(n)
+    k2 = np.empty(n)
+    k3 = np.empty(n)
+    k4 = np.empty(n)
+    k5 = np.empty(n)
+    k6 = np.empty(n)
+    d1 = np.empty(n)
+    d2 = np.empty(n)
+    steps = 0
+    rejected = 0
+    _rhs(T, n_rhs, rhs_reg, x, p, reg, fy0)
+    _roots(root_reg, reg, s0)
+    if h <= 0.0:
+        d0 = 0.0
+        dd = 0.0
+        for i in range(n):
+            sc = atol[i] + rtol * abs(x[i])
+            d0 += (x[i] / sc) ** 2
+            dd += (fy0[i] / sc) ** 2
+        d0 = np.sqrt(d0 / n)
+        dd = np.sqrt(dd / n)
+        h = 0.01 * d0 / dd if (d0 > 1e-5 and dd > 1e-5) else 1e-6
+        h = min(h, 1e-3 * max(t_stop - x[it], 1e-300)) if t_stop > x[it] else h
+    err_prev = 1.0
+    new_J = True
+    status = REACHED
+    while x[it] < t_stop:
+        t = x[it]
+        if steps + rejected >= max_steps:
+            status = MAX_STEPS
+            break
+        if h > h_max:
+            h = h_max
+        h_prop = h
+        last = False
+        if t + 1.01 * h >= t_stop:
+            h = t_stop - t
+            last = True
+        if h < 1e-14 * max(1.0, abs(t)):
+            status = STEP_UNDERFLOW
+            break
+        if new_J:
+            run_tape(T, x, p, reg, T[0].shape[0])
+            J[:, :] = 0.0
+            for e in range(jac_row.shape[0]):
+                J[jac_row[e], jac_col[e]] += reg[jac_reg[e]]
+            new_J = False
+        dtg = 1.0 / (h * GAMMA)
+        for i in range(n):
+            for j in range(n):
+                W[i, j] = -J[i, j]
+            W[i, i] += dtg
+        finite = lu_factor(W, piv)
+        err = np.inf
+        if finite:
+            ih = 1.0 / h
+            for i in range(n):
+                k1[i] = fy0[i]
+            lu_solve(W, piv, k1)
+            for i in range(n):
+                yt[i] = x[i] + A21 * k1[i]
+            _rhs(T, n_rhs, rhs_reg, yt, p, reg, fw)
+            for i in range(n):
+                k2[i] = fw[i] + ih * C21 * k1[i]
+            lu_solve(W, piv, k2)
+            for i in range(n):
+                yt[i] = x[i] + A31 * k1[i] + A32 * k2[i]
+            _rhs(T, n_rhs, rhs_reg, yt, p, reg, fw)
+            for i in range(n):
+                k3[i] = fw[i] + ih * (C31 * k1[i] + C32 * k2[i])
+            lu_solve(W, piv, k3)
+            for i in range(n):
+                yt[i] = x[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
+            _rhs(T, n_rhs, rhs_reg, yt, p, reg, fw)
+            for i in range(n):
+                k4[i] = fw[i] + ih * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i])
+            lu_solve(W, piv, k4)
+            for i in range(n):
+                yt[i] = x[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
+            _rhs(T, n_rhs, rhs_reg, yt, p, reg, fw)
+            for i in range(n):
+                k5[i] = fw[i] + ih * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
+            lu_solve(W, piv, k5)
+            for i in range(n):
+                yt[i] += k5[i]
+            _rhs(T, n_rhs, rhs_reg, yt, p, reg, fw)
+            for i in range(n):
+                k6[i] = fw[i] + ih * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
+            lu_solve(W, piv, k6)
+            err = 0.0
+            for i in range(n):
+                y1[i] = yt[i] + k6[i]
+                sc = atol[i] + rtol * max(abs(x[i]), abs(y1[i]))
+                err += (k6[i] / sc) ** 2
+            err = np.sqrt(err / n)
+            finite = np.isfinite(err)
+        if not finite:
+            rejected += 1
+            h *= 0.25
+            continue
+        if err > 1.0:
+            rejected += 1
+            h *= max(0.2, 0.9 * err ** -0.25)
+            continue
+        steps += 1
+        for i in range(n):
+            d1[i] = H21 * k1[i] + H22 * k2[i] + H23 * k3[i] + H24 * k4[i] + H25 * k5[i]
+            d2[i] = H31 * k1[i] + H32 * k2[i] + H33 * k3[i] + H34 * k4[i] + H35 * k5[i]
+        if last:
+            y1[it] = t_stop
+        # root functions: earliest sign change inside the step, located on the dense output
+        hit = -1
+        th_hit = 1.0
+        if nr > 0:
+            _rhs(T, n_rhs, rhs_reg, y1, p, reg, fw)
+            _roots(root_reg, reg, s1)
+            for r in range(nr):
+                if s1[r] != s0[r]:
+                    lo = 0.0
+                    hi = th_hit if hit >= 0 else 1.0
+                    for i in range(n):
+                        ym[i] = _dense(x, y1, d1, d2, i, hi)
+                    _rhs(T, n_rhs, rhs_reg, ym, p, reg, fw)
+                    if (reg[root_reg[r]] > 0.0) == s0[r]:
+                        continue  # changes only after an earlier root already found
+                    while (hi - lo) * h > 1e-13 * max(1.0, abs(t)):
+                        mid = 0.5 * (lo + hi)
+                        for i in range(n):
+                            ym[i] = _dense(x, y1, d1, d2, i, mid)
+                        _rhs(T, n_rhs, rhs_reg, ym, p, reg, fw)
+                        if (reg[root_reg[r]] > 0.0) != s0[r]:
+                            hi = mid
+                        else:
+                            lo = mid
+                    hit = r
+                    th_hit = hi
+        t_new = t_stop if (last and hit < 0) else t + th_hit * h
+        while io < nt and t_out[io] < t_new:
+            th = (t_out[io] - t) / h
+            for i in range(n):
+                out[io, i] = _dense(x, y1, d1, d2, i, th)
+            out[io, it] = t_out[io]
+            io += 1
+        if hit >= 0:
+            for i in range(n):
+                x[i] = _dense(x, y1, d1, d2, i, th_hit)
+            x[it] = t_new
+            h = max(th_hit * h, 1e-3 * h)
+            status = ROOT
+            info[J_ROOT] = hit
+        else:
+            for i in range(n):
+                x[i] = y1[i]
+            x[it] = t_new
+        bad = False
+        for i in range(n):
+            if not np.isfinite(x[i]) or abs(x[i]) > 1e250:
+                bad = True
+        if bad:
+            status = NONFINITE
+            break
+        if hit >= 0:
+            break
+        _rhs(T, n_rhs, rhs_reg, x, p, reg, fy0)
+        for r in range(nr):
+            s0[r] = reg[root_reg[r]] > 0.0
+        new_J = True
+        fac = 0.9 * max(err, 1e-10) ** (-0.7 / 4.0) * err_prev ** (0.4 / 4.0)
+        fac = min(6.0, max(0.2, fac))
+        err_prev = max(err, 1e-4)
+        h = max(h * fac, h_prop) if last else h * fac
+    info[J_T] = x[it]
+    info[J_STEPS] += steps
+    info[J_REJECTED] += rejected
+    info[J_H] = h
+    return status, io

@@ -1,0 +1,269 @@
+"""The PEtab objective on cytonet's batch engine: log-likelihood, chi2, residuals, gradient and Jacobian.
+
+For measurement ``m``, simulation ``y`` and noise ``sigma`` on the observable's transformation
+``h`` (lin, log, log10), with ``r = (h(y) - h(m)) / sigma``, PEtab defines the negative log-likelihood
+
+    normal:  0.5 * log(2 pi sigma^2) + 0.5 r^2 + J        laplace:  log(2 sigma) + |r| + J
+
+with ``J = 0`` (lin), ``log m`` (log) or ``log(m ln 10)`` (log10), and ``chi2 = sum r^2``.
+The objective minimised is the negative log-likelihood plus the objective priors' negative log
+densities. Every evaluation simulates a *stack* of parameter vectors in one call of
+:func:`cytonet.engine.simulate_batch`, so the central finite differences of the gradient (2n + 1
+vectors) and of the residual Jacobian run as one parallel batch. A vector whose integration fails
+gets an infinite objective (and NaN residuals); the others are unaffected.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cytonet.fit.mapping import Layout, Source, build_layout
+from cytonet.fit.problem import PetabProblem
+from cytonet.model.expr import evaluate, names_in
+
+LOG10 = math.log(10.0)
+#: a pre-equilibration has converged when x(T) and x(T/10) agree to this relative tolerance (plus atol)
+STEADY_RTOL = 1e-9
+STEADY_HORIZONS = (1e4, 1e6, 1e8)
+
+
+@dataclass
+class Evaluation:
+    """Objective parts for each of k parameter vectors (rows)."""
+
+    llh: np.ndarray  # (k,)
+    chi2: np.ndarray
+    prior: np.ndarray  # negative log-prior
+    simulated: np.ndarray  # (k, n_measurements), NaN where the vector failed
+    sigma: np.ndarray
+    residuals: np.ndarray  # (h(y) - h(m)) / sigma
+    ok: np.ndarray  # bool (k,)
+    error: list[str]  # '' or why the vector failed
+
+    @property
+    def objective(self) -> np.ndarray:
+        """Negative log-posterior (negative log-likelihood + negative log-prior); inf where failed."""
+        return np.where(self.ok, -self.llh + self.prior, np.inf)
+
+
+class Objective:
+    """Negative log-posterior of a PEtab problem over its estimated parameters (on their scales)."""
+
+    def __init__(self, problem: PetabProblem, *, rtol: float = 1e-8, atol: float = 1e-12, fd_step: float = 1e-4,
+                 threads: int | None = None, max_steps: int = 200_000) -> None:
+        from cytonet.model.compile import compile_model
+
+        self.problem = problem
+        self.layout: Layout = build_layout(problem, compile_model(problem.spec))
+        self.rtol, self.atol, self.fd_step, self.threads, self.max_steps = rtol, atol, fd_step, threads, max_steps
+        self.priors = problem.objective_priors()
+        self.n_evaluations = 0  # parameter vectors simulated so far
+
+    # -- the parameter vector ---------------------------------------------------------
+    @property
+    def ids(self) -> list[str]:
+        return self.problem.parameters.free_ids
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    @property
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.problem.parameters.bounds()
+
+    @property
+    def least_squares(self) -> bool:
+        """True when minimising 0.5 * sum r^2 is the same problem: normal noise, sigma independent of x, no priors."""
+        L = self.layout
+        if self.priors or np.any(L.distribution != 0):
+            return False
+        free = set(self.problem.parameters.free.tolist())
+        for f in L.noise_formulas:
+            for name in names_in(f.node):
+                srcs = L.placeholders.get(name)
+                if srcs is not None and any(s is not None and s.table in free for s in srcs):
+                    return False
+                if name in L.formula_parameters and L.formula_parameters[name] in free:
+                    return False
+                if name in L.cm.parameters or name in L.cm.species or name in L.cm.observables or name == f.observable:
+                    return False
+        return True
+
+    # -- simulation -------------------------------------------------------------------
+    def _settings(self, V: np.ndarray, phase, base_P: np.ndarray, base_X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        P, X = base_P.copy(), base_X.copy()
+        for j, src in phase.parameters.items():
+            P[:, j] = src.of(V)
+        for i, src in phase.initial.items():
+            v = src.of(V)
+            X[:, i] = np.where(np.isnan(v), X[:, i], v)
+        return P, X
+
+    def _model_P(self, V: np.ndarray) -> np.ndarray:
+        cm = self.layout.cm
+        P = np.tile(cm.p, (V.shape[0], 1))
+        for j, t in self.layout.model_parameter_table.items():
+            P[:, j] = V[:, t]
+        return P
+
+    def _batch(self, P: np.ndarray, X: np.ndarray, t: np.ndarray):  # noqa: ANN202 - xarray.Dataset
+        from cytonet.engine import simulate_batch
+
+        cm = self.layout.cm
+        table = {p: P[:, j] for j, p in enumerate(cm.parameters)}
+        table.update({s: np.maximum(X[:, i], 0.0) for i, s in enumerate(cm.species)})
+        t_end = float(t[-1]) if t[-1] > 0 else 1.0
+        return simulate_batch(cm, table, t_end, t_eval=t if t[-1] > 0 else np.array([0.0, 1.0]), rtol=self.rtol,
+                              atol=self.atol, on_error="mask", threads=self.threads, max_steps=self.max_steps)
+
+    def _steady(self, P: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Steady states from X under P (rows), and which converged."""
+        done = np.zeros(len(P), bool)
+        out = X.copy()
+        alive = np.ones(len(P), bool)
+        for T in STEADY_HORIZONS:
+            rows = np.flatnonzero(alive & ~done)
+            if not rows.size:
+                break
+            ds = self._batch(P[rows], out[rows], np.array([0.0, T / 10, T]))
+            S = ds["state"].values
+            ok = ds["status"].values == 0
+            a, b = S[:, 1], S[:, 2]
+            conv = ok & np.all(np.abs(b - a) <= STEADY_RTOL * np.abs(b) + self.atol, axis=1)
+            alive[rows[~ok]] = False
+            out[rows[ok]] = b[ok]
+            done[rows[conv]] = True
+        return out, done
+
+    def simulate(self, V: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict, np.ndarray, list[str]]:
+        """States (k*runs, n_t, n_species), model parameters (k*runs, n_p), observables, ok (k,), errors (k,)."""
+        L = self.layout
+        cm = L.cm
+        k, n_runs = V.shape[0], len(L.runs)
+        base_P = self._model_P(V)
+        base_X = np.tile(cm.x0, (k, 1))
+        P_all = np.empty((k * n_runs, len(cm.parameters)))
+        X_all = np.empty((k * n_runs, cm.n_species))
+        errors = [""] * k
+        ok = np.ones(k, bool)
+        pre_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for r, (pre, sim) in enumerate(L.runs):
+            if pre is not None:
+                if pre.condition not in pre_cache:
+                    Pp, Xp = self._settings(V, pre, base_P, base_X)
+                    pre_cache[pre.condition] = self._steady(Pp, Xp)
+                Xs, conv = pre_cache[pre.condition]
+                for i in np.flatnonzero(~conv & ok):
+                    errors[i] = f"pre-equilibration in condition {pre.condition!r} reached no steady state"
+                ok &= conv
+                P, X = self._settings(V, sim, base_P, Xs)
+            else:
+                P, X = self._settings(V, sim, base_P, base_X)
+            X_all[r::n_runs] = X
+            P_all[r::n_runs] = P
+        ds = self._batch(P_all, X_all, L.times)
+        status = ds["status"].values.reshape(k, n_runs)
+        for i in np.flatnonzero(np.any(status != 0, axis=1) & ok):
+            bad = int(np.flatnonzero(status[i] != 0)[0])
+            errors[i] = f"integration failed in condition {L.runs[bad][1].condition!r} (status {int(status[i, bad])})"
+        ok &= np.all(status == 0, axis=1)
+        obs = {o: ds[o].values for o in cm.observables}
+        self.n_evaluations += k
+        return ds["state"].values, P_all, obs, ok, errors
+
+    # -- objective ------------------------------------------------------------------------
+    def _values(self, node, rows: np.ndarray, V: np.ndarray, S: np.ndarray, P: np.ndarray, obs: dict,
+                y: np.ndarray | None, observable: str) -> dict[str, np.ndarray]:
+        L = self.layout
+        cm = L.cm
+        k, n_runs = V.shape[0], len(L.runs)
+        sim_rows = np.arange(k)[:, None] * n_runs + L.run_of[rows][None, :]  # (k, m)
+        tt = np.broadcast_to(L.time_of[rows][None, :], sim_rows.shape)
+        out: dict[str, np.ndarray] = {}
+        for name in names_in(node):
+            if name == observable and y is not None:
+                out[name] = y
+            elif name in L.placeholders:
+                srcs = L.placeholders[name]
+                out[name] = np.column_stack([(srcs[i] or Source(math.nan)).of(V) for i in rows])
+            elif name in cm.observables:
+                out[name] = obs[name][sim_rows, tt]
+            elif name in cm.species:
+                out[name] = S[sim_rows, tt, cm.species_index(name)]
+            elif name in cm.parameters:
+                out[name] = P[sim_rows, cm.parameter_index(name)]
+            else:
+                out[name] = np.broadcast_to(V[:, L.formula_parameters[name]][:, None], sim_rows.shape)
+        return out
+
+    def evaluate(self, X: np.ndarray) -> Evaluation:
+        """Objective parts at each row of ``X`` (k, n) on the parameter scale."""
+        X = np.atleast_2d(np.asarray(X, float))
+        L = self.layout
+        V = self.problem.parameters.values(X)
+        k, m = V.shape[0], L.measured.size
+        S, P, obs, ok, errors = self.simulate(V)
+        y = np.full((k, m), np.nan)
+        sigma = np.full((k, m), np.nan)
+        for f in L.observable_formulas:
+            y[:, f.rows] = np.broadcast_to(evaluate(f.node, self._values(f.node, f.rows, V, S, P, obs, None, f.observable)), (k, f.rows.size))
+        for f in L.noise_formulas:
+            vals = self._values(f.node, f.rows, V, S, P, obs, y[:, f.rows], f.observable)
+            sigma[:, f.rows] = np.broadcast_to(evaluate(f.node, vals), (k, f.rows.size))
+        llh, chi2, res = self.likelihood(y, sigma)
+        bad = ok & ~np.isfinite(llh)
+        for i in np.flatnonzero(bad):
+            errors[i] = "non-finite likelihood (simulation <= 0 on a log scale, or sigma <= 0)"
+        ok &= ~bad
+        prior = np.zeros(k)
+        for j, pr in self.priors:
+            prior += np.asarray(pr.neglogprior(X[:, j], x_scaled=True), float)
+        y[~ok] = np.nan
+        return Evaluation(np.where(ok, llh, -np.inf), np.where(ok, chi2, np.inf), prior, y, sigma, res, ok, errors)
+
+    def likelihood(self, y: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(llh, chi2, residuals) for simulations ``y`` and noise ``sigma`` (k, n_measurements), PEtab's formulas."""
+        L = self.layout
+        m = L.measured
+        lin, ln, lg = L.transform == 0, L.transform == 1, L.transform == 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hy = np.where(lin, y, np.where(ln, np.log(y), np.log10(y)))
+            hm = np.where(lin, m, np.where(ln, np.log(m), np.log10(m)))
+            r = (hy - hm) / sigma
+            jac = np.where(lin, 0.0, np.where(ln, np.log(m), np.log(m * LOG10)))
+            normal = L.distribution == 0
+            nllh = np.where(normal, 0.5 * np.log(2 * np.pi * sigma**2) + 0.5 * r**2, np.log(2 * sigma) + np.abs(r)) + jac
+            llh = -np.sum(nllh, axis=1)
+            valid = np.all(np.isfinite(nllh), axis=1) & np.all(sigma > 0, axis=1)
+        return np.where(valid, llh, np.nan), np.sum(r**2, axis=1), r
+
+    # -- what optimisers call ------------------------------------------------------------
+    def __call__(self, x: np.ndarray) -> float:
+        return float(self.evaluate(np.asarray(x, float)[None, :]).objective[0])
+
+    def _stack(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = np.asarray(x, float)
+        h = self.fd_step * np.maximum(1.0, np.abs(x))
+        E = np.diag(h)
+        return np.vstack([x, x + E, x - E]), h
+
+    def value_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """Objective and its gradient by central differences, all 2n + 1 vectors in one batch."""
+        X, h = self._stack(x)
+        f = self.evaluate(X).objective
+        n = self.n
+        g = (f[1:n + 1] - f[n + 1:]) / (2 * h)
+        return float(f[0]), g
+
+    def residuals_and_jacobian(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted residuals r (n_measurements,) and dr/dx by central differences (one batch)."""
+        X, h = self._stack(x)
+        ev = self.evaluate(X)
+        n = self.n
+        r = ev.residuals
+        J = (r[1:n + 1] - r[n + 1:]).T / (2 * h)
+        return r[0], J

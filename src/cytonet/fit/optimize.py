@@ -1,0 +1,275 @@
+"""Local optimisation from one start, and multistart fits in parallel (processes or a Dask cluster).
+
+Optimisers (``method``):
+
+- ``ls``: SciPy's trust-region reflective least squares on the weighted residuals with their
+  Jacobian (Gauss-Newton model), for problems where that is the same problem (normal noise, fixed
+  sigma, no priors: :attr:`Objective.least_squares`).
+- ``fides``: the fides trust-region optimiser with the Gauss-Newton Hessian ``J^T J`` where the
+  problem is least squares, BFGS updates otherwise.
+- ``lbfgsb``: SciPy's L-BFGS-B on the objective and its gradient.
+
+``auto`` takes ``ls`` for least-squares problems and ``fides`` (BFGS) otherwise; benchmarks/fit.py
+compares them. A start whose integration fails at its initial point, or that raises a cytonet
+error, is recorded as failed with the reason and never stops the others.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from cytonet.errors import CytonetError
+from cytonet.fit.objective import Objective
+from cytonet.fit.problem import PetabError, load_problem
+
+Method = Literal["auto", "ls", "fides", "lbfgsb"]
+METHODS = ("auto", "ls", "fides", "lbfgsb")
+#: starts within this objective distance of the best count as converged to it
+CONVERGED_WITHIN = 0.1
+
+
+@dataclass
+class StartResult:
+    """One local optimisation: where it started and ended, and how."""
+
+    start: int
+    x0: list[float]
+    x: list[float]
+    objective: float
+    llh: float
+    chi2: float
+    evaluations: int  # parameter vectors simulated
+    seconds: float
+    method: str
+    status: str  # 'ok' | 'failed'
+    message: str = ""
+
+
+@dataclass
+class ObjectiveSettings:
+    """What a worker needs to rebuild the objective of a problem (picklable, hashable as JSON)."""
+
+    problem: str
+    rtol: float = 1e-8
+    atol: float = 1e-12
+    fd_step: float = 1e-4
+    threads: int | None = None
+
+    def key(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+@lru_cache(maxsize=4)
+def _objective(key: str) -> Objective:
+    s = ObjectiveSettings(**json.loads(key))
+    return Objective(load_problem(s.problem), rtol=s.rtol, atol=s.atol, fd_step=s.fd_step, threads=s.threads)
+
+
+def resolve_method(objective: Objective, method: str) -> str:
+    if method not in METHODS:
+        raise PetabError(f"optimiser {method!r} is not known; use one of {list(METHODS)}")
+    if method == "auto":
+        return "ls" if objective.least_squares else "fides"
+    if method == "ls" and not objective.least_squares:
+        raise PetabError("optimiser 'ls' needs a least-squares problem (normal noise, sigma not estimated, no priors); "
+                         "use 'fides' or 'lbfgsb'")
+    return method
+
+
+class _Counted:
+    """Objective calls that never raise: failures give inf / NaN and are counted."""
+
+    def __init__(self, obj: Objective, lb: np.ndarray, ub: np.ndarray) -> None:
+        self.obj, self.lb, self.ub = obj, lb, ub
+
+    def clip(self, x: np.ndarray) -> np.ndarray:
+        return np.clip(x, self.lb, self.ub)
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        ev = self.obj.evaluate(self.clip(x)[None, :])
+        return ev.residuals[0] if ev.ok[0] else np.full(ev.residuals.shape[1], np.nan)
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        r, J = self.obj.residuals_and_jacobian(self.clip(x))
+        return np.nan_to_num(J, nan=0.0, posinf=0.0, neginf=0.0)
+
+    def value_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        f, g = self.obj.value_and_gradient(self.clip(x))
+        if not np.isfinite(f):
+            return np.inf, np.zeros_like(x)
+        return f, np.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
+
+    def value_grad_gn(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """(0.5 sum r^2 + const, J^T r, J^T J) for least-squares problems, fides' (f, g, H) signature."""
+        X, h = self.obj._stack(self.clip(x))
+        ev = self.obj.evaluate(X)
+        n = self.obj.n
+        if not ev.ok[0]:
+            return np.inf, np.zeros(n), np.eye(n)
+        r = ev.residuals[0]
+        J = np.nan_to_num((ev.residuals[1:n + 1] - ev.residuals[n + 1:]).T / (2 * h))
+        return float(ev.objective[0]), J.T @ r, J.T @ J
+
+
+def optimize_start(obj: Objective, x0: np.ndarray, *, method: str = "auto", max_iter: int = 200, start: int = 0,
+                   fixed: dict[int, float] | None = None) -> StartResult:
+    """Minimise the objective from ``x0`` (parameter scale); ``fixed`` holds some positions at given values (profiles)."""
+    lb, ub = obj.bounds
+    m = resolve_method(obj, method)
+    t0, n0 = time.perf_counter(), obj.n_evaluations
+    x0 = np.clip(np.asarray(x0, float), lb, ub)
+    free = np.array([j for j in range(obj.n) if j not in (fixed or {})], int)
+
+    def full(z: np.ndarray) -> np.ndarray:
+        x = x0.copy()
+        for j, v in (fixed or {}).items():
+            x[j] = v
+        x[free] = z
+        return x
+
+    c = _Counted(obj, lb, ub)
+    z0 = x0[free]
+    try:
+        first = obj.evaluate(full(z0)[None, :])
+        if not first.ok[0]:
+            raise PetabError(f"objective not finite at the start: {first.error[0]}")
+        z = _run(m, c, full, free, z0, lb[free], ub[free], max_iter) if free.size else z0
+        message = ""
+    except CytonetError as err:
+        return StartResult(start, x0.tolist(), x0.tolist(), float("inf"), float("-inf"), float("inf"),
+                           obj.n_evaluations - n0, time.perf_counter() - t0, m, "failed", str(err))
+    x = c.clip(full(z))
+    ev = obj.evaluate(x[None, :])
+    status = "ok" if ev.ok[0] else "failed"
+    return StartResult(start, x0.tolist(), x.tolist(), float(ev.objective[0]), float(ev.llh[0]), float(ev.chi2[0]),
+                       obj.n_evaluations - n0, time.perf_counter() - t0, m, status, message or ev.error[0])
+
+
+def _run(m: str, c: _Counted, full: Callable[[np.ndarray], np.ndarray], free: np.ndarray, z0: np.ndarray,
+         lb: np.ndarray, ub: np.ndarray, max_iter: int) -> np.ndarray:
+    from scipy.optimize import least_squares, minimize
+
+    if m == "ls":
+        res = least_squares(lambda z: c.residuals(full(z)), z0, jac=lambda z: c.jacobian(full(z))[:, free],
+                            bounds=(lb, ub), method="trf", x_scale="jac", max_nfev=max_iter, xtol=1e-10, ftol=1e-10, gtol=1e-8)
+        return res.x
+    if m == "lbfgsb":
+        def fg(z: np.ndarray) -> tuple[float, np.ndarray]:
+            f, g = c.value_grad(full(z))
+            return f, g[free]
+
+        res = minimize(fg, z0, jac=True, method="L-BFGS-B", bounds=list(zip(lb, ub)), options={"maxiter": max_iter})
+        return res.x
+    import logging
+
+    import fides
+
+    if c.obj.least_squares:
+        def fun(z: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+            f, g, H = c.value_grad_gn(full(z))
+            return f, g[free], H[np.ix_(free, free)]
+        update = None
+    else:
+        def fun(z: np.ndarray) -> tuple[float, np.ndarray]:  # type: ignore[misc]
+            f, g = c.value_grad(full(z))
+            return f, g[free]
+        update = fides.BFGS()
+    opt = fides.Optimizer(fun, ub=ub, lb=lb, verbose=logging.WARNING, hessian_update=update,
+                          options={fides.Options.MAXITER: max_iter, fides.Options.FATOL: 1e-8, fides.Options.FRTOL: 1e-10})
+    opt.minimize(z0)
+    return opt.x_min
+
+
+# -- multistart -------------------------------------------------------------------------------
+@dataclass
+class MultistartResult:
+    problem: str
+    parameter_ids: list[str]
+    method: str
+    seed: int
+    starts: list[StartResult] = field(default_factory=list)
+
+    @property
+    def ranked(self) -> list[StartResult]:
+        return sorted(self.starts, key=lambda s: (s.status != "ok", s.objective))
+
+    @property
+    def best(self) -> StartResult:
+        return self.ranked[0]
+
+    @property
+    def converged(self) -> int:
+        b = self.best.objective
+        return sum(1 for s in self.starts if s.status == "ok" and s.objective - b <= CONVERGED_WITHIN)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for s in self.starts if s.status != "ok")
+
+
+def _start_task(key: str, x0: list[float], method: str, max_iter: int, start: int) -> StartResult:
+    """One start in a worker (the objective is built once per worker process)."""
+    return optimize_start(_objective(key), np.asarray(x0), method=method, max_iter=max_iter, start=start)
+
+
+def multistart(settings: ObjectiveSettings, starts: int, seed: int = 0, *, method: Method = "auto", max_iter: int = 200,
+               workers: int = 2, dask: str | None = None, x0: np.ndarray | None = None,
+               progress: Callable[[StartResult], None] | None = None) -> MultistartResult:
+    """Fit from ``starts`` points drawn from the initialisation priors (seeded), in parallel.
+
+    ``workers`` processes share the starts (1: in this process); ``dask`` = "local" or a scheduler
+    address sends them to a Dask cluster instead. ``x0`` (starts, n) replaces the sampled points.
+    """
+    obj = _objective(settings.key())
+    m = resolve_method(obj, method)
+    if starts < 1:
+        raise PetabError(f"--starts must be at least 1, got {starts}")
+    X0 = obj.problem.sample_starts(starts, seed) if x0 is None else np.atleast_2d(np.asarray(x0, float))
+    out = MultistartResult(str(settings.problem), obj.ids, m, seed)
+    tasks = [(x.tolist(), i) for i, x in enumerate(X0)]
+
+    def collect(res: StartResult) -> None:
+        out.starts.append(res)
+        if progress:
+            progress(res)
+
+    if dask:
+        _run_dask(dask, workers, settings, tasks, m, max_iter, collect)
+    elif workers <= 1:
+        for x, i in tasks:
+            collect(optimize_start(obj, np.asarray(x), method=m, max_iter=max_iter, start=i))
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        worker = ObjectiveSettings(**{**asdict(settings), "threads": settings.threads or 1})
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            futs = [pool.submit(_start_task, worker.key(), x, m, max_iter, i) for x, i in tasks]
+            for f in as_completed(futs):
+                collect(f.result())
+    out.starts.sort(key=lambda s: s.start)
+    return out
+
+
+def _run_dask(address: str, workers: int, settings: ObjectiveSettings, tasks: list, method: str, max_iter: int,
+              collect: Callable[[StartResult], None]) -> None:
+    from distributed import Client, LocalCluster, as_completed
+
+    worker = ObjectiveSettings(**{**asdict(settings), "threads": settings.threads or 1, "problem": str(Path(settings.problem).resolve())})
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) if address == "local" else None
+    try:
+        with Client(cluster if cluster is not None else address) as client:
+            futs = [client.submit(_start_task, worker.key(), x, method, max_iter, i, pure=False) for x, i in tasks]
+            for f in as_completed(futs):
+                collect(f.result())
+    finally:
+        if cluster is not None:
+            cluster.close()
