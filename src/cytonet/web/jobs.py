@@ -44,7 +44,7 @@ class Job:
             return 1.0
         if self.status != "running":
             return 0.0
-        from cytonet.population.store import read_manifest
+        from cytonet.store.runs import read_manifest
 
         try:
             manifest = read_manifest(self.out) or {}
