@@ -2,8 +2,10 @@
 
 :func:`classify` follows the three criteria of Fajgenbaum & June 2020 (doi:10.1056/NEJMra2026131):
 (1) elevated circulating cytokines, (2) acute systemic inflammation, (3) secondary organ
-dysfunction. All three = "cytokine storm"; (1) or (2) without (3) = "controlled response"; neither
-= "none". Every cut-off is a named :class:`~cytonet.analysis.clinical.Threshold` with its reason, and
+dysfunction. The label follows :data:`RULE`: all three = "cytokine storm"; organ dysfunction with
+(1) or (2), or an extreme signature-cytokine level, without all three = "uncontrolled response" (the
+review contrasts a controlled immune response with one that injures organs); (1) or (2) otherwise =
+"controlled response"; neither (1) nor (2) = "none". Every cut-off is a named :class:`~cytonet.analysis.clinical.Threshold` with its reason, and
 each criterion reports what was measured beside whether it held.
 """
 
@@ -44,6 +46,11 @@ ORGAN_DAMAGE = Threshold(
     0.25, "1", "assumption: tissue-damage proxy above a quarter of its range stands for organ injury (e.g. AKI, liver injury)")
 MIN_DURATION = Threshold(
     1.0, "h", "assumption: a criterion must hold for at least one hour, so no single output sample decides")
+EXTREME_LEVEL = Threshold(
+    5000.0, "pg/mL",
+    "assumption: a storm-signature cytokine (IL-6, IFN-γ or TNF) above 5,000 pg/mL for an hour is beyond any controlled "
+    "response: 50x the elevated level, above the pooled mean serum IL-6 of CRS (3,110 pg/mL) and of sepsis (984 pg/mL)",
+    ("doi:10.1016/S2213-2600(20)30404-5",))
 BALANCE_SHIFT = Threshold(
     2.0, "x baseline", "assumption: pro/anti index at least twice its resting value counts as pro-inflammatory dominance")
 
@@ -51,7 +58,24 @@ BALANCE_SHIFT = Threshold(
 class StormClass(StrEnum):
     NONE = "none"
     CONTROLLED = "controlled response"
+    UNCONTROLLED = "uncontrolled response"
     STORM = "cytokine storm"
+
+
+#: the classes in the order of :func:`label_codes`
+LABELS = (StormClass.NONE, StormClass.CONTROLLED, StormClass.UNCONTROLLED, StormClass.STORM)
+#: the labelling rule as the report prints it
+RULE = ("cytokine storm = all three criteria; uncontrolled response = (3) with (1) or (2), or a signature cytokine "
+        f"above {EXTREME_LEVEL.value:g} {EXTREME_LEVEL.unit} for >= {MIN_DURATION.value:g} h, without all three; "
+        "controlled response = (1) or (2) otherwise; none = neither (1) nor (2)")
+
+
+def label_codes(cytokines: np.ndarray, inflammation: np.ndarray, organ: np.ndarray, extreme: np.ndarray) -> np.ndarray:
+    """Index into :data:`LABELS` per run from the three criteria and the extreme-level flag (bool arrays), by :data:`RULE`."""
+    c1, c2, c3, ex = (np.asarray(x, bool) for x in (cytokines, inflammation, organ, extreme))
+    storm = c1 & c2 & c3
+    uncontrolled = ~storm & ((c3 & (c1 | c2)) | ex)
+    return np.select([storm, uncontrolled, c1 | c2], [3, 2, 1], 0)
 
 
 @dataclass(frozen=True)
@@ -129,7 +153,7 @@ class StormSummary:
         d = asdict(self)
         d["classification"]["label"] = str(self.classification.label)
         d["hscore"]["modelled_points"] = self.hscore.modelled_points
-        d["units"] = {"time": "h", "cytokines": "pg/mL", **READOUT_UNITS}
+        d["units"] = {"time": "h", "cytokines": "pg/mL", "IL6_total": "pg/mL", **READOUT_UNITS}
         return d
 
 
@@ -199,7 +223,9 @@ def _readouts(ds: xr.Dataset) -> dict[str, dict[str, float]]:
     """Baseline, peak (nadir for MAP, SPO2) and its time, end value, and ``at_end`` (the extreme is the last sample)."""
     t = ds["time"].values
     out: dict[str, dict[str, float]] = {}
-    for name in ("TEMP", "CRP", "FERRITIN", "LEAK", "DAMAGE"):
+    peaks = ("IL6_total", "TEMP", "CRP", "FERRITIN", "LEAK", "DAMAGE") if "IL6_total" in ds.data_vars else \
+        ("TEMP", "CRP", "FERRITIN", "LEAK", "DAMAGE")
+    for name in peaks:
         x = series(ds, name)
         i = int(np.argmax(x))
         out[name] = {"baseline": float(x[0]), "peak": float(x[i]), "peak_time_h": float(t[i]), "end": float(x[-1]),
@@ -256,12 +282,8 @@ def classify(ds: xr.Dataset) -> Classification:
         f"MAP nadir {mapv.min():.1f} mmHg ({hypo_h:.1f} h below); SpO2 nadir {spo2.min():.1f} % ({hypox_h:.1f} h below); "
         f"DAMAGE peak {dmg.max():.3f} ({dmg_h:.1f} h above)",
     )
-    if c1.held and c2.held and c3.held:
-        label = StormClass.STORM
-    elif c1.held or c2.held:
-        label = StormClass.CONTROLLED
-    else:
-        label = StormClass.NONE
+    extreme = any(hours_above(t, series(ds, sid), EXTREME_LEVEL.value) >= need for sid in sig)
+    label = LABELS[int(label_codes(c1.held, c2.held, c3.held, extreme))]
     return Classification(label, (c1, c2, c3))
 
 

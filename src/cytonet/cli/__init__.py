@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("cytonet.cli.report", "report", "Rebuild the plots, summary.json and report.html of a run folder."),
     "treat": ("cytonet.cli.treat", "treat", "Run a scenario untreated and treated; write both time courses, a table of changes and a report to OUT."),
     "drugs": ("cytonet.cli.drugs", "app", "List modelled drugs and show their PK/PD records."),
+    "sensitivity": ("cytonet.cli.sensitivity", "app", "Global (Sobol, Morris) and local sensitivity and identifiability of a scenario's outcomes."),
     "serve": ("cytonet.cli.serve", "serve", "Serve the cytokine network explorer and its JSON API (OpenAPI at /openapi.json)."),
     "fit": ("cytonet.cli.fit", "fit", "Evaluate (--nominal) or fit a PEtab problem; write objective, estimates, plots and report.html to OUT."),
 }

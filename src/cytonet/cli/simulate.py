@@ -64,8 +64,12 @@ def summary_table(summaries: dict[str, StormSummary]) -> Table:
     def end(flag: object) -> str:
         return " ▲" if flag else ""
 
+    if all("IL6_total" in s.readouts for s in ss):  # serum IL-6 as assays report it (free + sIL-6R-bound)
+        row("serum IL-6 peak pg/mL (h)",
+            [f"{readable_number(s.readouts['IL6_total']['peak'])} ({s.readouts['IL6_total']['peak_time_h']:.1f})"
+             + end(s.readouts["IL6_total"].get("at_end")) for s in ss])
     for sid in ("IL6", "TNF", "IFNG", "IL10"):
-        row(f"{sid} peak pg/mL (h)", [f"{readable_number(s.cytokine(sid).peak)} ({s.cytokine(sid).peak_time_h:.1f})"
+        row(f"{'free IL6' if sid == 'IL6' else sid} peak pg/mL (h)", [f"{readable_number(s.cytokine(sid).peak)} ({s.cytokine(sid).peak_time_h:.1f})"
                                       + end(s.cytokine(sid).peak_at_end) for s in ss])
     for name, label, extreme, fmt in (("TEMP", "TEMP peak °C", "peak", "{:.2f}".format),
                                       ("CRP", "CRP peak mg/L", "peak", readable_number),

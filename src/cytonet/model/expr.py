@@ -4,7 +4,8 @@
 arrays (:func:`evaluate`), rendered back to text (:func:`to_text`) and to an SBML L3 infix formula
 (:func:`to_sbml`). Beyond arithmetic the grammar has comparisons (``<`` ``<=`` ``>`` ``>=`` ``==``
 ``!=``), ``and`` ``or`` ``not`` ``xor(...)``, ``piecewise(value1, condition1, ..., [otherwise])``,
-``time()`` and the functions of :data:`FUNCTIONS`; truth values are the numbers 1 and 0.
+``time()``, ``delay(value, lag)`` (the value ``lag`` time units ago) and the functions of
+:data:`FUNCTIONS`; truth values are the numbers 1 and 0.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ FUNCTIONS: dict[str, int | None] = {
     "exp": 1, "log": 1, "log10": 1, "sqrt": 1, "abs": 1, "min": None, "max": None,
     "sin": 1, "cos": 1, "tan": 1, "sinh": 1, "cosh": 1, "tanh": 1, "arcsin": 1, "arccos": 1, "arctan": 1,
     "arcsinh": 1, "arccosh": 1, "arctanh": 1, "floor": 1, "ceil": 1, "trunc": 1, "factorial": 1,
-    "xor": None, "piecewise": -1, "time": 0,
+    "xor": None, "piecewise": -1, "time": 0, "delay": 2,
 }
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "^"}
 _CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
@@ -211,6 +212,8 @@ def evaluate(node: Node, values: Mapping[str, np.ndarray | float]) -> np.ndarray
     if node.func == "time":
         return np.asarray(values["time"], dtype=float)
     args = [evaluate(a, values) for a in node.args]
+    if node.func == "delay":  # only ever evaluated at the start, when the past is the initial state
+        return args[0]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if node.func == "factorial":
             from scipy.special import gamma

@@ -4,9 +4,11 @@ The spec keeps SBML's core semantics: compartments (constant or not), species as
 (``hasOnlySubstanceUnits``) or concentrations, boundary and constant species, conversion factors,
 global and (renamed) local parameters, kinetic laws as ``expression`` rate laws, assignment and
 rate rules, initial assignments and events (delay, priority, persistence, initial value, values
-from trigger time). MathML becomes the safe expression tree of :mod:`cytonet.model.expr`, stored
-as text that only its whitelist parser reads. Constructs cytonet cannot run (algebraic rules, fast
-reactions, ``delay()``, variable stoichiometry, packages) raise ``ModelSpecError`` naming the element.
+from trigger time), variable stoichiometries, ``rateOf`` and ``delay`` (constant lags). MathML
+becomes the safe expression tree of :mod:`cytonet.model.expr`, stored as text that only its
+whitelist parser reads. Algebraic rules linear in the variable they determine become assignment
+rules (:mod:`cytonet.model.algebraic`). Constructs cytonet cannot run (other algebraic rules, fast
+reactions, stoichiometryMath, packages such as comp or fbc) raise ``ModelSpecError`` naming the element.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ class _Importer:
             raise ModelSpecError(f"{source}: the SBML document holds no model")
         for i in range(doc.getNumPlugins()):
             pkg = doc.getPlugin(i).getPackageName()
-            if pkg not in ("core", "", "l3v2extendedmath") and doc.isPackageEnabled(pkg):
+            if doc.getLevel() >= 3 and pkg not in ("core", "", "l3v2extendedmath") and doc.isPackageEnabled(pkg):
                 raise ModelSpecError(f"{source}: SBML package {pkg!r} is not supported (core SBML only)")
         self.m = m
         self.where = f"{source}: model {m.getId() or '(unnamed)'!r}"

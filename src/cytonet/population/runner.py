@@ -101,6 +101,11 @@ def _treated(spec: Any, cfg: PopulationConfig, t_end: float) -> Any:
     return treat(spec, cfg.drug, regimen)
 
 
+def _first_dose_h(cfg: PopulationConfig) -> float:
+    from cytonet.therapy.regimen import parse_hours
+
+    return parse_hours(cfg.at if cfg.at is not None else 0.0, "--at")
+
 
 @lru_cache(maxsize=4)
 def prepare(config_json: str) -> Prepared:
@@ -166,7 +171,7 @@ def run_partition(config_json: str, out: str, k: int, threads: int | None = None
         if progress:
             progress(m - ok.size)
         cols = {"patient": np.arange(start, start + m, dtype=np.int64), "arm": np.full(m, arm, dtype=object),
-                "status": status, **outcomes(prep.t, full), **values}
+                "status": status, **outcomes(prep.t, full, _first_dose_h(cfg) if arm == "treated" else None), **values}
         patients.append(pa.table(cols))
         if cfg.trajectory_points:
             trajectories.append(_trajectory_table(prep, cfg, full, start, m, arm))

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cytonet.analysis import clinical
-from cytonet.analysis.storm import StormSummary, summarize
+from cytonet.analysis.storm import RULE, StormSummary, summarize
 from cytonet.analysis.units import READOUT_UNITS, display_unit, readable_number, with_unit
 from cytonet.report import plots
 from cytonet.report.rundir import REPORT
@@ -74,8 +74,7 @@ def _criteria(s: StormSummary) -> str:
     refs = ", ".join(escape(r) for r in s.classification.refs)
     return (f"<p class=\"label\">{escape(str(s.classification.label))}</p>"
             + _table(["criterion", "thresholds", "held", "measured"], rows, text=True)
-            + f"<p><small>Criteria after Fajgenbaum &amp; June 2020 ({refs}): storm = all three; controlled "
-              "response = (1) or (2) without (3); none = neither.</small></p>")
+            + f"<p><small>Criteria after Fajgenbaum &amp; June 2020 ({refs}): {escape(RULE)}.</small></p>")
 
 
 def _readout_rows(s: StormSummary) -> list[list[str]]:
