@@ -306,10 +306,10 @@ def local_sensitivity(runner: Runner, parameters: Sequence[str], outputs: Sequen
 
 def plot_global(res: GlobalResult, path: Path) -> Path:
     """One bar panel per outcome: S1 and ST (Sobol) or mu* with sigma (Morris)."""
-    from cytonet.report.plots import _figure, _save
+    from cytonet.report.plots import new_figure, save_png
 
     k = len(res.outcomes)
-    fig, axes = _figure(k, 1, 8.0, 2.6 * k + 0.6)
+    fig, axes = new_figure(k, 1, 8.0, 2.6 * k + 0.6)
     names = [r.parameter for r in res.ranges]
     x = np.arange(len(names))
     for ax, o in zip(axes, res.outcomes):
@@ -322,20 +322,23 @@ def plot_global(res: GlobalResult, path: Path) -> Path:
             ax.bar(x + 0.2, t.sigma, 0.4, label="sigma")
         ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
         ax.set_title(o, fontsize=9)
+        ax.set_ylabel("Sobol index" if res.method == "sobol" else "elementary effect", fontsize=8)
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_local(res: LocalResult, path: Path) -> Path:
     """Singular values of the sensitivity matrix (log scale) and the weakest direction."""
-    from cytonet.report.plots import _figure, _save
+    from cytonet.report.plots import new_figure, save_png, scale_y
 
-    fig, (a, b) = _figure(1, 2, 11.0, 4.0)
-    a.semilogy(np.arange(1, res.singular_values.size + 1), np.maximum(res.singular_values, 1e-300), "o-")
+    fig, (a, b) = new_figure(1, 2, 11.0, 4.0)
+    a.plot(np.arange(1, res.singular_values.size + 1), np.maximum(res.singular_values, 1e-300), "o-")
+    scale_y(a)
     a.set_xlabel("index")
     a.set_ylabel("singular value")
     a.set_title(f"condition number {res.condition_number:.3g}", fontsize=9)
     b.bar(np.arange(len(res.parameters)), res.directions[-1])
     b.set_xticks(np.arange(len(res.parameters)), res.parameters, rotation=30, ha="right", fontsize=8)
     b.set_title("weakest parameter direction (log p)", fontsize=9)
-    return _save(fig, path)
+    b.set_ylabel("component", fontsize=8)
+    return save_png(fig, path)
