@@ -103,7 +103,7 @@ def _case(cm, sbml: str, x_ss: np.ndarray, atol: np.ndarray, label: str, sizes: 
     def rr_once() -> None:
         rr.resetAll()
         for sid, v in init.items():
-            rr[sid] = v
+            rr[runner.state[sid][0]] = v
         rr.simulate(0.0, T_END, N_POINTS)
 
     t_rr = _time(rr_once, 20)

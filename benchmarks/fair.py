@@ -21,6 +21,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from cytonet.model.sbml import reported_states
+
 _RUNNER = None  # this worker process's Runner
 
 
@@ -34,10 +36,11 @@ class Runner:
         if second:
             roadrunner.RoadRunner(sbml)  # the first instance of a process is the slow one
         self.rr = roadrunner.RoadRunner(sbml)
-        self.species = [s for s in species if s in states(self.rr)]
+        self.state = reported_states(sbml)  # concentrations and rate-rule states, as cytonet reports them
+        self.species = [s for s in species if s in self.state]
         self.keep = keep  # species left at their SBML initial value (e.g. a trigger dosed by an SBML event)
         configure(self.rr, dict(zip(species, atol)), rtol)
-        self.rr.timeCourseSelections = ["time", *self.species]
+        self.rr.timeCourseSelections = ["time", *(self.state[s][0] for s in self.species)]
         self.rr.simulate(0.0, 1.0, 2)
 
     def runs(self, pids: list[str], values: np.ndarray, x0: np.ndarray, t_end: float, n_points: int) -> tuple[np.ndarray, float]:
@@ -52,7 +55,7 @@ class Runner:
                 rr[pid] = v
             for j, sid in enumerate(self.species):  # the state at t = 0 (setting init() values regenerates the model)
                 if sid not in self.keep:
-                    rr[sid] = x0[i, j]
+                    rr[self.state[sid][0]] = x0[i, j]
             out[i] = np.asarray(rr.simulate(0.0, t_end, n_points))[:, 1:]
         return out, time.process_time() - c0
 

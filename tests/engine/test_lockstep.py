@@ -124,10 +124,10 @@ def test_lockstep_matches_roadrunner_on_a_sample():
     rr.integrator.absolute_tolerance = 1e-18
     rr.integrator.maximum_num_steps = 1_000_000
     species = list(ds.species.values)
-    rr.timeCourseSelections = ["time", *species]
+    rr.timeCourseSelections = ["time", *(f"[{s}]" for s in species)]  # concentrations, as cytonet reports them
     for i in range(4):
         rr.resetAll()
-        rr["k_tnf"], rr["IL10"] = k_tnf[i], il10[i]
+        rr["k_tnf"], rr["[IL10]"] = k_tnf[i], il10[i]
         ref = np.asarray(rr.simulate(times=t))[:, 1:]
         assert _rel(ds.state.values[i], ref) < 1e-6
 
