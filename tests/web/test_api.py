@@ -123,7 +123,7 @@ def _param(pid: str) -> float:
 
 
 def test_lps_protocol(client: TestClient) -> None:
-    """2 ng/kg at 0 h is the scenario's own challenge; a second bolus at 24 h gives a second TNF peak."""
+    """2 ng/kg at 0 h is the scenario's own challenge; a second bolus at 24 h gives a second, tolerant TNF peak."""
     base = {"scenario": "lps-endotoxemia", "hours": 48, "points": 193}
     own = client.post("/api/simulate", json=base).json()
     same = client.post("/api/simulate", json={**base, "lps": {"boluses": [{"dose_ng_per_kg": 2}]}}).json()
@@ -131,8 +131,9 @@ def test_lps_protocol(client: TestClient) -> None:
     np.testing.assert_allclose(same["series"]["TNF"]["values"], own["series"]["TNF"]["values"], rtol=2e-3)
     two = client.post("/api/simulate", json={**base, "lps": {"boluses": [{"dose_ng_per_kg": 2}, {"dose_ng_per_kg": 2, "time_h": 24}]}}).json()
     t, tnf = np.asarray(two["time"]), np.asarray(two["series"]["TNF"]["values"])
-    assert tnf[t > 24].max() > 10 * np.asarray(own["series"]["TNF"]["values"])[t > 24].max()
+    assert tnf[t > 24].max() > 2 * np.asarray(own["series"]["TNF"]["values"])[t > 24].max()
     assert 24 < t[t > 24][np.argmax(tnf[t > 24])] < 27
+    assert tnf[t > 24].max() < tnf[t < 24].max()  # endotoxin tolerance: the repeat response is blunted
     infused = client.post("/api/simulate", json={**base, "lps": {"infusions": [{"rate_ng_per_kg_h": 0.5, "duration_h": 4}]}}).json()
     assert max(infused["series"]["LPS"]["values"]) > 0
     late = client.post("/api/simulate", json={**base, "lps": {"boluses": [{"dose_ng_per_kg": 2, "time_h": 48}]}})
@@ -173,8 +174,8 @@ def test_treat_car_t_with_tocilizumab(client: TestClient) -> None:
     assert r.status_code == 200, r.text
     t = r.json()
     assert t["untreated"]["summary"]["classification"]["label"] == "cytokine storm"
-    assert t["treated"]["summary"]["max_crs_grade"] < t["untreated"]["summary"]["max_crs_grade"]
     changes = {c["measure"]: c for c in t["changes"]}
+    assert changes["max CRS grade (ASTCT)"]["treated"] < changes["max CRS grade (ASTCT)"]["untreated"]
     assert changes["peak CRP (mg/L)"]["treated"] < changes["peak CRP (mg/L)"]["untreated"]
     il6 = changes["peak serum IL-6, free + sIL-6R-bound (pg/mL)"]
     assert il6["treated"] > il6["untreated"]

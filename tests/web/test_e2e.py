@@ -107,8 +107,9 @@ def test_car_t_with_tocilizumab_overlay(page: Any) -> None:
     page.wait_for_selector("#treat-result table.changes", timeout=180_000)
     il6 = page.locator("#treat-result .plot[data-title='IL6']")
     assert "untreated" in il6.inner_text() and "+ tocilizumab" in il6.inner_text()
-    grades = page.evaluate("[window.cytonet.treatment.untreated.summary.max_crs_grade, window.cytonet.treatment.treated.summary.max_crs_grade]")
-    assert grades[1] < grades[0]
+    crp = page.evaluate("window.cytonet.treatment.changes.find(c => c.measure.startsWith('peak CRP'))")
+    assert crp["treated"] < crp["untreated"]
+    assert "peak CRP" in page.inner_text("#treat-result table.changes")
     assert page.locator("#treat-result .plot[data-title^='tocilizumab concentration'] canvas").count() == 1
     shot(page, "4-therapy-car-t-tocilizumab")
 

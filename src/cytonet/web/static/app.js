@@ -261,7 +261,8 @@ function criteriaTable(cls) {
 
 function verdict(summary) {
   const label = summary.classification.label;
-  return h("p", { class: `verdict ${label === "cytokine storm" ? "storm" : "ok"}`, "data-label": label },
+  const tone = { "cytokine storm": "storm", "uncontrolled response": "warn" }[label] || "ok";
+  return h("p", { class: `verdict ${tone}`, "data-label": label },
     `${label} · max CRS grade (ASTCT) ${summary.max_crs_grade}`);
 }
 
