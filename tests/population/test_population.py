@@ -191,6 +191,15 @@ def test_dask_local_cluster_gives_the_single_process_results(tmp_path: Path) -> 
         np.testing.assert_array_equal(a[k], b[k])
 
 
+def test_partitions_on_two_threads_give_the_one_thread_results(tmp_path: Path) -> None:
+    run_population(_cfg(n=40), tmp_path / "one", show_progress=False, threads=1)
+    run_population(_cfg(n=40), tmp_path / "two", show_progress=False, threads=2)
+    a, b = _patients(tmp_path / "one"), _patients(tmp_path / "two")
+    assert len(a["patient"]) == 40
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+
+
 def test_treated_arm_runs_on_the_same_patients_and_cli_reports_the_effect(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

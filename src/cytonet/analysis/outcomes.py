@@ -8,10 +8,14 @@ the criteria live in one place; only the arithmetic is rewritten over arrays (pa
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cytonet.analysis import clinical, storm
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 #: readouts whose peak (or nadir, for MAP and SPO2) is stored per patient
 PEAKS = ("IL6", "TNF", "IFNG", "IL1B", "IL10", "CRP", "FERRITIN", "TEMP", "DAMAGE", "LEAK")
@@ -93,3 +97,23 @@ def series_of(ds: object, names: tuple[str, ...] = NEEDED) -> dict[str, np.ndarr
     species = list(ds["species"].values)  # type: ignore[index]
     state = ds["state"].values  # type: ignore[index]
     return {n: (ds[n].values if n in ds.data_vars else state[:, :, species.index(n)]) for n in names}  # type: ignore[index, attr-defined]
+
+
+def run_outcomes(ds: xr.Dataset) -> dict[str, Any]:
+    """Outcomes of one run (a Dataset over time): the :func:`outcomes` columns as scalars, plus
+
+    ``peak_IL6_total`` (free + sIL-6R-bound serum IL-6, when the model has the ``IL6_total``
+    observable) and, per peak and nadir, ``peak_at_end_X`` / ``nadir_at_end_X``: the extreme is the
+    last sample (:func:`cytonet.analysis.storm.at_horizon_end`), so the true extreme may come after
+    the horizon.
+    """
+    names = [*NEEDED, *(["IL6_total"] if "IL6_total" in ds.data_vars else [])]
+    series = {n: clinical.series(ds, n)[None, :] for n in names}
+    out: dict[str, Any] = {k: v[0] for k, v in outcomes(ds["time"].values, series).items()}
+    if "IL6_total" in series:
+        out["peak_IL6_total"] = float(series["IL6_total"].max())
+    for k in (*PEAKS, *(["IL6_total"] if "IL6_total" in series else [])):
+        out[f"peak_at_end_{k}"] = bool(storm.at_horizon_end(series[k])[0])
+    for k in NADIRS:
+        out[f"nadir_at_end_{k}"] = bool(storm.at_horizon_end(series[k], nadir=True)[0])
+    return out

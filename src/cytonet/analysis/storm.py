@@ -19,6 +19,7 @@ import numpy as np
 
 from cytonet.analysis import clinical
 from cytonet.analysis.clinical import Threshold, series
+from cytonet.analysis.units import READOUT_UNITS, display_unit
 from cytonet.errors import ModelSpecError
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ class CytokineSummary:
     hours_above_fold: float  # above ELEVATED_FOLD x baseline
     level: float | None  # absolute signature level, if any
     hours_elevated: float  # above both the fold and the absolute level (fold alone if no level)
+    peak_at_end: bool = False  # the peak is the last sample: the true peak may come after the horizon
 
 
 @dataclass(frozen=True)
@@ -151,8 +153,7 @@ class StormSummary:
         d = asdict(self)
         d["classification"]["label"] = str(self.classification.label)
         d["hscore"]["modelled_points"] = self.hscore.modelled_points
-        d["units"] = {"time": "h", "cytokines": "pg/mL", "IL6_total": "pg/mL", "CRP": "mg/L", "FERRITIN": "ng/mL", "TEMP": "degC",
-                      "MAP": "mmHg", "SPO2": "%", "LEAK": "1", "DAMAGE": "1", "PRO_ANTI": "1"}
+        d["units"] = {"time": "h", "cytokines": "pg/mL", "IL6_total": "pg/mL", **READOUT_UNITS}
         return d
 
 
@@ -174,6 +175,18 @@ def hours_below(t: np.ndarray, x: np.ndarray, level: float) -> float:
     return hours_above(t, -np.asarray(x, float), -level)
 
 
+def at_horizon_end(x: np.ndarray, nadir: bool = False) -> np.ndarray:
+    """Per row of ``x`` (..., time): the peak (nadir) is first reached at the last sample, so the run ended before it turned.
+
+    Such an extreme is a bound, not the true peak: it may rise further after the horizon. A row that
+    moved by less than 1e-6 of its level over the run counts as flat and is never flagged
+    (assumption: solver noise on a resting series).
+    """
+    y = -np.asarray(x, float) if nadir else np.asarray(x, float)
+    last = np.argmax(y, axis=-1) == y.shape[-1] - 1  # where the reported peak time is the horizon
+    return last & (y.max(axis=-1) - y.min(axis=-1) > 1e-6 * np.abs(y).max(axis=-1))
+
+
 def _cytokine(ds: xr.Dataset, sid: str) -> CytokineSummary:
     t = ds["time"].values
     x = series(ds, sid)
@@ -188,6 +201,7 @@ def _cytokine(ds: xr.Dataset, sid: str) -> CytokineSummary:
         hours_above_fold=hours_above(t, x, fold_level),
         level=sig.value if sig else None,
         hours_elevated=hours_above(t, x, max(fold_level, sig.value if sig else 0.0)),
+        peak_at_end=bool(at_horizon_end(x)),
     )
 
 
@@ -206,6 +220,7 @@ def _balance_summary(ds: xr.Dataset) -> BalanceSummary:
 
 
 def _readouts(ds: xr.Dataset) -> dict[str, dict[str, float]]:
+    """Baseline, peak (nadir for MAP, SPO2) and its time, end value, and ``at_end`` (the extreme is the last sample)."""
     t = ds["time"].values
     out: dict[str, dict[str, float]] = {}
     peaks = ("IL6_total", "TEMP", "CRP", "FERRITIN", "LEAK", "DAMAGE") if "IL6_total" in ds.data_vars else \
@@ -213,11 +228,13 @@ def _readouts(ds: xr.Dataset) -> dict[str, dict[str, float]]:
     for name in peaks:
         x = series(ds, name)
         i = int(np.argmax(x))
-        out[name] = {"baseline": float(x[0]), "peak": float(x[i]), "peak_time_h": float(t[i]), "end": float(x[-1])}
+        out[name] = {"baseline": float(x[0]), "peak": float(x[i]), "peak_time_h": float(t[i]), "end": float(x[-1]),
+                     "at_end": bool(at_horizon_end(x))}
     for name in ("MAP", "SPO2"):
         x = series(ds, name)
         i = int(np.argmin(x))
-        out[name] = {"baseline": float(x[0]), "nadir": float(x[i]), "nadir_time_h": float(t[i]), "end": float(x[-1])}
+        out[name] = {"baseline": float(x[0]), "nadir": float(x[i]), "nadir_time_h": float(t[i]), "end": float(x[-1]),
+                     "at_end": bool(at_horizon_end(x, nadir=True))}
     return out
 
 
@@ -226,7 +243,7 @@ def _fold(c: CytokineSummary) -> str:
 
 
 def _fmt(th: Threshold, what: str, op: str) -> str:
-    return f"{what} {op} {th.value:g} {th.unit}"
+    return f"{what} {op} {th.value:g} {display_unit(th.unit)}".rstrip()
 
 
 def classify(ds: xr.Dataset) -> Classification:
@@ -252,7 +269,7 @@ def classify(ds: xr.Dataset) -> Classification:
         "inflammation", "acute systemic inflammation (fever or raised CRP)",
         (_fmt(clinical.FEVER, "TEMP", ">=") + f" for >= {need:g} h", _fmt(MARKED_CRP, "CRP", ">") + f" for >= {need:g} h"),
         fever_h >= need or crp_h >= need,
-        f"TEMP peak {temp.max():.2f} degC, {fever_h:.1f} h febrile; CRP peak {crp.max():.3g} mg/L, {crp_h:.1f} h above",
+        f"TEMP peak {temp.max():.2f} °C, {fever_h:.1f} h febrile; CRP peak {crp.max():.3g} mg/L, {crp_h:.1f} h above",
     )
     mapv, spo2, dmg = series(ds, "MAP"), series(ds, "SPO2"), series(ds, "DAMAGE")
     hypo_h, hypox_h = hours_below(t, mapv, clinical.HYPOTENSION.value), hours_below(t, spo2, clinical.LOW_FLOW_O2.value)
