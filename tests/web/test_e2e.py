@@ -110,6 +110,8 @@ def test_car_t_with_tocilizumab_overlay(page: Any) -> None:
     crp = page.evaluate("window.cytonet.treatment.changes.find(c => c.measure.startsWith('peak CRP'))")
     assert crp["treated"] < crp["untreated"]
     assert "peak CRP" in page.inner_text("#treat-result table.changes")
+    fever = page.evaluate("[window.cytonet.treatment.untreated.summary.readouts.TEMP.peak, window.cytonet.treatment.treated.summary.readouts.TEMP.peak]")
+    assert fever[1] < fever[0]  # the CRS grade need not fall: after tocilizumab hypotension grades CRS (Lee 2019)
     assert page.locator("#treat-result .plot[data-title^='tocilizumab concentration'] canvas").count() == 1
     shot(page, "4-therapy-car-t-tocilizumab")
 
