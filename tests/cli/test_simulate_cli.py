@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import libsbml
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -28,7 +29,15 @@ def test_simulate_writes_run_folder_and_report_rebuilds(tmp_path: Path) -> None:
     assert summary["classification"]["label"] == "controlled response"
     assert [c["key"] for c in summary["classification"]["criteria"]] == ["cytokines", "inflammation", "organ_dysfunction"]
     assert summary["units"]["cytokines"] == "pg/mL" and summary["max_crs_grade"] >= 1
+    total = summary["readouts"]["IL6_total"]["peak"]  # the summary prints total serum IL-6, as docs/model.md uses
+    assert total == pytest.approx(pq.read_table(out / "timecourse.parquet").column("IL6_total").to_numpy().max())
+    assert "serum IL-6 peak pg/mL (h)" in result.output and f"{total:.3g} (" in result.output
     assert "<sbml" in (out / "model.xml").read_text()[:400]
+    sbml = libsbml.readSBML(str(out / "model.xml")).getModel()
+    for sid in json.loads(table.schema.metadata[b"cytonet"])["species"]:  # model.xml starts where the run started
+        x = sbml.getSpecies(sid)
+        start = x.getInitialConcentration() if x is not None else sbml.getParameter(sid).getValue()
+        assert start == pytest.approx(table.column(sid)[0].as_py(), rel=1e-12, abs=1e-300), sid
     assert "k_P_NK=0.2" not in (out / "model.yaml").read_text()
     (out / "report.html").unlink()
     rebuilt = runner.invoke(app, ["report", str(out)])

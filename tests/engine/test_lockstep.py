@@ -124,10 +124,10 @@ def test_lockstep_matches_roadrunner_on_a_sample():
     rr.integrator.absolute_tolerance = 1e-18
     rr.integrator.maximum_num_steps = 1_000_000
     species = list(ds.species.values)
-    rr.timeCourseSelections = ["time", *species]
+    rr.timeCourseSelections = ["time", *(f"[{s}]" for s in species)]  # concentrations, as cytonet reports them
     for i in range(4):
         rr.resetAll()
-        rr["k_tnf"], rr["IL10"] = k_tnf[i], il10[i]
+        rr["k_tnf"], rr["[IL10]"] = k_tnf[i], il10[i]
         ref = np.asarray(rr.simulate(times=t))[:, 1:]
         assert _rel(ds.state.values[i], ref) < 1e-6
 
@@ -176,6 +176,19 @@ def test_lockstep_progress_per_chunk_and_thread_count_invariance():
                          progress=lambda d, tot: seen.append((d, tot)))
     assert seen == [(10, 37), (20, 37), (30, 37), (37, 37)]
     np.testing.assert_array_equal(one.state.values, two.state.values)  # a run's result does not depend on its lane
+
+
+def test_chunking_does_not_change_results_when_one_run_has_a_non_integer_hill_coefficient():
+    # one run with n2 = 2.5 makes the batch use the general power for that factor; every chunk must too,
+    # or runs in chunks without it would round differently (x*x instead of x**2.0 is exact, x*x*x is not)
+    cm = _no_threshold_network()
+    rng = np.random.default_rng(9)
+    n2 = np.full(30, 3.0)
+    n2[-1] = 2.5
+    table = {"k_tnf": 2.0 * rng.lognormal(0, 0.3, 30), "n2": n2}
+    whole = simulate_batch(cm, table, 24.0, n_points=25, threads=1, method="lockstep")
+    chunks = simulate_batch(cm, table, 24.0, n_points=25, threads=2, chunk_size=7, method="lockstep")
+    np.testing.assert_array_equal(whole.state.values, chunks.state.values)
 
 
 def test_dataset_records_the_path_taken():

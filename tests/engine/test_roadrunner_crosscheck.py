@@ -1,4 +1,20 @@
-"""Every shipped model and every test model: cytonet == libroadrunner on the exported SBML."""
+"""Every shipped model, scenario and treated scenario, and every test model: what libroadrunner and
+COPASI read from the exported SBML is what cytonet reports.
+
+Each tool runs the exported file from the state cytonet starts from (a scenario's resting state,
+delay-chain transit states included) and is read at cytonet's output times: species as the
+concentrations ``[X]``, non-substance states and observables as parameter values. Reference runs
+use tolerances far below the 1e-6 relative the test asks; libroadrunner must also run the file
+with its default integrator settings.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -6,30 +22,104 @@ import pytest
 import testmodels as T
 from cytonet.engine.simulate import simulate
 from cytonet.model.catalog import shipped_models
-from cytonet.model.sbml import sbml_string
+from cytonet.model.sbml import reported_states, sbml_string
+from cytonet.model.spec import Bolus, Infusion, ModelSpec, PiecewiseInput
 
-MODELS = {**{f"test:{k}": f for k, f in T.TEST_MODELS.items()}, **{k: (lambda s=s: s) for k, s in shipped_models().items()}}
+TEST_HOURS = 60.0
+N_TIMES = 146  # a grid that misses the events at whole hours
+REL = 1e-6  # what every tool must agree on, relative to the value ...
+FLOOR = 1e-9  # ... or to this fraction of the variable's largest value, whichever is larger
+DEFAULT_REL = 1e-3  # libroadrunner at its default rtol 1e-6, atol 1e-12, accumulated over weeks of model time
+DEFAULT_FLOOR = 1e-6
+RR_RTOL, RR_ATOL = 1e-12, 1e-18  # reference runs: rtol, and atol as a fraction of each variable's peak
+CP_RTOL, CP_ATOL = 1e-10, 1e-20  # COPASI scales its absolute tolerance up internally: it must be far below the smallest values read
 
 
-def roadrunner_run(sbml: str, t: np.ndarray, species: list[str]) -> np.ndarray:
+@lru_cache(maxsize=1)
+def catalog() -> dict[str, ModelSpec]:
+    return shipped_models()
+
+
+NAMES = [*(f"test:{k}" for k in T.TEST_MODELS), *catalog()]
+
+
+def case(name: str) -> tuple[ModelSpec, dict[str, float] | None, float]:
+    """(spec, start state, hours) as cytonet runs it: scenarios and treated scenarios start at the host's rest."""
+    from cytonet.scenarios import load_scenario, scenario_model
+
+    if name.startswith("test:"):
+        return T.TEST_MODELS[name[5:]](), None, TEST_HOURS
+    spec = catalog()[name]
+    kind, _, what = name.partition(":")
+    if kind not in ("scenario", "therapy"):
+        return spec, None, TEST_HOURS
+    sc = load_scenario(what.split("+")[0])
+    return spec, scenario_model(sc)[1], sc.t_end
+
+
+def output_times(spec: ModelSpec, hours: float) -> np.ndarray:
+    """Evenly spaced times, without those that fall on a dose or input switch (tools differ on which side they read)."""
+    events = []
+    for e in spec.events:
+        if isinstance(e, Bolus):
+            events.append(e.time)
+        elif isinstance(e, Infusion):
+            events += [e.start, e.end]
+        elif isinstance(e, PiecewiseInput):
+            events += e.times
+    t = np.linspace(0.0, hours, N_TIMES)
+    return t[[i == 0 or np.min(np.abs(np.asarray(events) - x), initial=np.inf) > 1e-6 for i, x in enumerate(t)]]
+
+
+def relative_error(ours: np.ndarray, ref: np.ndarray, floor: float) -> np.ndarray:
+    """|ours - ref| relative to |ref|, floored at ``floor`` x the variable's largest value and at 1e-12."""
+    scale = np.maximum(np.abs(ours).max(axis=0), np.abs(ref).max(axis=0))
+    return np.abs(ours - ref) / np.maximum(np.abs(ref), np.maximum(floor * scale, 1e-12))
+
+
+def roadrunner_run(sbml: str, t: np.ndarray, names: list[str], peaks: np.ndarray | None = None) -> np.ndarray:
+    """libroadrunner's reading; with ``peaks`` (each variable's largest value) tight per-variable tolerances."""
     import roadrunner
 
     rr = roadrunner.RoadRunner(sbml)
-    rr.integrator.relative_tolerance = 1e-12
-    rr.integrator.absolute_tolerance = 1e-18
-    rr.integrator.maximum_num_steps = 1_000_000
-    rr.timeCourseSelections = ["time", *species]
+    states = reported_states(sbml)
+    if peaks is not None:
+        rr.integrator.relative_tolerance = RR_RTOL
+        rr.integrator.maximum_num_steps = 1_000_000
+        for name, peak in zip(names, peaks):
+            if name in states:
+                rr.integrator.setIndividualTolerance(name, max(RR_ATOL * peak, 1e-20) * states[name][1])
+    rr.timeCourseSelections = ["time", *(states[n][0] if n in states else n for n in names)]
     return np.asarray(rr.simulate(times=t))[:, 1:]
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_cytonet_matches_roadrunner(name):
-    spec = MODELS[name]()
-    t = np.linspace(0.0, 60.0, 293)  # a grid that misses the event times
-    ds = simulate(spec, 60.0, t_eval=t, rtol=1e-10, atol=1e-15)
-    ref = roadrunner_run(sbml_string(spec), t, list(ds.species.values))
-    ours = ds.state.values
-    # relative to the value, floored at 1e-9 of the species' range and at 1e-12 absolute (states that stay ~0)
-    floor = np.maximum(1e-9 * np.maximum(np.abs(ours).max(axis=0), np.abs(ref).max(axis=0)), 1e-12)
-    rel = np.abs(ours - ref) / np.maximum(np.maximum(np.abs(ref), floor), 1e-300)
-    assert rel.max() < 1e-6, f"{name}: max rel err {rel.max():.3g} at {np.unravel_index(rel.argmax(), rel.shape)}"
+def copasi_run(sbml: str, t: np.ndarray, names: list[str], tmp: Path) -> np.ndarray:
+    """COPASI's reading, in its own process (see ``copasi_reference.py``)."""
+    pytest.importorskip("COPASI")
+    (tmp / "model.xml").write_text(sbml, encoding="utf-8")
+    np.save(tmp / "t.npy", t)
+    (tmp / "names.json").write_text(json.dumps(names))
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name("copasi_reference.py")), str(tmp / "model.xml"),
+                           str(tmp / "t.npy"), str(tmp / "names.json"), str(tmp / "out.npy"), repr(CP_RTOL), repr(CP_ATOL)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return np.load(tmp / "out.npy")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_roadrunner_and_copasi_read_what_cytonet_reports(name, tmp_path):
+    spec, start, hours = case(name)
+    t = output_times(spec, hours)
+    ds = simulate(spec, hours, t_eval=t, initial=start, rtol=1e-11, atol=1e-16, max_steps=1_000_000)
+    observables = [o.id for o in spec.observables]
+    names = [*map(str, ds.species.values), *observables]
+    ours = np.column_stack([ds.state.values, *(ds[o].values for o in observables)])
+    sbml = sbml_string(spec, start)
+
+    default = relative_error(ours, roadrunner_run(sbml, t, names), DEFAULT_FLOOR)
+    tight = relative_error(ours, roadrunner_run(sbml, t, names, np.abs(ours).max(axis=0)), FLOOR)
+    copasi = relative_error(ours, copasi_run(sbml, t, names, tmp_path), FLOOR)
+    for tool, rel, bound in (("roadrunner (default settings)", default, DEFAULT_REL), ("roadrunner", tight, REL),
+                             ("COPASI", copasi, REL)):
+        i, j = np.unravel_index(rel.argmax(), rel.shape)
+        assert rel.max() < bound, f"{name}: {tool} max rel err {rel.max():.3g} in {names[j]} at t = {t[i]:g} h"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cytonet.errors import ModelSpecError, close_matches
+from cytonet.limits import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH
 
 #: Functions an expression may call, with their arity (None: two or more arguments).
 FUNCTIONS: dict[str, int | None] = {
@@ -91,11 +92,27 @@ def parse(text: str, names: Collection[str], where: str = "expression") -> Node:
     """Parse ``text`` into a tree, allowing only numbers, ``names``, + - * / ** unary -, and :data:`FUNCTIONS`."""
     if not isinstance(text, str) or not text.strip():
         raise ModelSpecError(f"{where}: expression must be a non-empty string, got {text!r}")
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ModelSpecError(f"{where}: expression is longer than {MAX_EXPRESSION_CHARS} characters; split it into observables")
     try:
         tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as err:
-        raise ModelSpecError(f"{where}: cannot parse {text!r} ({err.msg}); use numbers, names, + - * / ** and {sorted(FUNCTIONS)}") from None
+    except (SyntaxError, RecursionError, MemoryError) as err:
+        why = getattr(err, "msg", "too deeply nested")
+        raise ModelSpecError(f"{where}: cannot parse {text[:80]!r} ({why}); use numbers, names, + - * / ** and {sorted(FUNCTIONS)}") from None
+    if _depth(tree.body) > MAX_EXPRESSION_DEPTH:
+        raise ModelSpecError(f"{where}: expression is nested deeper than {MAX_EXPRESSION_DEPTH} levels "
+                             "(e.g. a sum of that many terms); split it into observables")
     return _walk(tree.body, set(names), where, text)
+
+
+def _depth(root: ast.AST) -> int:
+    """Depth of an AST, measured without recursion."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((child, d + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _walk(n: ast.AST, names: set[str], where: str, text: str) -> Node:

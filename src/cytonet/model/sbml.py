@@ -53,7 +53,7 @@ import numpy as np
 from cytonet.errors import ModelSpecError
 from cytonet.model.compile import BASAL_ACT, CAP, HILL_ACT, HILL_INH, POWER, SAT, CompiledModel, FactorReaction, compile_model
 from cytonet.model.expr import to_sbml as expr_to_sbml
-from cytonet.model.spec import Bolus, Infusion, ModelSpec, PiecewiseInput, ThresholdEvent
+from cytonet.model.spec import Bolus, Infusion, ModelSpec, PiecewiseInput, ThresholdEvent, uses_expressions
 
 _PREFIX = {"p": -12, "n": -9, "u": -6, "µ": -6, "μ": -6, "m": -3, "c": -2, "d": -1, "k": 3}
 # base symbol -> [(libsbml unit kind name, exponent, multiplier)]
@@ -69,7 +69,7 @@ _DIMENSIONLESS = {"1", "", "dimensionless", "relative", "AU", "au", "fraction", 
 _OFFSET_NOTES = {"degC": "degrees Celsius, an offset scale SBML Level 3 cannot express: the number is in °C"}
 _TOKEN = re.compile(r"\s*(\d+(?:\.\d+)?|mmHg|[A-Za-zµμ%]+|[*/^()-])")
 _SUBSTANCE_KINDS = ("gram", "mole", "item")
-_SI_PREFIX = {-15: "f", -12: "p", -9: "n", -6: "u", -3: "m", 0: "", 3: "k"}
+_SI_PREFIX = {-15: "f", -12: "p", -9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G"}
 _SYMBOL = {"gram": "g", "mole": "mol", "item": "item", "litre": "L"}
 #: libsbml's warning that a formula with undeclared units cannot be fully checked.
 UNCHECKABLE_UNITS = 99505
@@ -290,7 +290,7 @@ class _Writer:
                     self.sub[sid] = _Substance(c.id, c.volume, extent_dim, None)
                 elif view.powers == (("litre", 1),):
                     size = c.volume * _Dim.of(c.unit).factor / view.factor
-                    cid = self._compartment(f"{c.id}_{view.label()}", c.name, size, self.dim_unit(view), same_as=c.id)
+                    cid = self._compartment(f"{c.id}_{_unit_id(view.label())[2:]}", c.name, size, self.dim_unit(view), same_as=c.id)
                     self.sub[sid] = _Substance(cid, size, extent_dim, None)
                 else:
                     d = substance[sid]
@@ -301,12 +301,13 @@ class _Writer:
                 self._species(i, sid, declared.get(sid))
             else:
                 self._state(i, sid, declared.get(sid))
+        assigned = {cm.parameters[j] for j, isp in zip(cm.a_target, cm.a_is_param) if isp}
         for prm in spec.parameters:
             q = m.createParameter()
             q.setId(prm.id)
             q.setValue(prm.value)
             q.setUnits(self.unit(prm.unit))
-            q.setConstant(True)
+            q.setConstant(prm.id not in assigned)
             prov = ("refs: " + ", ".join(prm.refs)) if prm.refs else f"assumption: {prm.assumption}"
             self.ok(q.setNotes(self._notes(f"{prm.description} {prov}".strip())), f"notes of {prm.id!r}")
         for fr in cm.factor_reactions:
@@ -589,6 +590,10 @@ def sbml_string(spec: ModelSpec, initial: Mapping[str, float] | None = None) -> 
     e.g. the resting state returned by :func:`cytonet.scenarios.scenario_model`, exactly as
     ``simulate(spec, ..., initial=...)`` takes it.
     """
+    if uses_expressions(spec):
+        raise ModelSpecError(f"model {spec.id!r} uses SBML-style constructs (rules, initial assignments, expression rates, "
+                             "trigger events or amount species) that SBML export does not write; keep the SBML file it "
+                             "was imported from, or export a model built from cytonet's rate-law templates")
     cm = compile_model(spec)
     text = _Writer(spec, cm, start_state(spec, cm, initial)).write()
     errors = check_sbml(text)
@@ -618,6 +623,22 @@ def check_sbml(text: str, units: bool = True) -> list[str]:
 def consistency_counts(text: str) -> Counter:
     """libsbml consistency findings by (severity, error id), unit checks included."""
     return Counter((name, eid) for _, eid, name, _, _ in _problems(text))
+
+
+def reported_states(sbml: str) -> dict[str, tuple[str, float]]:
+    """How a tool that integrates amounts (libroadrunner) reads each exported state as cytonet reports it.
+
+    ``{state id: (selector, amount per reported unit)}``: ``[X]`` and its compartment's size for a
+    species, the id and 1 for a non-substance state (a parameter with a rate rule). Setting the
+    selector sets the state; an absolute tolerance on the reported value times the factor is one on
+    what the tool integrates.
+    """
+    import libsbml
+
+    m = libsbml.readSBMLFromString(sbml).getModel()
+    out = {s.getId(): (f"[{s.getId()}]", m.getCompartment(s.getCompartment()).getSize()) for s in m.getListOfSpecies()}
+    out.update({r.getVariable(): (r.getVariable(), 1.0) for r in m.getListOfRules() if r.isRate()})
+    return out
 
 
 def export_sbml(spec: ModelSpec, path: str | Path, initial: Mapping[str, float] | None = None) -> Path:

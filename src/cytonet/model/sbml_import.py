@@ -46,10 +46,19 @@ def load_sbml(path: str | Path) -> ModelSpec:
 
 def read_sbml(path: str | Path) -> SbmlImport:
     """Read an SBML file; also returns the ids renamed to fit cytonet's expression grammar."""
+    from cytonet.errors import InputError
+    from cytonet.io import read_user_text
+
     p = Path(path)
     if not p.is_file():
         raise ModelSpecError(f"{p}: no such SBML file")
-    doc = libsbml.readSBMLFromFile(str(p))
+    try:
+        text = read_user_text(p, "SBML file")
+    except InputError as err:
+        raise ModelSpecError(str(err)) from None
+    if "<!ENTITY" in text or "<!DOCTYPE" in text:  # SBML needs no DTD; entities can expand without bound or read files
+        raise ModelSpecError(f"{p}: declares a DOCTYPE or XML entities, which SBML does not use; remove them")
+    doc = libsbml.readSBMLFromString(text)
     return _Importer(doc, str(p)).run()
 
 

@@ -18,6 +18,8 @@ import numpy as np
 from cytonet.errors import CytonetError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import xarray as xr
 
     from cytonet.analysis.storm import StormSummary
@@ -92,8 +94,13 @@ def write_summary(summary: StormSummary, path: str | Path) -> Path:
     return atomic_write_text(path, json.dumps(summary.to_dict(), indent=1, allow_nan=False, default=str) + "\n")
 
 
-def write_run(out: str | Path, ds: xr.Dataset, spec: ModelSpec, summary: StormSummary) -> list[Path]:
-    """Write the data files of one run into ``out`` (the report is written by :func:`cytonet.report.write_report`)."""
+def write_run(out: str | Path, ds: xr.Dataset, spec: ModelSpec, summary: StormSummary,
+              initial: Mapping[str, float] | None = None) -> list[Path]:
+    """Write the data files of one run into ``out`` (the report is written by :func:`cytonet.report.write_report`).
+
+    ``initial`` is the full state the run started from (as given to ``simulate``), so that
+    ``model.xml`` starts there too, delay-chain transit states included.
+    """
     from cytonet.model.sbml import export_sbml
     from cytonet.model.spec import dump_spec
 
@@ -102,7 +109,7 @@ def write_run(out: str | Path, ds: xr.Dataset, spec: ModelSpec, summary: StormSu
     d = Path(out)
     dump_spec(spec, d / MODEL_YAML)
     mark_run(d, "simulate")
-    return [write_timecourse(ds, d / TIMECOURSE), write_summary(summary, d / SUMMARY), export_sbml(spec, d / MODEL_XML),
+    return [write_timecourse(ds, d / TIMECOURSE), write_summary(summary, d / SUMMARY), export_sbml(spec, d / MODEL_XML, initial),
             d / MODEL_YAML]
 
 
