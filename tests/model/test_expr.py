@@ -23,12 +23,27 @@ def test_functions():
 
 
 @pytest.mark.parametrize("text", [
-    "__import__('os')", "IL6.real", "IL6[0]", "lambda: 1", "IL6 if K else 1", "'a'", "IL6 < K", "exp(IL6, K)",
-    "max(IL6)", "f(IL6)", "IL6 // K", "IL6 % K", "True", "exp(x=IL6)", "", "1 +",
+    "__import__('os')", "IL6.real", "IL6[0]", "lambda: 1", "IL6 if K else 1", "'a'", "IL6 is K", "exp(IL6, K)",
+    "max(IL6)", "f(IL6)", "IL6 // K", "IL6 % K", "None", "exp(x=IL6)", "", "1 +", "IL6 in K", "piecewise()",
 ])
 def test_forbidden_syntax_is_a_model_spec_error(text):
     with pytest.raises(ModelSpecError):
         parse(text, NAMES)
+
+
+def test_comparisons_logic_and_piecewise_are_numbers():
+    vals = {"IL6": np.array([1.0, 4.0]), "K": 2.0, "time": 3.0}
+    for text, want in [("IL6 < K", [1, 0]), ("not (IL6 < K) or K > 5", [0, 1]), ("xor(IL6 > 0, K > 1)", [0, 0]),
+                       ("piecewise(IL6, IL6 < K, K * 10)", [1, 20]), ("1 < IL6 <= 4", [0, 1]), ("True + time()", [4, 4]),
+                       ("piecewise(1, IL6 > 5)", [np.nan, np.nan])]:
+        np.testing.assert_array_equal(evaluate(parse(text, NAMES), vals), want)
+
+
+def test_text_round_trip_is_exact():
+    from cytonet.model.expr import to_text
+
+    node = parse("piecewise(IL6 ** 0.1, IL6 >= K and not K == 3, exp(-IL6 / 3.0000000000000004)) + xor(K != 1) + time()", NAMES)
+    assert parse(to_text(node), NAMES) == node
 
 
 def test_unknown_name_suggests():

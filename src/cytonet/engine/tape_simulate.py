@@ -27,14 +27,22 @@ def as_tape(model: ModelSpec | TapeModel) -> TapeModel:
 
 
 def _atol(tm: TapeModel, atol: Any) -> np.ndarray:
+    """Per-state absolute tolerances from ``atol`` in the species' own units: a concentration's tolerance
+    times its compartment's starting size, since the state is its amount."""
     a = np.asarray(atol, float)
     n_species = len(tm.species_compartment)
     if a.ndim == 1 and a.size == n_species:  # per species, as for native models; other states get the smallest
         per = dict(zip(tm.species_compartment, a))
-        return np.asarray([per.get(s, a.min()) for s in tm.states], float)
-    if a.ndim != 0:
+        out = np.asarray([per.get(s, a.min()) for s in tm.states], float)
+    elif a.ndim == 0:
+        out = np.full(tm.n_states, float(a))
+    else:
         raise ModelSpecError(f"atol must be one number or one per species ({n_species}), got shape {a.shape}")
-    return np.full(tm.n_states, float(a))
+    aux = tm.aux_values(tm.x0, tm.p)
+    for i, s in enumerate(tm.states):
+        if s in tm.species_compartment and not tm.species_only_substance[s]:
+            out[i] *= abs(aux[tm.symbol_reg[tm.species_compartment[s]]]) or 1.0
+    return out
 
 
 def start_vectors(tm: TapeModel, parameters: Mapping[str, float] | None, initial: Mapping[str, float] | None) -> tuple[np.ndarray, np.ndarray]:

@@ -274,5 +274,18 @@ def _render(node: Node, parent: int) -> str:
         p = _PREC[node.op]
         text = f"{_render(node.left, p)} {node.op} {_render(node.right, p + 1)}"
         return f"({text})" if p < parent or node.op == "^" else text
+    if isinstance(node, Compare):
+        return f"({_render(node.left, 0)} {node.op} {_render(node.right, 0)})"
+    if isinstance(node, Logic):
+        if node.op == "not":
+            return f"!({_render(node.args[0], 0)})"
+        if node.op == "xor":
+            return f"xor({', '.join(_render(a, 0) for a in node.args)})"
+        return "(" + (" && " if node.op == "and" else " || ").join(_render(a, 0) for a in node.args) + ")"
+    if isinstance(node, Piecewise):
+        parts = [_render(x, 0) for pc in node.pieces for x in pc] + ([_render(node.otherwise, 0)] if node.otherwise else [])
+        return f"piecewise({', '.join(parts)})"
+    if node.func == "time":
+        return "time"
     fn = {"log": "ln", "log10": "log10"}.get(node.func, node.func)
     return f"{fn}({', '.join(_render(a, 0) for a in node.args)})"

@@ -14,6 +14,7 @@ reactions, stoichiometryMath, packages such as comp or fbc) raise ``ModelSpecErr
 from __future__ import annotations
 
 import keyword
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,7 +209,7 @@ class _Importer:
         inits = {m.getInitialAssignment(i).getSymbol() for i in range(m.getNumInitialAssignments())}
         compartments = [self._compartment(m.getCompartment(i), assigned, inits) for i in range(m.getNumCompartments())]
         parameters = [self._parameter(m.getParameter(i), assigned, inits) for i in range(m.getNumParameters())]
-        parameters += [{"id": self._name(k), "value": v, "unit": "", "constant": k not in assigned,
+        parameters += [{"id": self._name(k), "value": v if v == v else 0.0, "unit": "", "constant": k not in assigned,
                         "description": "stoichiometry of a species reference", "assumption": f"value as given in {Path(self.source).name}"}
                        for k, v in self.variable_srefs.items()]
         initial_assignments: list[InitialAssignment] = []
@@ -321,7 +322,12 @@ class _Importer:
         pid = p.getId()
         if not p.isSetValue() and pid not in inits and pid not in self.defined:
             raise ModelSpecError(f"{self.where}: parameter {pid!r} has no value; give it one or an initial assignment")
-        return {"id": self._name(pid), "description": p.getName(), "value": p.getValue() if p.isSetValue() else 0.0, "unit": p.getUnits(),
+        value = p.getValue() if p.isSetValue() else float("nan")
+        if not math.isfinite(value):
+            if pid not in inits and pid not in self.defined:
+                raise ModelSpecError(f"{self.where}: parameter {pid!r} has value {value}; only finite values are supported")
+            value = 0.0  # placeholder: its initial assignment or rule sets it
+        return {"id": self._name(pid), "description": p.getName(), "value": value, "unit": p.getUnits(),
                 "constant": p.getConstant() and pid not in assigned, "assumption": f"value as given in {Path(self.source).name}"}
 
     def _species(self, s: libsbml.Species, assigned: set[str], inits: set[str], init_out: list[InitialAssignment]) -> dict:

@@ -222,6 +222,9 @@ class TapeBuilder:
         elif op == POW:
             if k not in self._deps[b]:
                 out = n(MUL, n(MUL, b, n(POW, a, n(SUB, b, self.const(1.0)))), d(a, k))
+                vb = self._value(b)
+                if vb is None or vb < 1.0:  # x^n with n < 1 has no finite slope at x = 0: the Jacobian takes 0 there
+                    out = n(SELECT, n(NE, a, self.const(0.0)), out, self.const(0.0))
             else:
                 out = n(MUL, r, n(ADD, n(MUL, d(b, k), n(LOG, a)), n(DIV, n(MUL, b, d(a, k)), a)))
         elif op in (MIN, MAX):
