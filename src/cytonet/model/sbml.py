@@ -162,9 +162,6 @@ class _Dim:
         """One amount of matter (gram, mole or item) and nothing else."""
         return len(self.powers) == 1 and self.powers[0][0] in _SUBSTANCE_KINDS and self.powers[0][1] == 1
 
-    def same_kind(self, other: _Dim) -> bool:
-        return self.powers == other.powers
-
     def key(self) -> tuple:
         return self.powers, float(f"{self.factor:.12g}")
 
