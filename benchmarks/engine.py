@@ -7,9 +7,11 @@ coefficients and basal fractions kept). 14 days, 337 output points, rtol 1e-6, f
 tolerances applied identically to both solvers: atol 1e-9 for every species, and per species
 1e-6 x its typical magnitude (largest of steady state and a reference LPS run, at least 1e-6).
 Prints single-run latency; for N = 1,000 and 10,000 runs both batch paths of ``simulate_batch``
-(lock-step blocks and independent runs, 2 threads) beside roadrunner (loop and 2-process pool,
-timed on a 300-run sample: its per-run rate stands for every N): wall rates, CPU time per run
-(robust when other work shares the cores) and their ratios. Accuracy on that sample: each solver
+(lock-step blocks and independent runs, 2 threads) beside roadrunner (its faster second instance,
+warm, with the same per-species tolerances read back, see ``fair.py``; a loop and a warm 2-process
+pool, timed on a 300-run sample: its per-run rate stands for every N). Ratios per core (CPU time
+per run, robust when other work shares the cores; roadrunner's better of loop and pool workers) and per machine (2 threads vs the warm 2-process
+pool, wall), each beside its accuracy against the tight reference. Accuracy on that sample: each solver
 against the other and against a tight reference (rtol 1e-10, atol 1e-14); per comparison the max
 relative error and how many runs differ beyond 1e-3, split into differences within 10 x atol in a
 near-zero state and real trajectory differences (listed).
@@ -21,38 +23,15 @@ from __future__ import annotations
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from cytonet.model.sbml import reported_states
+from fair import Runner, pool_runs
 
 HERE = Path(__file__).parent
 T_END, N_POINTS, RTOL, LPS_DOSE = 336.0, 337, 1e-6, 46.7
 N_RR = 300
-
-
-def _rr_runs(args: tuple[str, list[str], np.ndarray, list[str], np.ndarray, np.ndarray]) -> np.ndarray:
-    """Roadrunner runs with parameter rows ``values`` and initial concentrations rows ``x0``."""
-    import roadrunner
-
-    sbml, pids, values, species, x0, atol = args
-    rr = roadrunner.RoadRunner(sbml)
-    rr.integrator.relative_tolerance = RTOL
-    state = reported_states(sbml)  # concentrations and rate-rule states, as cytonet reports them
-    for sid, a in zip(species, atol):
-        rr.integrator.setIndividualTolerance(sid, float(a) * state[sid][1])
-    rr.timeCourseSelections = ["time", *(state[s][0] for s in species)]
-    out = np.empty((len(values), N_POINTS, len(species)))
-    for i, row in enumerate(values):
-        rr.resetAll()
-        for pid, v in zip(pids, row):
-            rr[pid] = v
-        for sid, v in zip(species, x0[i]):
-            rr[state[sid][0]] = v
-        out[i] = np.asarray(rr.simulate(0.0, T_END, N_POINTS))[:, 1:]
-    return out
 
 
 def _scenario_table(cm, x_ss: np.ndarray, n: int, rng: np.random.Generator) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -117,17 +96,14 @@ def _case(cm, sbml: str, x_ss: np.ndarray, atol: np.ndarray, label: str, sizes: 
     init = dict(zip(species, x_lps))
     ds = simulate(cm, T_END, n_points=N_POINTS, rtol=RTOL, atol=atol, initial=init)
     t_cy = _time(lambda: simulate(cm, T_END, n_points=N_POINTS, rtol=RTOL, atol=atol, initial=init), 20)
-    rr = roadrunner.RoadRunner(sbml)
-    rr.integrator.relative_tolerance = RTOL
-    state = reported_states(sbml)
-    for sid, a in zip(species, atol):
-        rr.integrator.setIndividualTolerance(sid, float(a) * state[sid][1])
-    rr.timeCourseSelections = ["time", *(state[s][0] for s in species)]
+    runner = Runner(sbml, species, atol, RTOL)  # the faster second instance, warm, per-species atol read back
+    assert runner.species == species
+    rr = runner.rr
 
     def rr_once() -> None:
         rr.resetAll()
         for sid, v in init.items():
-            rr[state[sid][0]] = v
+            rr[runner.state[sid][0]] = v
         rr.simulate(0.0, T_END, N_POINTS)
 
     t_rr = _time(rr_once, 20)
@@ -143,15 +119,19 @@ def _case(cm, sbml: str, x_ss: np.ndarray, atol: np.ndarray, label: str, sizes: 
 
     # roadrunner on a sample (half LPS, half pathogen runs); its rates per run stand for every N
     sample = np.r_[0:N_RR // 2, max(sizes) // 2:max(sizes) // 2 + N_RR // 2]
-    t0, c0 = time.perf_counter(), time.process_time()
-    ref = _rr_runs((sbml, pids, values[sample], species, x0[sample], atol))
-    rr_rate, rr_cpu = N_RR / (time.perf_counter() - t0), (time.process_time() - c0) / N_RR
+    sample_table = {k: v[sample] for k, v in table.items()}
+    tight = simulate_batch(cm, sample_table, T_END, n_points=N_POINTS, rtol=1e-10, atol=1e-14, on_error="mask",
+                           method="independent").state.values
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(2) as pool:
-        list(pool.map(_rr_runs, [(sbml, pids, v, species, x, atol)
-                                 for v, x in zip(np.array_split(values[sample], 2), np.array_split(x0[sample], 2))]))
-    pool_rate = N_RR / (time.perf_counter() - t0)
-    print(f"[{label}] roadrunner ({N_RR} runs): loop {rr_rate:.0f} runs/s, {rr_cpu * 1e3:.2f} ms CPU per run; 2-process pool {pool_rate:.0f} runs/s")
+    ref, rr_cpu = runner.runs(pids, values[sample], x0[sample], T_END, N_POINTS)
+    rr_rate, rr_cpu = N_RR / (time.perf_counter() - t0), rr_cpu / N_RR
+    _, pool_wall, pool_cpu = pool_runs(sbml, species, atol, RTOL, pids, values[sample], x0[sample], T_END, N_POINTS, 2)
+    pool_rate = N_RR / pool_wall
+    rr_cpu_best = min(rr_cpu, pool_cpu / N_RR)  # per-core ratios take roadrunner's better CPU time per run
+    acc = _errors(ref, tight, atol)[0]
+    print(f"[{label}] roadrunner ({N_RR} runs, 2nd instance, warm): loop {rr_rate:.0f} runs/s, {rr_cpu * 1e3:.2f} ms CPU per run; "
+          f"warm 2-process pool {pool_rate:.0f} runs/s, {pool_cpu / N_RR * 1e3:.2f} ms CPU per run | vs tight: max rel err "
+          f"{acc.max():.1e}, median {np.median(acc):.1e}")
     results = {}
     for n in sizes:
         sub = {k: v[np.r_[0:n // 2, max(sizes) // 2:max(sizes) // 2 + n - n // 2]] for k, v in table.items()}
@@ -161,22 +141,22 @@ def _case(cm, sbml: str, x_ss: np.ndarray, atol: np.ndarray, label: str, sizes: 
             wall, cpu = time.perf_counter() - t0, (time.process_time() - c0) / n
             results[method] = res
             failed = int((res.status.values != 0).sum())
+            acc = _errors(res.state.values[sample], tight, atol)[0] if n == max(sizes) else None
+            acc_s = f" | vs tight: max rel err {acc.max():.1e}, median {np.median(acc):.1e}" if acc is not None else ""
             print(f"[{label}] N={n:>6} {method:<11}: {n / wall:6.0f} runs/s wall (2 threads; {failed} failed, median {np.median(res.steps.values):.0f} steps), "
-                  f"{cpu * 1e3:5.2f} ms CPU per run | vs roadrunner: {n / wall / rr_rate:4.1f}x loop, {n / wall / pool_rate:4.1f}x pool wall rate, "
-                  f"{rr_cpu / cpu:4.1f}x CPU per run")
+                  f"{cpu * 1e3:5.2f} ms CPU per run | vs roadrunner: {rr_cpu_best / cpu:4.1f}x per core (CPU per run), "
+                  f"{n / wall / pool_rate:4.1f}x per machine (2 threads vs warm 2-process pool){acc_s}")
     # accuracy on the roadrunner sample, against roadrunner and against a tight cytonet reference
-    sample_table = {k: v[sample] for k, v in table.items()}
-    tight = simulate_batch(cm, sample_table, T_END, n_points=N_POINTS, rtol=1e-10, atol=1e-14, on_error="mask", method="independent")
     print(f"[{label}] accuracy on the {N_RR} sampled runs (rel err floored at 1e-3 x the run's species max and at atol; "
           "reference 'tight' = cytonet independent at rtol 1e-10, atol 1e-14):")
     for method in ("lockstep", "independent"):
         ours = results[method].state.values[sample]  # the largest N holds the whole table in order
         print(_error_line(f"cytonet {method} vs roadrunner", ours, ref, atol, species))
-        print(_error_line(f"cytonet {method} vs tight", ours, tight.state.values, atol, species))
-    print(_error_line("roadrunner vs tight", ref, tight.state.values, atol, species))
+        print(_error_line(f"cytonet {method} vs tight", ours, tight, atol, species))
+    print(_error_line("roadrunner vs tight", ref, tight, atol, species))
     apart = _errors(results["lockstep"].state.values[sample], ref, atol)[0] > 1e-3
-    rr_off = _errors(ref, tight.state.values, atol)[0] > 1e-3
-    cy_off = _errors(results["lockstep"].state.values[sample], tight.state.values, atol)[0] > 1e-3
+    rr_off = _errors(ref, tight, atol)[0] > 1e-3
+    cy_off = _errors(results["lockstep"].state.values[sample], tight, atol)[0] > 1e-3
     print(f"    of {apart.sum()} runs where lock-step and roadrunner differ > 1e-3: {(apart & rr_off & ~cy_off).sum()} roadrunner off "
           f"the tight reference, {(apart & cy_off & ~rr_off).sum()} cytonet off it, {(apart & cy_off & rr_off).sum()} both")
 

@@ -1,10 +1,10 @@
 """libroadrunner runs for the benchmarks, set up so the comparison with cytonet is fair.
 
 - Tolerances: libroadrunner 2.10 turns a scalar ``absolute_tolerance`` into a per-state vector
-  scaled by each state's initial amount (P at 8.8e-30 pg/mL gets 2.6e-38), so we set one
-  tolerance per species instead. Its CVODE states are amounts (concentration x compartment
-  volume; the scalar rule gives a state that starts at 0 exactly atol x volume), so a cytonet
-  tolerance ``atol[i]`` (concentration) becomes ``atol[i] x volume`` there. :func:`configure`
+  scaled by each state's initial amount (P at 8.8e-30 gets 2.6e-41), so we set one tolerance per
+  state instead. Its CVODE species states are amounts (concentration x compartment volume; the
+  scalar rule gives a species that starts at 0 exactly atol x volume), so a cytonet tolerance
+  ``atol[i]`` becomes ``atol[i] x volume`` for a species and ``atol[i]`` for a rate-rule variable. :func:`configure`
   reads the vector back from the integrator and fails if it is not what was asked.
 - Instances: the first RoadRunner of a process runs slower than a second one built from the same
   SBML (measured ~1.6x on lps-endotoxemia), so every runner builds two and keeps the second, and
@@ -60,8 +60,16 @@ class Runner:
         return out, time.process_time() - c0
 
 
+def states(rr: object) -> list[str]:
+    """The integrator's states in the order of its tolerance vector: floating species, then rate-rule variables
+    (cytonet states that are not amounts of matter are exported as parameters with rate rules)."""
+    model = rr.model  # type: ignore[attr-defined]
+    return [*model.getFloatingSpeciesIds(), *model.getRateRuleSymbols()]
+
+
 def configure(rr: object, atol: dict[str, float], rtol: float) -> None:
-    """Per-species absolute tolerances (concentrations, converted to amounts) and rtol; checked by reading them back."""
+    """Per-state absolute tolerances (species: concentration x compartment volume, an amount; rate-rule
+    variables: cytonet's number itself) and rtol; checked by reading the integrator's vector back."""
     import libsbml
 
     ig = rr.integrator  # type: ignore[attr-defined]
@@ -69,8 +77,9 @@ def configure(rr: object, atol: dict[str, float], rtol: float) -> None:
     model = rr.model  # type: ignore[attr-defined]
     volume = dict(zip(model.getCompartmentIds(), model.getCompartmentVolumes()))
     sbml_model = libsbml.readSBMLFromString(rr.getSBML()).getModel()  # type: ignore[attr-defined]
-    ids = list(model.getFloatingSpeciesIds())
-    want = np.array([atol[sid] * volume[sbml_model.getSpecies(sid).getCompartment()] for sid in ids])
+    species = set(model.getFloatingSpeciesIds())
+    ids = states(rr)
+    want = np.array([atol[sid] * (volume[sbml_model.getSpecies(sid).getCompartment()] if sid in species else 1.0) for sid in ids])
     for sid, a in zip(ids, want):
         ig.setIndividualTolerance(sid, float(a))
     got = np.asarray(ig.getAbsoluteToleranceVector(), float)

@@ -289,8 +289,12 @@ def _check_parent(p: Path, option: str) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise OutputError(f"{option} {str(p)!r}: {str(parent)!r} is a file, not a folder; give a path under a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"{option} {str(p)!r}: cannot write in {str(parent)!r} (permission denied); give a writable folder")
+    try:  # permissions alone do not tell (root, read-only or virtual file systems): try it
+        fd, probe = tempfile.mkstemp(prefix=".cytonet-probe.", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise OutputError(f"{option} {str(p)!r}: cannot write in {str(parent)!r} ({err.strerror}); give a writable folder") from None
 
 
 @contextmanager
@@ -302,6 +306,18 @@ def staged_folder(out: str | Path, kind: str, overwrite: bool = False, option: s
     replaced whole; with ``overwrite`` only the entries written replace theirs). On any failure or
     interrupt the temporary folder is removed and ``out`` is untouched.
     """
+    tmp = begin_staged(out, kind, overwrite, option)
+    try:
+        yield tmp
+        commit_staged(tmp, out, kind)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def begin_staged(out: str | Path, kind: str, overwrite: bool = False, option: str = "--out") -> Path:
+    """Check ``out`` and create its temporary sibling (removed at exit unless :func:`commit_staged` moved it)."""
+    import atexit
+
     from cytonet.errors import OutputError
 
     target = Path(out)
@@ -311,13 +327,16 @@ def staged_folder(out: str | Path, kind: str, overwrite: bool = False, option: s
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.absolute().parent))
     except OSError as err:
         raise OutputError(f"{option} {str(target)!r}: cannot create it ({err.strerror}); give a writable folder") from None
-    try:
-        yield tmp
-        mark_run(tmp, kind)
-        os.chmod(tmp, 0o777 & ~_umask())
-        _move_into_place(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    return tmp
+
+
+def commit_staged(tmp: Path, out: str | Path, kind: str) -> Path:
+    """Mark the finished temporary folder as a ``kind`` run and move it onto ``out``."""
+    mark_run(tmp, kind)
+    os.chmod(tmp, 0o777 & ~_umask())
+    _move_into_place(tmp, Path(out))
+    return Path(out)
 
 
 def _move_into_place(tmp: Path, target: Path) -> None:

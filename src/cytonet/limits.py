@@ -18,16 +18,16 @@ MAX_INPUT_DEPTH = 64
 MAX_INPUT_NODES = 1_000_000
 #: characters of one observable expression
 MAX_EXPRESSION_CHARS = 20_000
-#: nesting depth of one observable expression
-MAX_EXPRESSION_DEPTH = 100
+#: nesting depth of one observable expression (a sum of n terms nests n deep)
+MAX_EXPRESSION_DEPTH = 200
 #: simulated horizon, h (~11 years: the network describes responses over hours to weeks)
 MAX_HORIZON_H = 100_000.0
 #: output time points of one run (a run keeps points x species doubles in memory)
 MAX_OUTPUT_POINTS = 1_000_000
 #: administrations of one regimen
 MAX_DOSES = 10_000
-#: amount per administration, mg (no modelled drug is given in more than grams)
-MAX_DOSE_MG = 100_000.0
+#: amount per administration by dose unit (no modelled drug is given in more than grams, or 1 g/kg)
+MAX_DOSE = {"mg": 100_000.0, "mg/kg": 1_000.0}
 #: body weight range, kg
 WEIGHT_KG = (0.5, 700.0)
 #: virtual patients of one population

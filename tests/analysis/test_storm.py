@@ -67,3 +67,75 @@ def test_hours_above_interpolates_crossings() -> None:
     assert hours_above(t, x, 5.0) == 0.0
     assert hours_above(t, x + 10, 5.0) == pytest.approx(4.0)
     assert hours_below(t, x, 1.0) == pytest.approx(3.0)
+
+
+# ------------------------------------------------------------------ label rule (Fajgenbaum & June 2020)
+def _with(ds, **series):
+    """A copy of a run with some species replaced by constant or given series."""
+    out = ds.copy(deep=True)
+    for sid, values in series.items():
+        col = list(out["species"].values).index(sid)
+        out["state"].values[:, col] = values
+    return out
+
+
+def test_organ_dysfunction_with_elevated_cytokines_is_never_a_controlled_response() -> None:
+    """Without fever or a marked CRP, elevated cytokines with organ dysfunction are not 'controlled'."""
+    ds = run("sepsis-storm")
+    quiet = _with(ds, TEMP=37.0, CRP=5.0)
+    c = classify(quiet)
+    held = {x.key: x.held for x in c.criteria}
+    assert held == {"cytokines": True, "inflammation": False, "organ_dysfunction": True}
+    assert c.label is StormClass.UNCONTROLLED
+
+
+def test_extreme_cytokines_are_never_a_controlled_response() -> None:
+    """The review's case: TNF at 7.7e10 pg/mL cannot be a controlled response, organ readouts aside."""
+    ds = run("lps-endotoxemia")
+    t = ds["time"].values
+    tnf = ds["state"].sel(species="TNF").values.copy()
+    tnf[(t > 2) & (t < 30)] = 7.7e10
+    c = classify(_with(ds, TNF=tnf))
+    assert not c.criterion("organ_dysfunction").held
+    assert c.label is StormClass.UNCONTROLLED
+
+
+@pytest.mark.parametrize("c1", [False, True])
+@pytest.mark.parametrize("c2", [False, True])
+@pytest.mark.parametrize("c3", [False, True])
+@pytest.mark.parametrize("extreme", [False, True])
+def test_label_codes_follow_the_printed_rule(c1: bool, c2: bool, c3: bool, extreme: bool) -> None:
+    from cytonet.analysis.storm import LABELS, label_codes
+
+    if c1 and c2 and c3:
+        want = StormClass.STORM
+    elif (c3 and (c1 or c2)) or extreme:
+        want = StormClass.UNCONTROLLED
+    elif c1 or c2:
+        want = StormClass.CONTROLLED
+    else:
+        want = StormClass.NONE
+    assert LABELS[int(label_codes(c1, c2, c3, extreme))] is want
+
+
+def test_report_prints_the_rule_classify_applies(tmp_path) -> None:
+    from html import escape
+
+    from cytonet.analysis.storm import RULE
+    from cytonet.report import write_report
+    from cytonet.scenarios import scenario_model
+
+    ds = run("lps-endotoxemia")
+    spec, _ = scenario_model("lps-endotoxemia")
+    write_report(tmp_path, ds, spec, summarize(ds))
+    html = (tmp_path / "report.html").read_text()
+    assert escape(RULE) in html and "(1) or (2) without (3)" not in html
+
+
+def test_summary_reports_total_serum_il6() -> None:
+    """Immunoassays report free + sIL-6R-bound IL-6 (docs/model.md, IL6_total); the summary carries it."""
+    ds = run("car-t-crs")
+    s = summarize(ds)
+    total = ds["IL6_total"].values
+    assert s.readouts["IL6_total"]["peak"] == pytest.approx(total.max())
+    assert s.readouts["IL6_total"]["peak"] > s.cytokine("IL6").peak

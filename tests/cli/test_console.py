@@ -9,3 +9,36 @@ def test_identifiers_print_as_written_not_as_emoji() -> None:
     assert result.exit_code == 0, result.output
     assert "cell:CL:0000545" in result.output
     assert "\U0001f191" not in result.output
+
+
+def _long_table():  # noqa: ANN202
+    from rich.table import Table
+
+    t = Table("measure", "untreated", "+ tocilizumab 8 mg/kg iv at 12h, then every 8 h")
+    t.add_row("peak serum IL-6, free + sIL-6R-bound (pg/mL)", "1234567.891", "2.379e+04 (at end of run)")
+    t.add_row("an_identifier_that_is_much_longer_than_any_column_could_be", "0.000123456", "-")
+    return t
+
+
+def test_tables_fold_instead_of_cutting_in_a_narrow_terminal() -> None:
+    from cytonet.cli._console import console
+
+    c = console()
+    c._force_terminal = True
+    c.width = 40
+    with c.capture() as cap:
+        c.print(_long_table())
+    text = cap.get()
+    assert "…" not in text
+    assert "1234567.891" in text and "0.000123456" in text and "2.379e+04" in text  # numbers stay whole
+    assert max(len(line) for line in text.splitlines()) <= 40
+    first_column = "".join(line.split("│")[1].strip() for line in text.splitlines() if line.startswith("│"))
+    assert "an_identifier_that_is_much_longer_than_any_column_could_be" in first_column
+
+
+def test_piped_tables_print_whole_whatever_columns() -> None:
+    """Output to a pipe or file is not a terminal: tables print at their natural width, nothing cut."""
+    result = CliRunner().invoke(app, ["drugs", "show", "tocilizumab"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    assert "doi:10.1111/bcp.13500" in result.output and "assumption: Actemra prescribing information" in result.output

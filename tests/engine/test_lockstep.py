@@ -178,6 +178,19 @@ def test_lockstep_progress_per_chunk_and_thread_count_invariance():
     np.testing.assert_array_equal(one.state.values, two.state.values)  # a run's result does not depend on its lane
 
 
+def test_chunking_does_not_change_results_when_one_run_has_a_non_integer_hill_coefficient():
+    # one run with n2 = 2.5 makes the batch use the general power for that factor; every chunk must too,
+    # or runs in chunks without it would round differently (x*x instead of x**2.0 is exact, x*x*x is not)
+    cm = _no_threshold_network()
+    rng = np.random.default_rng(9)
+    n2 = np.full(30, 3.0)
+    n2[-1] = 2.5
+    table = {"k_tnf": 2.0 * rng.lognormal(0, 0.3, 30), "n2": n2}
+    whole = simulate_batch(cm, table, 24.0, n_points=25, threads=1, method="lockstep")
+    chunks = simulate_batch(cm, table, 24.0, n_points=25, threads=2, chunk_size=7, method="lockstep")
+    np.testing.assert_array_equal(whole.state.values, chunks.state.values)
+
+
 def test_dataset_records_the_path_taken():
     assert simulate_batch(T.decay(), {"k": np.linspace(0.1, 1.0, 8)}, 5.0).attrs["batch_method"] == "lockstep"
     assert simulate_batch(T.decay(), {"k": [0.1, 0.2]}, 5.0).attrs["batch_method"] == "independent"  # fewer than LOCKSTEP_MIN_RUNS

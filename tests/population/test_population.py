@@ -111,6 +111,22 @@ def test_vectorised_outcomes_agree_with_single_run_classify_and_crs_grade() -> N
             assert res["peak_IL6"][i] == pytest.approx(float(one["state"].sel(species="IL6").max()))
 
 
+def test_treated_outcomes_grade_crs_without_fever_from_the_dose_like_the_single_run() -> None:
+    """Lee et al. 2019: after anti-cytokine therapy fever is not required; outcomes() and max_crs_grade agree."""
+    from cytonet.engine.batch import simulate_batch
+    from cytonet.scenarios import scenario_model
+    from cytonet.therapy import Regimen, treat
+
+    spec, rest = scenario_model("car-t-crs")
+    treated = treat(spec, "tocilizumab", Regimen("8 mg/kg", route="iv", start="12h"))
+    table = {"car_t_infusion.amount": np.array([0.25, 0.5]), **{s: np.full(2, v) for s, v in rest.items()}}
+    ds = simulate_batch(treated, table, 240.0, n_points=481)
+    res = outcomes(ds["time"].values, series_of(ds), therapy_from=12.0)
+    for i in range(2):
+        one = ds.isel(patient=i)
+        assert res["crs_grade"][i] == clinical.max_crs_grade(one)
+
+
 def test_wilson_interval_matches_the_closed_form() -> None:
     iv = wilson(8, 20)  # p = 0.4: Wilson 95% CI 0.2188-0.6134 (independently computed)
     assert iv.low == pytest.approx(0.21878, abs=1e-4) and iv.high == pytest.approx(0.61340, abs=1e-4)
@@ -171,6 +187,15 @@ def test_dask_local_cluster_gives_the_single_process_results(tmp_path: Path) -> 
     run_population(_cfg(n=40), tmp_path / "single", show_progress=False)
     run_population(_cfg(n=40), tmp_path / "dask", dask="local", workers=2, show_progress=False)
     a, b = _patients(tmp_path / "single"), _patients(tmp_path / "dask")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_partitions_on_two_threads_give_the_one_thread_results(tmp_path: Path) -> None:
+    run_population(_cfg(n=40), tmp_path / "one", show_progress=False, threads=1)
+    run_population(_cfg(n=40), tmp_path / "two", show_progress=False, threads=2)
+    a, b = _patients(tmp_path / "one"), _patients(tmp_path / "two")
+    assert len(a["patient"]) == 40
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
 

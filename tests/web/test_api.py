@@ -122,6 +122,23 @@ def _param(pid: str) -> float:
     return next(p.value for p in reference_network().parameters if p.id == pid)
 
 
+def test_lps_protocol(client: TestClient) -> None:
+    """2 ng/kg at 0 h is the scenario's own challenge; a second bolus at 24 h gives a second TNF peak."""
+    base = {"scenario": "lps-endotoxemia", "hours": 48, "points": 193}
+    own = client.post("/api/simulate", json=base).json()
+    same = client.post("/api/simulate", json={**base, "lps": {"boluses": [{"dose_ng_per_kg": 2}]}}).json()
+    # the scenario writes 46.7 pg/mL for 2 ng/kg x 70 kg / 3 L = 46.67 pg/mL: 0.07 % apart
+    np.testing.assert_allclose(same["series"]["TNF"]["values"], own["series"]["TNF"]["values"], rtol=2e-3)
+    two = client.post("/api/simulate", json={**base, "lps": {"boluses": [{"dose_ng_per_kg": 2}, {"dose_ng_per_kg": 2, "time_h": 24}]}}).json()
+    t, tnf = np.asarray(two["time"]), np.asarray(two["series"]["TNF"]["values"])
+    assert tnf[t > 24].max() > 10 * np.asarray(own["series"]["TNF"]["values"])[t > 24].max()
+    assert 24 < t[t > 24][np.argmax(tnf[t > 24])] < 27
+    infused = client.post("/api/simulate", json={**base, "lps": {"infusions": [{"rate_ng_per_kg_h": 0.5, "duration_h": 4}]}}).json()
+    assert max(infused["series"]["LPS"]["values"]) > 0
+    late = client.post("/api/simulate", json={**base, "lps": {"boluses": [{"dose_ng_per_kg": 2, "time_h": 48}]}})
+    assert late.status_code == 400 and "horizon" in late.json()["detail"]
+
+
 @pytest.mark.parametrize(("body", "status", "needle"), [
     ({"scenario": "lps-endotoxaemia"}, 404, "lps-endotoxemia"),
     ({"scenario": "lps-endotoxemia", "parameters": {"k_TNF_claer": 1.0}}, 400, "k_TNF_clear"),
@@ -176,7 +193,7 @@ def test_treat_unknown_drug_and_bad_dose(client: TestClient) -> None:
     assert r.status_code == 400 and "mg/m2" in r.json()["detail"]
 
 
-def test_downloads_are_real_files(client: TestClient) -> None:
+def test_downloads_are_real_files(client: TestClient, tmp_path) -> None:  # noqa: ANN001
     import libsbml
     import pandas as pd
 
@@ -190,6 +207,12 @@ def test_downloads_are_real_files(client: TestClient) -> None:
     exported = {m.getSpecies(i).getId() for i in range(m.getNumSpecies())}
     exported |= {m.getRule(i).getVariable() for i in range(m.getNumRules()) if m.getRule(i).isRate()}
     assert {"TNF", "IL6", "CRP", "TEMP"} <= exported  # every state, species or rate-rule parameter
+    from cytonet.model.sbml import export_sbml
+    from cytonet.scenarios import scenario_model
+
+    direct = libsbml.readSBML(str(export_sbml(scenario_model("lps-endotoxemia")[0], tmp_path / "direct.xml"))).getModel()
+    assert {m.getSpecies(i).getId() for i in range(m.getNumSpecies())} == \
+        {direct.getSpecies(i).getId() for i in range(direct.getNumSpecies())}  # the same spec as the Python API
     csv = pd.read_csv(io.StringIO(client.get(links["timecourse.csv"]).text))
     np.testing.assert_allclose(csv["TNF (pg/mL)"], run["series"]["TNF"]["values"])
     pq = pd.read_parquet(io.BytesIO(client.get(links["timecourse.parquet"]).content))
@@ -233,6 +256,13 @@ def test_population_job(client: TestClient, tmp_path) -> None:  # noqa: ANN001
     ci = binomtest(k, arm["ok"]).proportion_ci(confidence_level=0.95, method="wilson")
     assert (arm["storm_rate"]["low"], arm["storm_rate"]["high"]) == pytest.approx((ci.low, ci.high), abs=1e-9)
     assert sum(arm["crs_counts"]) == arm["ok"] and len(arm["peak_il6"]) == arm["ok"]
+    import pandas as pd
+
+    table = pd.read_parquet(io.BytesIO(client.get(job["downloads"]["patients.parquet"]).content))
+    assert len(table) == 50 and table["storm"].mean() == pytest.approx(arm["storm_rate"]["estimate"])
+    csv = pd.read_csv(io.StringIO(client.get(job["downloads"]["patients.csv"]).text))
+    np.testing.assert_allclose(csv["peak_IL6"], table["peak_IL6"])
+    assert client.get(job["downloads"]["patients.csv"].replace("patients.csv", "passwd")).status_code == 404
 
 
 def test_population_bad_requests(client: TestClient) -> None:

@@ -68,7 +68,12 @@ def test_search_il6_and_open_its_card(page: Any) -> None:
 def test_follow_a_link_in_the_network(page: Any) -> None:
     page.click("nav a[data-tab=network]")
     page.wait_for_function("window.cytonet.cy && window.cytonet.cy.nodes().length > 100")
-    page.evaluate("window.cytonet.cy.getElementById('cytokine:IL6').emit('tap')")
+    x, y = page.evaluate("""() => {  // zoom onto IL-6, then click it where it is drawn
+        const cy = window.cytonet.cy, n = cy.getElementById('cytokine:IL6');
+        cy.zoom(3); cy.center(n);
+        const p = n.renderedPosition(), box = document.getElementById('cy').getBoundingClientRect();
+        return [box.left + p.x, box.top + p.y]; }""")
+    page.mouse.click(x, y)
     page.wait_for_selector("#net-card h2[data-entity=IL6]")
     page.click("#net-card a.entity[data-id=siltuximab]")
     page.wait_for_selector("#net-card h2[data-entity=siltuximab]")

@@ -42,6 +42,11 @@ def test_concurrent_simulations_over_http(live: LiveServer) -> None:
         assert c.get("/api/health").json()["simulations_in_flight"] == 0
 
 
+def test_no_page_that_needs_a_cdn(live: LiveServer) -> None:
+    assert httpx.get(f"{live.url}/docs").status_code == 404  # FastAPI's Swagger page loads from a CDN
+    assert httpx.get(f"{live.url}/openapi.json").json()["info"]["title"] == "cytonet"
+
+
 def test_errors_over_http_are_json(live: LiveServer) -> None:
     r = httpx.post(f"{live.url}/api/simulate", content=b"{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and r.headers["content-type"] == "application/json"

@@ -83,23 +83,45 @@ def hypoxia_grade(spo2: np.ndarray) -> np.ndarray:
     return np.where(lvl > 0, lvl + 1, 0)
 
 
-def crs_grade_from(temp_c: np.ndarray, map_mmhg: np.ndarray, spo2: np.ndarray) -> np.ndarray:
-    """ASTCT CRS grade (0-4) at each time from temperature, MAP and room-air SpO2.
+def crs_grade_from(temp_c: np.ndarray, map_mmhg: np.ndarray, spo2: np.ndarray,
+                   masked: np.ndarray | None = None) -> np.ndarray:
+    """ASTCT CRS grade (0-4) at each time (last axis) from temperature, MAP and room-air SpO2.
 
     CRS starts with the first fever (>= 38 °C). From then on the grade is the most severe of: 1 while
-    febrile, the hypotension grade, the hypoxia grade. As in the consensus, fever is not required
-    for later grading once CRS has begun (it may be masked by antipyretic or anti-cytokine therapy).
+    febrile, the hypotension grade, the hypoxia grade. ``masked`` (bool, same shape) is True from the
+    first antipyretic or anti-cytokine dose on: as in the consensus, fever is then no longer required,
+    and hypotension or hypoxia grade CRS even in a run that never became febrile (Lee et al. 2019).
     """
     temp = np.asarray(temp_c, float)
     febrile = temp >= FEVER.value
-    started = np.maximum.accumulate(febrile) if febrile.size else febrile
+    started = np.maximum.accumulate(febrile, axis=-1) if febrile.size else febrile
+    if masked is not None:
+        started = started | np.asarray(masked, bool)
     organ = np.maximum(hypotension_grade(map_mmhg), hypoxia_grade(spo2))
     return np.where(started, np.maximum(febrile.astype(int), organ), 0)
 
 
+def therapy_start(ds: xr.Dataset) -> float | None:
+    """Time (h) of the first dose of a modelled drug in a run (its central or depot state turns positive), or None.
+
+    Every drug cytonet models is an anti-cytokine or immunosuppressive agent, so this is when fever stops
+    being required for ASTCT grading.
+    """
+    from cytonet.therapy import drug_ids
+
+    names = [f"{d}_{part}" for d in drug_ids() for part in ("central", "depot")]
+    present = [n for n in names if n in ds["species"].values]
+    if not present:
+        return None
+    dosed = np.any(ds["state"].sel(species=present).values > 0, axis=-1)
+    return float(ds["time"].values[np.argmax(dosed)]) if dosed.any() else None
+
+
 def crs_grade(ds: xr.Dataset) -> np.ndarray:
     """ASTCT CRS grade (int 0-4) at each output time of a run of the reference network."""
-    return crs_grade_from(series(ds, "TEMP"), series(ds, "MAP"), series(ds, "SPO2"))
+    start = therapy_start(ds)
+    masked = None if start is None else ds["time"].values >= start
+    return crs_grade_from(series(ds, "TEMP"), series(ds, "MAP"), series(ds, "SPO2"), masked)
 
 
 def max_crs_grade(ds: xr.Dataset) -> int:

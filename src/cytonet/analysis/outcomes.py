@@ -8,17 +8,21 @@ the criteria live in one place; only the arithmetic is rewritten over arrays (pa
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cytonet.analysis import clinical, storm
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 #: readouts whose peak (or nadir, for MAP and SPO2) is stored per patient
 PEAKS = ("IL6", "TNF", "IFNG", "IL1B", "IL10", "CRP", "FERRITIN", "TEMP", "DAMAGE", "LEAK")
 NADIRS = ("MAP", "SPO2")
 #: every readout :func:`outcomes` reads
 NEEDED = tuple(dict.fromkeys([*storm.SIGNATURE_LEVELS, *PEAKS, *NADIRS]))
-STORM_CLASSES = (str(storm.StormClass.NONE), str(storm.StormClass.CONTROLLED), str(storm.StormClass.STORM))
+STORM_CLASSES = tuple(str(c) for c in storm.LABELS)
 
 
 def hours_above(t: np.ndarray, x: np.ndarray, level: np.ndarray | float) -> np.ndarray:
@@ -37,16 +41,11 @@ def hours_below(t: np.ndarray, x: np.ndarray, level: float) -> np.ndarray:
     return hours_above(t, -np.asarray(x, float), -level)
 
 
-def crs_grade(temp: np.ndarray, map_mmhg: np.ndarray, spo2: np.ndarray) -> np.ndarray:
-    """ASTCT CRS grade (patient, time) by the rule of :func:`cytonet.analysis.clinical.crs_grade_from`."""
-    febrile = temp >= clinical.FEVER.value
-    started = np.maximum.accumulate(febrile, axis=1)
-    organ = np.maximum(clinical.hypotension_grade(map_mmhg), clinical.hypoxia_grade(spo2))
-    return np.where(started, np.maximum(febrile.astype(int), organ), 0)
-
-
-def outcomes(t: np.ndarray, series: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def outcomes(t: np.ndarray, series: Mapping[str, np.ndarray], therapy_from: float | None = None) -> dict[str, np.ndarray]:
     """Outcome columns from readouts ``series[name]`` (patient, time) on output times ``t`` (h).
+
+    ``therapy_from`` is the time of the first anti-cytokine dose (None: untreated); from then on the
+    CRS grade no longer requires fever (:func:`cytonet.analysis.clinical.crs_grade_from`).
 
     Returns storm class and flag, the three storm criteria, max CRS grade, hours in storm (all three
     criteria holding at once), peaks/nadirs and IL-6 peak time. Rows with NaN (failed runs) get NaN
@@ -54,12 +53,13 @@ def outcomes(t: np.ndarray, series: Mapping[str, np.ndarray]) -> dict[str, np.nd
     """
     need = storm.MIN_DURATION.value
     ok = np.all(np.isfinite(series["IL6"]), axis=1)
-    elevated_h = []
+    elevated_h, extreme_h = [], []
     elevated_now = np.zeros(series["IL6"].shape, bool)
     for sid, th in storm.SIGNATURE_LEVELS.items():
         x = series[sid]
         level = np.maximum(storm.ELEVATED_FOLD.value * x[:, 0], th.value)
         elevated_h.append(hours_above(t, x, level))
+        extreme_h.append(hours_above(t, x, storm.EXTREME_LEVEL.value))
         elevated_now |= x > level[:, None]
     c1 = np.max(elevated_h, axis=0) >= need
     temp, crp, mapv, spo2, dmg = (series[k] for k in ("TEMP", "CRP", "MAP", "SPO2", "DAMAGE"))
@@ -68,15 +68,16 @@ def outcomes(t: np.ndarray, series: Mapping[str, np.ndarray]) -> dict[str, np.nd
                                  hours_below(t, spo2, clinical.LOW_FLOW_O2.value),
                                  hours_above(t, dmg, storm.ORGAN_DAMAGE.value)])
     c3 = organ_h >= need
-    label = np.where(c1 & c2 & c3, 2, np.where(c1 | c2, 1, 0))
+    label = storm.label_codes(c1, c2, c3, np.max(extreme_h, axis=0) >= need)
     inflamed_now = (temp >= clinical.FEVER.value) | (crp > storm.MARKED_CRP.value)
     organ_now = (mapv < clinical.HYPOTENSION.value) | (spo2 < clinical.LOW_FLOW_O2.value) | (dmg > storm.ORGAN_DAMAGE.value)
     all_now = (elevated_now & inflamed_now & organ_now).astype(float)
     in_storm_h = np.sum(np.diff(t) * 0.5 * (all_now[:, :-1] + all_now[:, 1:]), axis=1)
-    grade = np.max(crs_grade(temp, mapv, spo2), axis=1)
+    masked = None if therapy_from is None else np.broadcast_to(np.asarray(t) >= therapy_from, temp.shape)
+    grade = np.max(clinical.crs_grade_from(temp, mapv, spo2, masked), axis=1)
 
     out: dict[str, np.ndarray] = {
-        "storm": np.where(ok, label == 2, False),
+        "storm": np.where(ok, label == storm.LABELS.index(storm.StormClass.STORM), False),
         "storm_class": np.where(ok, np.asarray(STORM_CLASSES, dtype=object)[label], ""),
         "cytokines_elevated": c1 & ok, "systemic_inflammation": c2 & ok, "organ_dysfunction": c3 & ok,
         "crs_grade": np.where(ok, grade, -1).astype(np.int8),
@@ -96,3 +97,23 @@ def series_of(ds: object, names: tuple[str, ...] = NEEDED) -> dict[str, np.ndarr
     species = list(ds["species"].values)  # type: ignore[index]
     state = ds["state"].values  # type: ignore[index]
     return {n: (ds[n].values if n in ds.data_vars else state[:, :, species.index(n)]) for n in names}  # type: ignore[index, attr-defined]
+
+
+def run_outcomes(ds: xr.Dataset) -> dict[str, Any]:
+    """Outcomes of one run (a Dataset over time): the :func:`outcomes` columns as scalars, plus
+
+    ``peak_IL6_total`` (free + sIL-6R-bound serum IL-6, when the model has the ``IL6_total``
+    observable) and, per peak and nadir, ``peak_at_end_X`` / ``nadir_at_end_X``: the extreme is the
+    last sample (:func:`cytonet.analysis.storm.at_horizon_end`), so the true extreme may come after
+    the horizon.
+    """
+    names = [*NEEDED, *(["IL6_total"] if "IL6_total" in ds.data_vars else [])]
+    series = {n: clinical.series(ds, n)[None, :] for n in names}
+    out: dict[str, Any] = {k: v[0] for k, v in outcomes(ds["time"].values, series).items()}
+    if "IL6_total" in series:
+        out["peak_IL6_total"] = float(series["IL6_total"].max())
+    for k in (*PEAKS, *(["IL6_total"] if "IL6_total" in series else [])):
+        out[f"peak_at_end_{k}"] = bool(storm.at_horizon_end(series[k])[0])
+    for k in NADIRS:
+        out[f"nadir_at_end_{k}"] = bool(storm.at_horizon_end(series[k], nadir=True)[0])
+    return out

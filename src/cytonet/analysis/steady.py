@@ -82,8 +82,15 @@ def steady_state(
         return cm.rhs(x, 0.0, p)
 
     sol = root(f, x_relaxed, jac=lambda x: cm.jacobian(x, p), method="hybr", options={"xtol": 1e-13})
-    x = sol.x if sol.success else x_relaxed
-    residual = np.abs(f(x)) / np.maximum(np.abs(x), 1.0)
+
+    def drift(x: np.ndarray) -> np.ndarray:
+        return np.abs(f(x)) / np.maximum(np.abs(x), 1.0)
+
+    # hybr may stop "not making good progress" at the strict xtol with the root already found: keep the
+    # Newton point whenever it is finite and closer to a steady state than the relaxed one
+    polished = bool(np.all(np.isfinite(sol.x))) and drift(sol.x).max() <= drift(x_relaxed).max()
+    x = sol.x if sol.success or polished else x_relaxed
+    residual = drift(x)
     if not np.all(np.isfinite(x)) or residual.max() > RESIDUAL_TOL * 1e3:
         worst = cm.species[int(np.argmax(residual))]
         raise SolverError(

@@ -2,8 +2,10 @@
 
 :func:`classify` follows the three criteria of Fajgenbaum & June 2020 (doi:10.1056/NEJMra2026131):
 (1) elevated circulating cytokines, (2) acute systemic inflammation, (3) secondary organ
-dysfunction. All three = "cytokine storm"; (1) or (2) without (3) = "controlled response"; neither
-= "none". Every cut-off is a named :class:`~cytonet.analysis.clinical.Threshold` with its reason, and
+dysfunction. The label follows :data:`RULE`: all three = "cytokine storm"; organ dysfunction with
+(1) or (2), or an extreme signature-cytokine level, without all three = "uncontrolled response" (the
+review contrasts a controlled immune response with one that injures organs); (1) or (2) otherwise =
+"controlled response"; neither (1) nor (2) = "none". Every cut-off is a named :class:`~cytonet.analysis.clinical.Threshold` with its reason, and
 each criterion reports what was measured beside whether it held.
 """
 
@@ -17,6 +19,7 @@ import numpy as np
 
 from cytonet.analysis import clinical
 from cytonet.analysis.clinical import Threshold, series
+from cytonet.analysis.units import READOUT_UNITS, display_unit
 from cytonet.errors import ModelSpecError
 
 if TYPE_CHECKING:
@@ -43,6 +46,11 @@ ORGAN_DAMAGE = Threshold(
     0.25, "1", "assumption: tissue-damage proxy above a quarter of its range stands for organ injury (e.g. AKI, liver injury)")
 MIN_DURATION = Threshold(
     1.0, "h", "assumption: a criterion must hold for at least one hour, so no single output sample decides")
+EXTREME_LEVEL = Threshold(
+    5000.0, "pg/mL",
+    "assumption: a storm-signature cytokine (IL-6, IFN-γ or TNF) above 5,000 pg/mL for an hour is beyond any controlled "
+    "response: 50x the elevated level, above the pooled mean serum IL-6 of CRS (3,110 pg/mL) and of sepsis (984 pg/mL)",
+    ("doi:10.1016/S2213-2600(20)30404-5",))
 BALANCE_SHIFT = Threshold(
     2.0, "x baseline", "assumption: pro/anti index at least twice its resting value counts as pro-inflammatory dominance")
 
@@ -50,7 +58,24 @@ BALANCE_SHIFT = Threshold(
 class StormClass(StrEnum):
     NONE = "none"
     CONTROLLED = "controlled response"
+    UNCONTROLLED = "uncontrolled response"
     STORM = "cytokine storm"
+
+
+#: the classes in the order of :func:`label_codes`
+LABELS = (StormClass.NONE, StormClass.CONTROLLED, StormClass.UNCONTROLLED, StormClass.STORM)
+#: the labelling rule as the report prints it
+RULE = ("cytokine storm = all three criteria; uncontrolled response = (3) with (1) or (2), or a signature cytokine "
+        f"above {EXTREME_LEVEL.value:g} {EXTREME_LEVEL.unit} for >= {MIN_DURATION.value:g} h, without all three; "
+        "controlled response = (1) or (2) otherwise; none = neither (1) nor (2)")
+
+
+def label_codes(cytokines: np.ndarray, inflammation: np.ndarray, organ: np.ndarray, extreme: np.ndarray) -> np.ndarray:
+    """Index into :data:`LABELS` per run from the three criteria and the extreme-level flag (bool arrays), by :data:`RULE`."""
+    c1, c2, c3, ex = (np.asarray(x, bool) for x in (cytokines, inflammation, organ, extreme))
+    storm = c1 & c2 & c3
+    uncontrolled = ~storm & ((c3 & (c1 | c2)) | ex)
+    return np.select([storm, uncontrolled, c1 | c2], [3, 2, 1], 0)
 
 
 @dataclass(frozen=True)
@@ -66,6 +91,7 @@ class CytokineSummary:
     hours_above_fold: float  # above ELEVATED_FOLD x baseline
     level: float | None  # absolute signature level, if any
     hours_elevated: float  # above both the fold and the absolute level (fold alone if no level)
+    peak_at_end: bool = False  # the peak is the last sample: the true peak may come after the horizon
 
 
 @dataclass(frozen=True)
@@ -127,8 +153,7 @@ class StormSummary:
         d = asdict(self)
         d["classification"]["label"] = str(self.classification.label)
         d["hscore"]["modelled_points"] = self.hscore.modelled_points
-        d["units"] = {"time": "h", "cytokines": "pg/mL", "CRP": "mg/L", "FERRITIN": "ng/mL", "TEMP": "degC",
-                      "MAP": "mmHg", "SPO2": "%", "LEAK": "1", "DAMAGE": "1", "PRO_ANTI": "1"}
+        d["units"] = {"time": "h", "cytokines": "pg/mL", "IL6_total": "pg/mL", **READOUT_UNITS}
         return d
 
 
@@ -150,6 +175,18 @@ def hours_below(t: np.ndarray, x: np.ndarray, level: float) -> float:
     return hours_above(t, -np.asarray(x, float), -level)
 
 
+def at_horizon_end(x: np.ndarray, nadir: bool = False) -> np.ndarray:
+    """Per row of ``x`` (..., time): the peak (nadir) is first reached at the last sample, so the run ended before it turned.
+
+    Such an extreme is a bound, not the true peak: it may rise further after the horizon. A row that
+    moved by less than 1e-6 of its level over the run counts as flat and is never flagged
+    (assumption: solver noise on a resting series).
+    """
+    y = -np.asarray(x, float) if nadir else np.asarray(x, float)
+    last = np.argmax(y, axis=-1) == y.shape[-1] - 1  # where the reported peak time is the horizon
+    return last & (y.max(axis=-1) - y.min(axis=-1) > 1e-6 * np.abs(y).max(axis=-1))
+
+
 def _cytokine(ds: xr.Dataset, sid: str) -> CytokineSummary:
     t = ds["time"].values
     x = series(ds, sid)
@@ -164,6 +201,7 @@ def _cytokine(ds: xr.Dataset, sid: str) -> CytokineSummary:
         hours_above_fold=hours_above(t, x, fold_level),
         level=sig.value if sig else None,
         hours_elevated=hours_above(t, x, max(fold_level, sig.value if sig else 0.0)),
+        peak_at_end=bool(at_horizon_end(x)),
     )
 
 
@@ -182,16 +220,21 @@ def _balance_summary(ds: xr.Dataset) -> BalanceSummary:
 
 
 def _readouts(ds: xr.Dataset) -> dict[str, dict[str, float]]:
+    """Baseline, peak (nadir for MAP, SPO2) and its time, end value, and ``at_end`` (the extreme is the last sample)."""
     t = ds["time"].values
     out: dict[str, dict[str, float]] = {}
-    for name in ("TEMP", "CRP", "FERRITIN", "LEAK", "DAMAGE"):
+    peaks = ("IL6_total", "TEMP", "CRP", "FERRITIN", "LEAK", "DAMAGE") if "IL6_total" in ds.data_vars else \
+        ("TEMP", "CRP", "FERRITIN", "LEAK", "DAMAGE")
+    for name in peaks:
         x = series(ds, name)
         i = int(np.argmax(x))
-        out[name] = {"baseline": float(x[0]), "peak": float(x[i]), "peak_time_h": float(t[i]), "end": float(x[-1])}
+        out[name] = {"baseline": float(x[0]), "peak": float(x[i]), "peak_time_h": float(t[i]), "end": float(x[-1]),
+                     "at_end": bool(at_horizon_end(x))}
     for name in ("MAP", "SPO2"):
         x = series(ds, name)
         i = int(np.argmin(x))
-        out[name] = {"baseline": float(x[0]), "nadir": float(x[i]), "nadir_time_h": float(t[i]), "end": float(x[-1])}
+        out[name] = {"baseline": float(x[0]), "nadir": float(x[i]), "nadir_time_h": float(t[i]), "end": float(x[-1]),
+                     "at_end": bool(at_horizon_end(x, nadir=True))}
     return out
 
 
@@ -200,7 +243,7 @@ def _fold(c: CytokineSummary) -> str:
 
 
 def _fmt(th: Threshold, what: str, op: str) -> str:
-    return f"{what} {op} {th.value:g} {th.unit}"
+    return f"{what} {op} {th.value:g} {display_unit(th.unit)}".rstrip()
 
 
 def classify(ds: xr.Dataset) -> Classification:
@@ -226,7 +269,7 @@ def classify(ds: xr.Dataset) -> Classification:
         "inflammation", "acute systemic inflammation (fever or raised CRP)",
         (_fmt(clinical.FEVER, "TEMP", ">=") + f" for >= {need:g} h", _fmt(MARKED_CRP, "CRP", ">") + f" for >= {need:g} h"),
         fever_h >= need or crp_h >= need,
-        f"TEMP peak {temp.max():.2f} degC, {fever_h:.1f} h febrile; CRP peak {crp.max():.3g} mg/L, {crp_h:.1f} h above",
+        f"TEMP peak {temp.max():.2f} °C, {fever_h:.1f} h febrile; CRP peak {crp.max():.3g} mg/L, {crp_h:.1f} h above",
     )
     mapv, spo2, dmg = series(ds, "MAP"), series(ds, "SPO2"), series(ds, "DAMAGE")
     hypo_h, hypox_h = hours_below(t, mapv, clinical.HYPOTENSION.value), hours_below(t, spo2, clinical.LOW_FLOW_O2.value)
@@ -239,12 +282,8 @@ def classify(ds: xr.Dataset) -> Classification:
         f"MAP nadir {mapv.min():.1f} mmHg ({hypo_h:.1f} h below); SpO2 nadir {spo2.min():.1f} % ({hypox_h:.1f} h below); "
         f"DAMAGE peak {dmg.max():.3f} ({dmg_h:.1f} h above)",
     )
-    if c1.held and c2.held and c3.held:
-        label = StormClass.STORM
-    elif c1.held or c2.held:
-        label = StormClass.CONTROLLED
-    else:
-        label = StormClass.NONE
+    extreme = any(hours_above(t, series(ds, sid), EXTREME_LEVEL.value) >= need for sid in sig)
+    label = LABELS[int(label_codes(c1.held, c2.held, c3.held, extreme))]
     return Classification(label, (c1, c2, c3))
 
 

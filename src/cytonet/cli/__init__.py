@@ -34,8 +34,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "simulate": ("cytonet.cli.simulate", "simulate", "Run a scenario, analyse it and write data, SBML and a report to OUT (or run an SBML model with --model)."),
     "scenarios": ("cytonet.cli.scenarios", "app", "List and show the shipped simulation scenarios."),
     "report": ("cytonet.cli.report", "report", "Rebuild the plots, summary.json and report.html of a run folder."),
-    "treat": ("cytonet.cli.treat", "treat", "Run a scenario untreated and treated; write overlay plots and a table of changes to OUT."),
+    "treat": ("cytonet.cli.treat", "treat", "Run a scenario untreated and treated; write both time courses, a table of changes and a report to OUT."),
     "drugs": ("cytonet.cli.drugs", "app", "List modelled drugs and show their PK/PD records."),
+    "sensitivity": ("cytonet.cli.sensitivity", "app", "Global (Sobol, Morris) and local sensitivity and identifiability of a scenario's outcomes."),
     "serve": ("cytonet.cli.serve", "serve", "Serve the cytokine network explorer and its JSON API (OpenAPI at /openapi.json)."),
     "fit": ("cytonet.cli.fit", "fit", "Evaluate (--nominal) or fit a PEtab problem; write objective, estimates, plots and report.html to OUT."),
 }
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(err.exit_code)
         except click.UsageError as err:
             where = err.ctx.command_path if err.ctx is not None else "cytonet"
-            _fail(f"{err.format_message()} (see '{where} --help')", debug, 2)
+            _fail(f"{err.format_message().replace('Value error, ', '')} (see '{where} --help')", debug, 2)
         except click.ClickException as err:
             _fail(err.format_message(), debug)
         except typer.Abort:
@@ -140,8 +141,7 @@ def main(argv: list[str] | None = None) -> None:
                   "output of 'cytonet --debug …'", debug)
     if rc == 130:
         _fail("interrupted", debug, 130)
-    if isinstance(rc, int) and rc:
-        sys.exit(rc)
+    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 def _first_line(text: str) -> str:

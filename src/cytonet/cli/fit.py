@@ -23,15 +23,19 @@ def fit(
     max_iter: Annotated[int, typer.Option("--max-iter", min=1, help="iterations per start")] = 200,
     rtol: Annotated[float, typer.Option("--rtol", help="integrator relative tolerance")] = 1e-8,
     atol: Annotated[float, typer.Option("--atol", help="integrator absolute tolerance")] = 1e-12,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="write into an existing folder cytonet did not write")] = False,
 ) -> None:
     """Evaluate (--nominal) or fit a PEtab problem; write objective, estimates, plots and report.html to OUT."""
     from cytonet.fit.optimize import ObjectiveSettings, _objective, multistart
     from cytonet.fit.results import write_fit, write_nominal
+    from cytonet.io import check_output_folder, staged_folder
 
+    check_output_folder(out, "fit", overwrite)
     settings = ObjectiveSettings(str(problem), rtol=rtol, atol=atol)
     obj = _objective(settings.key())
     if nominal:
-        res = write_nominal(obj, out)
+        with staged_folder(out, "fit", overwrite) as tmp:
+            res = write_nominal(obj, tmp)
         console().print(f"{obj.problem.name}: llh {res['llh']}, chi2 {res['chi2']} at the nominal parameters -> {out}")
         return
     from cytonet.fit.profile import profiles as compute_profiles
@@ -41,8 +45,9 @@ def fit(
     prof = None
     if profile and ms.best.status == "ok":
         prof = compute_profiles(obj, ms.best.x, ms.best.objective, method=ms.method)
-    summary = write_fit(obj, ms, out, prof)
-    write_report(obj, ms, out, prof)
+    with staged_folder(out, "fit", overwrite) as tmp:
+        summary = write_fit(obj, ms, tmp, prof)
+        write_report(obj, ms, tmp, prof)
     line = (f"{obj.problem.name}: best llh {summary['best_llh']} ({ms.method}), {ms.converged} of {len(ms.starts)} starts "
             f"converged, {ms.failed} failed -> {out}")
     if prof is not None:

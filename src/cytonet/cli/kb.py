@@ -191,6 +191,6 @@ def validate(
     for issue in issues:
         console().print(Text(str(issue), style="red"), soft_wrap=True)
     if issues:
-        console().print(Text(f"{len(issues)} problem(s) found ({counts})", style="bold red"))
+        console().print(Text(f"{len(issues)} problem(s) found ({counts})", style="bold red"), soft_wrap=True)
         raise typer.Exit(1)
     console().print(Text(f"knowledge base OK: {counts}", style="green"))

@@ -50,11 +50,15 @@ def export_sbml_cmd(
 def import_sbml_cmd(
     file: Annotated[Path, typer.Argument(help="SBML file (Level 3, or Level 2 Version 4)")],
     out: Annotated[Path | None, typer.Option(help="write the imported model spec here (YAML or JSON)")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace --out if it exists")] = False,
 ) -> None:
     """Import FILE as a cytonet model spec and report what was imported (constructs cytonet cannot run are refused)."""
+    from cytonet.io import check_new_file
     from cytonet.model.sbml_import import read_sbml
     from cytonet.model.spec import TriggerEvent, dump_spec
 
+    if out is not None:
+        check_new_file(out, overwrite, "--out")
     imp = read_sbml(file)
     m = imp.spec
     rules = {k: sum(r.kind == k for r in m.rules) for k in ("assignment", "rate")}

@@ -42,12 +42,11 @@ def population(
     from cytonet.limits import POPULATION_BUDGET
     from cytonet.population.runner import PopulationConfig, check_dask_address, plan, prepare, run_population
     from cytonet.population.sampling import Method, load_variation
-
-    if method is not None and method not in {m.value for m in Method}:
-        raise ScenarioError(f"--method must be one of {', '.join(m.value for m in Method)}, got {method!r}")
     from cytonet.scenarios import load_scenario, parse_lps
     from cytonet.scenarios.lps import check_horizon
 
+    if method is not None and method not in {m.value for m in Method}:
+        raise ScenarioError(f"--method must be one of {', '.join(m.value for m in Method)}, got {method!r}")
     protocol = parse_lps(lps or [], lps_infusion, for_)
     if protocol is not None:
         check_horizon(protocol, load_scenario(scenario).t_end)

@@ -59,7 +59,8 @@ def summary_cmd(
     from rich.table import Table
 
     from cytonet.io import check_new_file
-    from cytonet.population.summary import plot_summary, summarize
+    from cytonet.population.summary import summarize
+    from cytonet.report.plots import plot_population
     from cytonet.store.runs import coverage
 
     if plot is not None:
@@ -77,5 +78,5 @@ def summary_cmd(
     out.print(t)
     for e in s.effects:
         out.print(f"treatment effect, {e.name}: {e.estimate:+.4g} (95% CI {e.low:+.4g} to {e.high:+.4g}; {e.method}; {e.pairs} pairs)")
-    path = plot_summary(s, plot or Path(run_dir) / "summary.png")
+    path = plot_population(s, plot or Path(run_dir) / "summary.png")
     out.print(f"plot: {path}")

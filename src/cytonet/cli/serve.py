@@ -16,6 +16,7 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=16, help="simulations run at once")] = 2,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+    open_browser: Annotated[bool, typer.Option("--open", help="open the explorer in the default browser once serving")] = False,
 ) -> None:
     """Serve the cytokine network explorer and its JSON API (OpenAPI at /openapi.json)."""
     import dataclasses
@@ -31,5 +32,24 @@ def serve(
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level)
     server = uvicorn.Server(config)
     shown = f"[{host}]" if ":" in host else host
-    console().print(f"cytonet explorer on http://{shown}:{port}/  (API docs: /docs, schema: /openapi.json; Ctrl+C stops)")
+    url = f"http://{shown}:{port}/"
+    console().print(f"cytonet explorer on {url}  (API schema: /openapi.json; Ctrl+C stops)")
+    if open_browser:
+        _open_when_started(server, url)
     server.run()
+
+
+def _open_when_started(server: object, url: str) -> None:
+    """Open ``url`` in the default browser once uvicorn reports it is accepting connections."""
+    import threading
+    import time
+    import webbrowser
+
+    def wait_and_open() -> None:
+        for _ in range(600):
+            if getattr(server, "started", False):
+                webbrowser.open(url)
+                return
+            time.sleep(0.1)
+
+    threading.Thread(target=wait_and_open, daemon=True, name="cytonet-open-browser").start()

@@ -45,6 +45,8 @@ def summary_table(summaries: dict[str, StormSummary]) -> Table:
     """Key numbers of one or more runs, one column per run."""
     from rich.table import Table
 
+    from cytonet.analysis.units import readable_number
+
     table = Table(title="Summary", title_justify="left")
     table.add_column("")
     for label in summaries:
@@ -58,13 +60,25 @@ def summary_table(summaries: dict[str, StormSummary]) -> Table:
     for key in ("cytokines", "inflammation", "organ_dysfunction"):
         row(f"  {key}", ["yes" if s.classification.criterion(key).held else "no" for s in ss])
     row("max CRS grade (ASTCT)", [str(s.max_crs_grade) for s in ss])
+
+    def end(flag: object) -> str:
+        return " ▲" if flag else ""
+
+    if all("IL6_total" in s.readouts for s in ss):  # serum IL-6 as assays report it (free + sIL-6R-bound)
+        row("serum IL-6 peak pg/mL (h)",
+            [f"{readable_number(s.readouts['IL6_total']['peak'])} ({s.readouts['IL6_total']['peak_time_h']:.1f})"
+             + end(s.readouts["IL6_total"].get("at_end")) for s in ss])
     for sid in ("IL6", "TNF", "IFNG", "IL10"):
-        row(f"{sid} peak pg/mL (h)", [f"{s.cytokine(sid).peak:.3g} ({s.cytokine(sid).peak_time_h:.1f})" for s in ss])
-    row("TEMP peak °C", [f"{s.readouts['TEMP']['peak']:.2f}" for s in ss])
-    row("CRP peak mg/L", [f"{s.readouts['CRP']['peak']:.3g}" for s in ss])
-    row("FERRITIN peak ng/mL", [f"{s.readouts['FERRITIN']['peak']:.3g}" for s in ss])
-    row("MAP nadir mmHg", [f"{s.readouts['MAP']['nadir']:.1f}" for s in ss])
-    row("SpO2 nadir %", [f"{s.readouts['SPO2']['nadir']:.1f}" for s in ss])
+        row(f"{'free IL6' if sid == 'IL6' else sid} peak pg/mL (h)", [f"{readable_number(s.cytokine(sid).peak)} ({s.cytokine(sid).peak_time_h:.1f})"
+                                      + end(s.cytokine(sid).peak_at_end) for s in ss])
+    for name, label, extreme, fmt in (("TEMP", "TEMP peak °C", "peak", "{:.2f}".format),
+                                      ("CRP", "CRP peak mg/L", "peak", readable_number),
+                                      ("FERRITIN", "FERRITIN peak ng/mL", "peak", readable_number),
+                                      ("MAP", "MAP nadir mmHg", "nadir", "{:.1f}".format),
+                                      ("SPO2", "SpO2 nadir %", "nadir", "{:.1f}".format)):
+        row(label, [fmt(s.readouts[name][extreme]) + end(s.readouts[name].get("at_end")) for s in ss])
+    if any(c.peak_at_end for s in ss for c in s.cytokines) or any(v.get("at_end") for s in ss for v in s.readouts.values()):
+        table.caption = "▲ the last sample of the run: the true peak (nadir) may come after the horizon"
     return table
 
 
@@ -143,4 +157,5 @@ def simulate(
     with staged_folder(out, "simulate", overwrite) as tmp:
         summary = run_scenario(sc, tmp, hours, sets)
     console().print(summary_table({summary.scenario: summary}))
-    console().print(f"wrote {out}/report.html (and timecourse.parquet, summary.json, model.xml, model.yaml)")
+    files = ("report.html", "timecourse.parquet", "summary.json", "model.xml", "model.yaml")
+    console().print("wrote " + ", ".join(str(out / name) for name in files), markup=False, soft_wrap=True)

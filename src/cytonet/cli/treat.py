@@ -7,64 +7,18 @@ from typing import Annotated
 
 import typer
 
+from cytonet.analysis.units import readable_number
 from cytonet.cli._console import console
 from cytonet.cli._lps import ForOption, LpsInfusionOption, LpsOption, apply_lps
 
-_NEEDED = ("IL6", "TNF", "IFNG", "IL1B", "IL10", "CRP", "FERRITIN", "TEMP", "DAMAGE", "LEAK", "MAP", "SPO2")
-
-READOUTS = ("IL6", "CRP", "FERRITIN", "TEMP")
-
-
-def _changes(base, treated) -> list[tuple[str, object, object]]:  # noqa: ANN001 - xarray Datasets
-    """(measure, untreated, treated): the population outcome measures, computed the same way for one run."""
-    from cytonet.analysis.outcomes import outcomes
-
-    def one(ds) -> dict:  # noqa: ANN001
-        species = list(ds["species"].values)
-        series = {n: (ds[n].values if n in ds.data_vars else ds["state"].values[:, species.index(n)])[None, :]
-                  for n in (*_NEEDED, "IL6_total") if n in ds.data_vars or n in species}
-        out = {k: v[0] for k, v in outcomes(ds["time"].values, series).items()}
-        out["peak_IL6_total"] = float(series["IL6_total"].max()) if "IL6_total" in series else float("nan")
-        return out
-
-    a, b = one(base), one(treated)
-    rows: list[tuple[str, object, object]] = [("storm class", a["storm_class"], b["storm_class"])]
-    for key, label in (("hours_in_storm", "hours in cytokine storm"), ("crs_grade", "max CRS grade (ASTCT)"),
-                       ("peak_IL6_total", "peak serum IL-6, free + sIL-6R-bound (pg/mL)"), ("peak_IL6", "peak free IL-6 (pg/mL)"),
-                       ("peak_CRP", "peak CRP (mg/L)"), ("peak_FERRITIN", "peak ferritin (ng/mL)"),
-                       ("peak_TEMP", "peak temperature (degC)"), ("nadir_MAP", "MAP nadir (mmHg)")):
-        rows.append((label, float(a[key]), float(b[key])))
-    return rows
+#: time courses and tables written to OUT
+FILES = ("untreated.parquet", "treated.parquet", "changes.csv", "report.html", "drug.png", "compare_cytokines.png",
+         "compare_balance.png", "compare_clinical.png")
 
 
-def _plot(out: Path, base, treated, drug: str) -> Path:  # noqa: ANN001
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = [s for s in READOUTS if s in base.species]
-    fig, axes = plt.subplots(len(names) + 1, 1, figsize=(7, 2.2 * (len(names) + 1)), sharex=True)
-    for ax, sid in zip(axes, names):
-        ax.plot(base.time, base.state.sel(species=sid), label="untreated")
-        ax.plot(treated.time, treated.state.sel(species=sid), label=f"+ {drug}")
-        ax.set_ylabel(f"{sid} ({str(base.unit.sel(species=sid).values)})")
-    axes[0].legend()
-    ax = axes[-1]
-    ax.plot(treated.time, treated.state.sel(species=f"{drug}_central"), color="k", label=f"{drug} (ug/mL)")
-    ax.set_ylabel(f"{drug} ug/mL")
-    occ = next((v for v in treated.data_vars if v.startswith(drug) and v != "state"), None)
-    if occ:
-        ax2 = ax.twinx()
-        ax2.plot(treated.time, treated[occ], color="tab:red")
-        ax2.set_ylabel(occ, color="tab:red")
-        ax2.set_ylim(0, 1)
-    ax.set_xlabel("time (h)")
-    path = out / "overlay.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+def _cell(v: float | int | str, at_end: bool) -> str:
+    text = v if isinstance(v, str) else (str(v) if isinstance(v, int) else readable_number(v, 4))
+    return f"{text} (at end of run)" if at_end else text
 
 
 def treat(
@@ -81,45 +35,51 @@ def treat(
     lps: LpsOption = None,
     lps_infusion: LpsInfusionOption = None,
     for_: ForOption = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="write into an existing folder cytonet did not write")] = False,
 ) -> None:
-    """Run a scenario untreated and treated; write overlay plots and a table of changes to OUT."""
+    """Run a scenario untreated and treated; write both time courses, a table of changes and a report to OUT.
+
+    The time courses are Parquet in the layout of ``cytonet simulate`` (untreated.parquet, treated.parquet).
+    """
     import csv
+    import io
 
-    from cytonet.engine.simulate import simulate
-    from cytonet.scenarios import load_scenario, scenario_model
+    from cytonet.analysis.treatment import treatment_changes
+    from cytonet.analysis.units import with_unit
+    from cytonet.io import atomic_write_text, begin_staged, check_output_folder, commit_staged
+    from cytonet.limits import check_hours
+    from cytonet.report import write_timecourse, write_treatment
+    from cytonet.scenarios import load_scenario
     from cytonet.therapy import Regimen, get_drug, labelled_regimen
-    from cytonet.therapy import treat as add_drug
+    from cytonet.therapy.comparison import run_with_and_without
+    from cytonet.therapy.regimen import check_first_dose
 
+    check_output_folder(out, "treat", overwrite)
+    hours = None if hours is None else check_hours(hours)
     sc = apply_lps(load_scenario(scenario), lps, lps_infusion, for_, hours, weight)
     d = get_drug(drug)
     base_reg = labelled_regimen(d)
     regimen = Regimen(dose or base_reg.dose, route=route or base_reg.route, start=at, every=every, doses=doses,
                       weight_kg=weight)
-    spec, rest = scenario_model(sc)
-    t_end = float(hours or sc.t_end)
-    n = int(t_end * 2) + 1
-    base = simulate(spec, t_end, n_points=n, initial=rest)
-    treated = simulate(add_drug(spec, d.id, regimen), t_end, n_points=n, initial=rest)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = _changes(base, treated)
-    with open(out / "changes.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["measure", "untreated", "treated"])
-        w.writerows(rows)
-    for label, ds in (("untreated", base), ("treated", treated)):
-        ds.state.to_pandas().to_csv(out / f"{label}.csv")
-    extra = [v for v in treated.data_vars if v.startswith(d.id)]
-    treated[extra].to_pandas().assign(**{f"{d.id}_central": treated.state.sel(species=f"{d.id}_central").values}).to_csv(
-        out / "drug.csv")
-    plot = _plot(out, base, treated, d.id)
+    check_first_dose(regimen.times[0], hours or sc.t_end, "--at")
+    run = run_with_and_without(sc, d.id, regimen, hours)
+    changes = treatment_changes(run.untreated, run.treated)
+    final, out = out, begin_staged(out, "treat", overwrite)
+    write_timecourse(run.untreated, out / "untreated.parquet")
+    write_timecourse(run.treated, out / "treated.parquet")
+
+    text = io.StringIO()
+    w = csv.writer(text, lineterminator="\n")
+    w.writerow(["measure", "unit", "untreated", "treated", "untreated_at_end", "treated_at_end"])
+    w.writerows([c.measure, c.unit, c.untreated, c.treated, c.untreated_at_end, c.treated_at_end] for c in changes)
+    atomic_write_text(out / "changes.csv", text.getvalue())
+    write_treatment(out, run, changes, title=f"{sc.name}: untreated vs {d.id}")
+    out = commit_staged(out, final, "treat")
     from rich.table import Table
 
     table = Table("measure", "untreated", f"+ {d.id} {regimen.dose} {regimen.route or ''} at {at}")
-    for m, a, b in rows:
-        table.add_row(m, *(f"{v:.4g}" if isinstance(v, float) else str(v) for v in (a, b)))
+    for c in changes:
+        table.add_row(with_unit(c.measure, c.unit), _cell(c.untreated, c.untreated_at_end),
+                      _cell(c.treated, c.treated_at_end))
     console().print(table)
-    from cytonet.report import write_comparison
-
-    base.attrs["scenario"] = treated.attrs["scenario"] = sc.id
-    report = write_comparison(out, {"untreated": base, f"+ {d.id}": treated}, title=f"{sc.name}: untreated vs {d.id}")
-    console().print(f"wrote {report}, {out / 'changes.csv'}, {plot} (drug concentration and occupancy), untreated.csv, treated.csv, drug.csv")
+    console().print("wrote " + ", ".join(str(out / name) for name in FILES), markup=False, soft_wrap=True)

@@ -109,7 +109,8 @@ def _apply_event_column(cm: CompiledModel, arr: dict[str, np.ndarray], eid: str,
                          f"(rate, start, end) called {eid!r}; boluses: {cm.bolus_ids}, infusions: {sorted(set(cm.infusion_ids))}")
 
 
-def _thread_count(threads: int | None) -> int:
+def thread_count(threads: int | None) -> int:
+    """``threads`` checked, or numba's thread count when None."""
     if threads is None:
         import numba
 
@@ -134,7 +135,7 @@ def _run_independent(cm: CompiledModel, arr: dict[str, np.ndarray], t: np.ndarra
     out[rows], status[rows], info[rows] = o, s, i
 
 
-def _run_lanes(cm: CompiledModel, arr: dict[str, np.ndarray], t: np.ndarray, settings: tuple,
+def _run_lanes(cm: CompiledModel, arr: dict[str, np.ndarray], t: np.ndarray, settings: tuple, ncode: np.ndarray,
                rows: np.ndarray, out: np.ndarray, status: np.ndarray, info: np.ndarray) -> None:
     """Rows ``rows`` on LOCKSTEP_LANES SIMD lanes (results written into out/status/info by row)."""
     from cytonet.engine import lockstep
@@ -143,7 +144,7 @@ def _run_lanes(cm: CompiledModel, arr: dict[str, np.ndarray], t: np.ndarray, set
     lockstep.solve_lanes(
         arr["X0"][rows], arr["P"][rows], t, arr["bolus_time"][rows], cm.bolus_species, arr["bolus_amount"][rows],
         arr["inf_start"][rows], arr["inf_end"][rows], cm.inf_species, arr["inf_rate"][rows],
-        M, rtol, atol, max_steps, max_step, LOCKSTEP_LANES, rows, out, status, info,
+        M, ncode, rtol, atol, max_steps, max_step, LOCKSTEP_LANES, rows, out, status, info,
     )
 
 
@@ -181,7 +182,7 @@ def simulate_batch(
         from cytonet.engine.tape_simulate import as_tape, simulate_tape_batch
 
         return simulate_tape_batch(as_tape(model), _columns(table), time_grid(t_end, t_eval, n_points), rtol, atol,
-                                   max_steps, _thread_count(threads), on_error)
+                                   max_steps, thread_count(threads), on_error)
     cm = as_compiled(model)
     if method == "lockstep" and cm.th_species.size:
         raise ModelSpecError(f"model {cm.model_id!r} has threshold events ({', '.join(cm.threshold_ids)}), whose firing times "
@@ -197,13 +198,16 @@ def simulate_batch(
     settings = (M, float(rtol), atol_v, int(max_steps), float(max_step))
     lock = method == "lockstep" or (method == "auto" and not cm.th_species.size and n >= LOCKSTEP_MIN_RUNS)
 
-    n_threads = _thread_count(threads)
+    n_threads = thread_count(threads)
     step = max(1, int(chunk_size))
     with ThreadPoolExecutor(n_threads) as pool:
         if lock:  # whole chunks per thread: lanes refill from the chunk's queue, so few idle at its end
+            from cytonet.engine.lockstep import hill_codes
+
+            ncode = hill_codes(arr["P"], M[1][4])
             size = max(1, min(step, -(-n // n_threads)))
             bounds = [(a, min(n, a + size)) for a in range(0, n, size)]
-            done = pool.map(lambda ab: _run_lanes(cm, arr, t, settings, np.arange(*ab), out, status, info), bounds)
+            done = pool.map(lambda ab: _run_lanes(cm, arr, t, settings, ncode, np.arange(*ab), out, status, info), bounds)
             for (_, b), _ in zip(bounds, done):
                 if progress is not None:
                     progress(b, n)

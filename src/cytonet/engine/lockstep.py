@@ -347,10 +347,23 @@ def _load_lane(q, p, Q, C, ncode):
 
 
 @nb.njit(**_J)
+def block_constants(P, Q, ncode):
+    """The per-run constants ``C`` of every row of ``P`` as block columns (one lane per row)."""
+    B = P.shape[0]
+    nf = Q[3].shape[0]
+    C = (np.ones((Q[0].shape[0], B)), np.ones((nf, B)), np.ones((nf, B)), np.zeros((nf, B)), np.ones((nf, B)))
+    for q in range(B):
+        _load_lane(q, P[q], Q, C, ncode)
+    return C
+
+
+@nb.njit(**_J)
 def solve_lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf_end, inf_species, inf_rate,
-                M, rtol, atol, max_steps, h_max, B, rows, out, status, info):
+                M, ncode, rtol, atol, max_steps, h_max, B, rows, out, status, info):
     """Integrate every run (rows of ``X0``, ``P`` and the event arrays) on ``B`` SIMD lanes.
 
+    ``ncode`` is :func:`hill_codes` of the whole batch, so a run's arithmetic does not depend on
+    which other runs share its chunk (results are the same for any chunking and thread count).
     All lanes attempt a step together; each lane has its own time, step size, error control,
     breakpoints and outputs (the control of :func:`cytonet.engine.rodas.solve_one`), and takes the
     next waiting run as soon as its run ends or fails. Run k is written to ``out[rows[k]]``,
@@ -366,7 +379,6 @@ def solve_lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start
     nb_ = bolus_time.shape[1]
     ni = inf_start.shape[1]
     nbp = nb_ + 2 * ni + 1
-    ncode = hill_codes(P, Q[4])
     C = (np.ones((Q[0].shape[0], B)), np.ones((nf, B)), np.ones((nf, B)), np.zeros((nf, B)), np.ones((nf, B)))
     m_max = 1
     for r in range(Q[0].shape[0]):

@@ -122,6 +122,152 @@ def model_arrays(cm) -> tuple:
     return (cm.kernel_arrays(), cm.parameter_arrays(), plan.arrays(), plan.jac_dst)
 
 
+@nb.njit(cache=True, error_model="numpy")
+def _breakpoints(bolus_time, inf_start, inf_end, t_end):
+    """Sorted times where the integration must stop: every bolus time and infusion edge, then t_end."""
+    bps = np.empty(bolus_time.shape[0] + 2 * inf_start.shape[0] + 1)
+    m = 0
+    for i in range(bolus_time.shape[0]):
+        bps[m] = bolus_time[i]
+        m += 1
+    for i in range(inf_start.shape[0]):
+        bps[m] = inf_start[i]
+        bps[m + 1] = inf_end[i]
+        m += 2
+    bps[m] = t_end
+    return np.sort(bps)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _segment_input(t, seg_end, inf_start, inf_end, inf_species, inf_rate, u):
+    """u = the infusion rates running inside the segment [t, seg_end] (constant there)."""
+    tm = 0.5 * (t + seg_end)
+    u[:] = 0.0
+    for i in range(inf_start.shape[0]):
+        if inf_start[i] <= tm and tm < inf_end[i]:
+            u[inf_species[i]] += inf_rate[i]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _initial_step(x, fy0, rtol, atol):
+    """Starting step size of a segment from the scaled norms of the state and of its derivative."""
+    n = x.shape[0]
+    d0 = 0.0
+    dd = 0.0
+    for i in range(n):
+        sc = atol[i] + rtol * abs(x[i])
+        d0 += (x[i] / sc) ** 2
+        dd += (fy0[i] / sc) ** 2
+    d0 = np.sqrt(d0 / n)
+    dd = np.sqrt(dd / n)
+    return 0.01 * d0 / dd if (d0 > 1e-5 and dd > 1e-5) else 1e-6
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _stages(x, u, C, S, fy0, h, a, L, dense, W, piv, ws, rtol, atol):
+    """The six Rodas4 stages from ``x`` with the factored W; fills k1..k6 and y1 of ``ws``, returns the error norm."""
+    w, fw, yt, y1, k1, k2, k3, k4, k5, k6 = ws
+    n = x.shape[0]
+    ih = 1.0 / h
+    for i in range(n):
+        k1[i] = fy0[i]
+    _solve(a, L, dense, W, piv, k1, w)
+    for i in range(n):
+        yt[i] = x[i] + A21 * k1[i]
+    rhs_kernel(yt, u, C, S, fw)
+    for i in range(n):
+        k2[i] = fw[i] + ih * C21 * k1[i]
+    _solve(a, L, dense, W, piv, k2, w)
+    for i in range(n):
+        yt[i] = x[i] + A31 * k1[i] + A32 * k2[i]
+    rhs_kernel(yt, u, C, S, fw)
+    for i in range(n):
+        k3[i] = fw[i] + ih * (C31 * k1[i] + C32 * k2[i])
+    _solve(a, L, dense, W, piv, k3, w)
+    for i in range(n):
+        yt[i] = x[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
+    rhs_kernel(yt, u, C, S, fw)
+    for i in range(n):
+        k4[i] = fw[i] + ih * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i])
+    _solve(a, L, dense, W, piv, k4, w)
+    for i in range(n):
+        yt[i] = x[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
+    rhs_kernel(yt, u, C, S, fw)
+    for i in range(n):
+        k5[i] = fw[i] + ih * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
+    _solve(a, L, dense, W, piv, k5, w)
+    for i in range(n):
+        yt[i] += k5[i]
+    rhs_kernel(yt, u, C, S, fw)
+    for i in range(n):
+        k6[i] = fw[i] + ih * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
+    _solve(a, L, dense, W, piv, k6, w)
+    err = 0.0
+    for i in range(n):
+        y1[i] = yt[i] + k6[i]
+        sc = atol[i] + rtol * max(abs(x[i]), abs(y1[i]))
+        err += (k6[i] / sc) ** 2
+    return np.sqrt(err / n)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _dense_coefficients(ws, d1, d2):
+    """d1, d2 of the 3rd-order dense output of an accepted step."""
+    k1, k2, k3, k4, k5 = ws[4], ws[5], ws[6], ws[7], ws[8]
+    for i in range(d1.shape[0]):
+        d1[i] = H21 * k1[i] + H22 * k2[i] + H23 * k3[i] + H24 * k4[i] + H25 * k5[i]
+        d2[i] = H31 * k1[i] + H32 * k2[i] + H33 * k3[i] + H34 * k4[i] + H35 * k5[i]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _first_crossing(x, y1, d1, d2, t, h, trig, th_species, th_value, th_dir):
+    """(time, index) of the earliest threshold crossing inside the step (bisection on the dense output), or (inf, -1)."""
+    t_ev = np.inf
+    e_ev = -1
+    for e in range(th_species.shape[0]):
+        if not trig[e] and _trigger(y1, th_species, th_value, th_dir, e):
+            s = th_species[e]
+            lo = 0.0
+            hi = 1.0
+            while (hi - lo) * h > 1e-12:
+                mid = 0.5 * (lo + hi)
+                v = _dense(x, y1, d1, d2, s, mid)
+                if th_dir[e] * (v - th_value[e]) >= 0.0:
+                    hi = mid
+                else:
+                    lo = mid
+            te = t + hi * h
+            if te < t_ev:
+                t_ev = te
+                e_ev = e
+    return t_ev, e_ev
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _update_triggers(x, trig, th_species, th_value, th_dir):
+    for e in range(th_species.shape[0]):
+        trig[e] = _trigger(x, th_species, th_value, th_dir, e)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _bad_species(x, atol, info):
+    """Index of the first non-finite or huge state (-1 if none); counts tolerance-exceeding negatives in ``info``."""
+    for i in range(x.shape[0]):
+        if not np.isfinite(x[i]) or abs(x[i]) > 1e250:
+            return i
+        if x[i] < 0.0 and -x[i] > atol[i]:
+            info[I_NEGATIVE] += 1.0
+    return -1
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _stop(info, t, steps, rejected, code):
+    info[I_T] = t
+    info[I_STEPS] = steps
+    info[I_REJECTED] = rejected
+    return code
+
+
 @nb.njit(cache=True, nogil=True, error_model="numpy")
 def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
               inf_start, inf_end, inf_species, inf_rate,
@@ -129,7 +275,9 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
               M, rtol, atol, max_steps, h_max, out, info):
     """Integrate from t=0 to t_out[-1], writing the state at t_out into ``out``; returns a status code.
 
-    ``atol`` holds one absolute tolerance per species.
+    ``atol`` holds one absolute tolerance per species. Segments run between breakpoints (boluses,
+    infusion edges); inside a segment, steps of :func:`_stages` with step-size control, dense output
+    at the requested times and threshold events located on the dense output.
     """
     S, Q, L, jac_dst = M
     n = x0.shape[0]
@@ -144,34 +292,16 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
     jv = np.empty(L[2].shape[0])
     a = np.empty(L[2].shape[0])
     W = np.empty((n, n))
-    w = np.empty(n)
     piv = np.empty(n, np.int64)
     fy0 = np.empty(n)
-    fw = np.empty(n)
-    yt = np.empty(n)
-    y1 = np.empty(n)
-    k1 = np.empty(n)
-    k2 = np.empty(n)
-    k3 = np.empty(n)
-    k4 = np.empty(n)
-    k5 = np.empty(n)
-    k6 = np.empty(n)
     d1 = np.empty(n)
     d2 = np.empty(n)
+    ws = (np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n),
+          np.empty(n), np.empty(n))  # w, fw, yt, y1, k1..k6
+    y1 = ws[3]
     info[:] = 0.0
-    # breakpoints: every bolus time and infusion edge inside (0, t_end], then t_end
-    nbp = bolus_time.shape[0] + 2 * inf_start.shape[0] + 1
-    bps = np.empty(nbp)
-    m = 0
-    for i in range(bolus_time.shape[0]):
-        bps[m] = bolus_time[i]
-        m += 1
-    for i in range(inf_start.shape[0]):
-        bps[m] = inf_start[i]
-        bps[m + 1] = inf_end[i]
-        m += 2
-    bps[m] = t_end
-    bps = np.sort(bps)
+    bps = _breakpoints(bolus_time, inf_start, inf_end, t_end)
+    nbp = bps.shape[0]
     ne = th_species.shape[0]
     trig = np.zeros(ne, np.bool_)
 
@@ -203,34 +333,17 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
             break
         while ib < nbp and bps[ib] <= t:
             ib += 1
-        seg_end = bps[ib] if ib < nbp else t_end
-        if seg_end > t_end:
-            seg_end = t_end
-        tm = 0.5 * (t + seg_end)
-        u[:] = 0.0
-        for i in range(inf_start.shape[0]):
-            if inf_start[i] <= tm and tm < inf_end[i]:
-                u[inf_species[i]] += inf_rate[i]
+        seg_end = min(bps[ib] if ib < nbp else t_end, t_end)
+        _segment_input(t, seg_end, inf_start, inf_end, inf_species, inf_rate, u)
         # integrate [t, seg_end]
         rhs_kernel(x, u, C, S, fy0)
         if h <= 0.0:
-            d0 = 0.0
-            dd = 0.0
-            for i in range(n):
-                sc = atol[i] + rtol * abs(x[i])
-                d0 += (x[i] / sc) ** 2
-                dd += (fy0[i] / sc) ** 2
-            d0 = np.sqrt(d0 / n)
-            dd = np.sqrt(dd / n)
-            h = 0.01 * d0 / dd if (d0 > 1e-5 and dd > 1e-5) else 1e-6
+            h = _initial_step(x, fy0, rtol, atol)
         err_prev = 1.0
         new_J = True
         while t < seg_end:
             if steps + rejected >= max_steps:
-                info[I_T] = t
-                info[I_STEPS] = steps
-                info[I_REJECTED] = rejected
-                return MAX_STEPS
+                return _stop(info, t, steps, rejected, MAX_STEPS)
             if h > h_max:
                 h = h_max
             h_prop = h
@@ -239,62 +352,19 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
                 h = seg_end - t
                 last = True
             if h < 1e-14 * max(1.0, abs(t)):
-                info[I_T] = t
-                info[I_STEPS] = steps
-                info[I_REJECTED] = rejected
-                return STEP_UNDERFLOW
+                return _stop(info, t, steps, rejected, STEP_UNDERFLOW)
             if new_J:
                 jac_kernel(x, C, S, jac_dst, jv)
                 new_J = False
             dtg = 1.0 / (h * GAMMA)
             set_w(jv, dtg, L, a)
             dense = not lu_numeric(a, L)
-            ok = True
+            finite = True
             if dense:
                 to_dense(jv, dtg, L, W)
-                ok = lu_factor(W, piv)
-            finite = ok
-            if ok:
-                ih = 1.0 / h
-                for i in range(n):
-                    k1[i] = fy0[i]
-                _solve(a, L, dense, W, piv, k1, w)
-                for i in range(n):
-                    yt[i] = x[i] + A21 * k1[i]
-                rhs_kernel(yt, u, C, S, fw)
-                for i in range(n):
-                    k2[i] = fw[i] + ih * C21 * k1[i]
-                _solve(a, L, dense, W, piv, k2, w)
-                for i in range(n):
-                    yt[i] = x[i] + A31 * k1[i] + A32 * k2[i]
-                rhs_kernel(yt, u, C, S, fw)
-                for i in range(n):
-                    k3[i] = fw[i] + ih * (C31 * k1[i] + C32 * k2[i])
-                _solve(a, L, dense, W, piv, k3, w)
-                for i in range(n):
-                    yt[i] = x[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
-                rhs_kernel(yt, u, C, S, fw)
-                for i in range(n):
-                    k4[i] = fw[i] + ih * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i])
-                _solve(a, L, dense, W, piv, k4, w)
-                for i in range(n):
-                    yt[i] = x[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
-                rhs_kernel(yt, u, C, S, fw)
-                for i in range(n):
-                    k5[i] = fw[i] + ih * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
-                _solve(a, L, dense, W, piv, k5, w)
-                for i in range(n):
-                    yt[i] += k5[i]
-                rhs_kernel(yt, u, C, S, fw)
-                for i in range(n):
-                    k6[i] = fw[i] + ih * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
-                _solve(a, L, dense, W, piv, k6, w)
-                err = 0.0
-                for i in range(n):
-                    y1[i] = yt[i] + k6[i]
-                    sc = atol[i] + rtol * max(abs(x[i]), abs(y1[i]))
-                    err += (k6[i] / sc) ** 2
-                err = np.sqrt(err / n)
+                finite = lu_factor(W, piv)
+            if finite:
+                err = _stages(x, u, C, S, fy0, h, a, L, dense, W, piv, ws, rtol, atol)
                 finite = np.isfinite(err)
             if not finite:
                 rejected += 1
@@ -306,29 +376,9 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
                 continue
             # accepted
             steps += 1
-            for i in range(n):
-                d1[i] = H21 * k1[i] + H22 * k2[i] + H23 * k3[i] + H24 * k4[i] + H25 * k5[i]
-                d2[i] = H31 * k1[i] + H32 * k2[i] + H33 * k3[i] + H34 * k4[i] + H35 * k5[i]
+            _dense_coefficients(ws, d1, d2)
             t_new = seg_end if last else t + h
-            # threshold events: earliest crossing inside the step
-            t_ev = np.inf
-            e_ev = -1
-            for e in range(ne):
-                if not trig[e] and _trigger(y1, th_species, th_value, th_dir, e):
-                    s = th_species[e]
-                    lo = 0.0
-                    hi = 1.0
-                    while (hi - lo) * h > 1e-12:
-                        mid = 0.5 * (lo + hi)
-                        v = _dense(x, y1, d1, d2, s, mid)
-                        if th_dir[e] * (v - th_value[e]) >= 0.0:
-                            hi = mid
-                        else:
-                            lo = mid
-                    te = t + hi * h
-                    if te < t_ev:
-                        t_ev = te
-                        e_ev = e
+            t_ev, e_ev = _first_crossing(x, y1, d1, d2, t, h, trig, th_species, th_value, th_dir)
             t_stop = t_ev if e_ev >= 0 else t_new
             while io < nt and t_out[io] < t_stop:
                 th = (t_out[io] - t) / h
@@ -344,27 +394,14 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
                 fired += 1
                 h = max(t_ev - t, 1e-3 * h)
                 t = t_ev
-                for e in range(ne):
-                    trig[e] = _trigger(x, th_species, th_value, th_dir, e)
             else:
-                for i in range(n):
-                    x[i] = y1[i]
+                x[:] = y1
                 t = t_new
-                for e in range(ne):
-                    trig[e] = _trigger(x, th_species, th_value, th_dir, e)
-            bad = -1
-            for i in range(n):
-                if not np.isfinite(x[i]) or abs(x[i]) > 1e250:
-                    bad = i
-                    break
-                if x[i] < 0.0 and -x[i] > atol[i]:
-                    info[I_NEGATIVE] += 1.0
+            _update_triggers(x, trig, th_species, th_value, th_dir)
+            bad = _bad_species(x, atol, info)
             if bad >= 0:
-                info[I_T] = t
                 info[I_SPECIES] = bad
-                info[I_STEPS] = steps
-                info[I_REJECTED] = rejected
-                return NONFINITE
+                return _stop(info, t, steps, rejected, NONFINITE)
             while io < nt and t_out[io] <= t and t_out[io] < seg_end:
                 out[io, :] = x
                 io += 1

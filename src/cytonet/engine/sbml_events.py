@@ -22,8 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from cytonet.engine import rodas
-from cytonet.engine.tape_rodas import J_STEPS, REACHED, ROOT, integrate
+from cytonet.engine.tape_rodas import (
+    HISTORY_FULL, J_H, J_ROOT_LO, J_STEPS, N_INFO, REACHED, ROOT, delayed_rows, delayed_values, integrate,
+)
 from cytonet.errors import SolverError
+from cytonet.model.tape import run_tape, run_tape_rows
 from cytonet.model.tape_model import TapeEvent, TapeModel
 
 MAX_EVENTS_AT_ONE_TIME = 10_000
@@ -45,11 +48,44 @@ class TapeRun:
     p: np.ndarray  # (time, parameters)
     steps: int
     events_fired: int
+    history: tuple = ()  # accepted steps, read by delay() (see tape_rodas.past_state)
+
+
+class History:
+    """Growable record of accepted steps for ``delay()``; empty arrays when a model has no delays."""
+
+    def __init__(self, x0: np.ndarray, capacity: int) -> None:
+        n = x0.shape[0]
+        self.arrays = (np.zeros(capacity), np.zeros(capacity), *(np.zeros((capacity, n)) for _ in range(4)),
+                       np.zeros(1, np.int64), x0.copy())
+
+    def grow(self) -> None:
+        old = self.arrays
+        cap = 2 * old[0].shape[0]
+        grown = [np.zeros((cap, *a.shape[1:])) for a in old[:6]]
+        for g, a in zip(grown, old[:6]):
+            g[:a.shape[0]] = a
+        self.arrays = (*grown, old[6], old[7])
+
+
+def delay_arrays(tm: TapeModel) -> tuple:
+    """``D`` of the kernels: (delay tape, value registers, lag registers); empty when the model has no delays."""
+    if tm.delay_tape is None:
+        empty = (np.zeros(0, np.int64),) * 4 + (np.zeros(0),)
+        return (empty, tm.delay_value, tm.delay_lag)
+    return (tm.delay_tape.arrays(), tm.delay_value, tm.delay_lag)
+
+
+def delayed_now(tm: TapeModel, x: np.ndarray, p: np.ndarray, history: tuple) -> np.ndarray:
+    d = np.zeros(tm.n_delays)
+    if tm.n_delays:
+        delayed_values(delay_arrays(tm), x, p, history, d)
+    return d
 
 
 class _Events:
-    def __init__(self, tm: TapeModel, x: np.ndarray, p: np.ndarray, seed: int) -> None:
-        self.tm, self.x, self.p = tm, x, p
+    def __init__(self, tm: TapeModel, x: np.ndarray, p: np.ndarray, seed: int, history: History) -> None:
+        self.tm, self.x, self.p, self.history = tm, x, p, history
         self.prev = [e.initial_value for e in tm.events]
         self.pending: list[_Pending] = []
         self.order = 0
@@ -59,14 +95,14 @@ class _Events:
     def next_time(self) -> float:
         return min((q.time for q in self.pending), default=np.inf)
 
-    def process(self) -> None:
+    def process(self, t_trigger: float) -> None:
         t = self.x[-1]
         for _ in range(MAX_EVENTS_AT_ONE_TIME):
-            aux = self.tm.aux_values(self.x, self.p)
+            aux = self.aux()
             for i, e in enumerate(self.tm.events):
                 now = bool(aux[e.trigger] != 0.0)
                 if now and not self.prev[i]:
-                    self._schedule(i, e, aux, t)
+                    self._schedule(i, e, aux, t_trigger)
                 elif not now and self.prev[i] and not e.persistent:
                     self.pending = [q for q in self.pending if q.event != i]
                 self.prev[i] = now
@@ -76,8 +112,12 @@ class _Events:
             best = self._pick(due, aux)
             self.pending.remove(best)
             self._execute(best, aux)
+            t_trigger = t  # triggers that the assignments flip turn true now
         raise SolverError(f"model {self.tm.model_id!r}: more than {MAX_EVENTS_AT_ONE_TIME} events at t = {t:g}; "
                           "events keep triggering each other")
+
+    def aux(self) -> np.ndarray:
+        return self.tm.aux_values(self.x, self.p, delayed_now(self.tm, self.x, self.p, self.history.arrays))
 
     def _priority(self, q: _Pending, aux: np.ndarray) -> float:
         reg = self.tm.events[q.event].priority
@@ -126,14 +166,25 @@ def run_tape_model(tm: TapeModel, t_out: np.ndarray, rtol: float, atol: np.ndarr
     nt = t_out.shape[0]
     out = np.full((nt, tm.n_states), np.nan)
     P = np.full((nt, len(tm.parameters)), np.nan)
-    ev = _Events(tm, x, p, seed)
-    info = np.zeros(5)
+    history = History(x, 4096 if tm.n_delays else 0)
+    D = delay_arrays(tm)
+    ev = _Events(tm, x, p, seed, history)
+    info = np.zeros(N_INFO)
     T = tm.tape.arrays()
     t_end = float(t_out[-1])
     io, h = 0, 0.0
-    # a root function crossing zero twice within one step would go unseen: with roots, no step spans two output intervals
-    h_max = float(np.min(np.diff(t_out))) if (tm.root_reg.size and nt > 1) else np.inf
-    ev.process()
+    # a trigger crossing zero twice within one step would go unseen: with events, no step spans two output intervals
+    # (roots of the rates' own comparisons only restart the step control at a discontinuity)
+    h_max = float(np.min(np.diff(t_out))) if (tm.events and nt > 1) else np.inf
+    if tm.n_delays:  # a step may not reach past its own start when it reads the past
+        dreg = np.empty(tm.delay_tape.size)
+        run_tape(tm.delay_tape.arrays(), x, p, np.zeros(tm.n_delays), dreg, tm.delay_tape.size)
+        lags = dreg[tm.delay_lag]
+        if np.any(lags < 0):
+            raise SolverError(f"model {tm.model_id!r}: a delay() has a negative lag ({lags.min():g})")
+        if np.any(lags > 0):
+            h_max = min(h_max, float(lags[lags > 0].min()))
+    ev.process(0.0)
     while True:
         while io < nt and t_out[io] <= x[-1]:
             out[io], P[io] = x, p
@@ -143,13 +194,26 @@ def run_tape_model(tm: TapeModel, t_out: np.ndarray, rtol: float, atol: np.ndarr
         t_stop = min(t_end, ev.next_time())
         start = io
         status, io = integrate(x, p, t_stop, t_out, io, out, T, tm.n_rhs, tm.rhs_reg, tm.root_reg,
-                               tm.jac_row, tm.jac_col, tm.jac_reg, rtol, atol, h, h_max, max_steps, info)
+                               tm.jac_row, tm.jac_col, tm.jac_reg, D, history.arrays, rtol, atol, h, h_max, max_steps, info)
         P[start:io] = p
+        if status == HISTORY_FULL:
+            history.grow()
+            h = info[J_H]
+            continue
         if status not in (REACHED, ROOT):
             raise SolverError(f"model {tm.model_id!r}: " + _failure(status, x[-1], max_steps, rtol))
-        h = info[3]
-        ev.process()
-    return TapeRun(out, P, int(info[J_STEPS]), ev.fired)
+        h = info[J_H]
+        # a trigger found by root finding turned true within [bracket low end, t]: delays count from the low end,
+        # so an execution due at an output time is not pushed past it by the bracket's width; outputs inside the
+        # bracket belong to the event time and hold the values after it
+        fired = ev.fired
+        t_lo = info[J_ROOT_LO] if status == ROOT else x[-1]
+        ev.process(t_lo)
+        if ev.fired > fired:
+            for r in range(start, io):
+                if t_out[r] >= t_lo:
+                    out[r], P[r] = x, p
+    return TapeRun(out, P, int(info[J_STEPS]), ev.fired, history.arrays)
 
 
 def _failure(status: int, t: float, max_steps: int, rtol: float) -> str:
@@ -162,8 +226,10 @@ def _failure(status: int, t: float, max_steps: int, rtol: float) -> str:
 
 def symbol_values(tm: TapeModel, run: TapeRun, names: list[str]) -> np.ndarray:
     """Values (time, names) of species (in their own sense), compartments and parameters along a run."""
-    regs = [tm.symbol_reg[n] for n in names]
+    regs = np.asarray([tm.symbol_reg[n] for n in names], np.int64)
     out = np.empty((run.x.shape[0], len(names)))
-    for i in range(run.x.shape[0]):
-        out[i] = tm.aux_values(run.x[i], run.p[i])[regs]
+    d = np.zeros((run.x.shape[0], tm.n_delays))
+    if tm.n_delays:
+        delayed_rows(delay_arrays(tm), run.x, run.p, run.history, d)
+    run_tape_rows(tm.aux.arrays(), run.x, run.p, d, regs, out)
     return out

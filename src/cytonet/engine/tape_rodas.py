@@ -21,14 +21,71 @@ from cytonet.engine.rodas import (
 )
 from cytonet.model.tape import run_tape
 
-REACHED, ROOT = 0, 10
-#: info layout: t reached, steps, rejected, next step size, root index
-J_T, J_STEPS, J_REJECTED, J_H, J_ROOT = 0, 1, 2, 3, 4
+REACHED, ROOT, HISTORY_FULL = 0, 10, 11
+#: info layout: t reached, steps, rejected, next step size, root index, lower end of the root's bracket
+J_T, J_STEPS, J_REJECTED, J_H, J_ROOT, J_ROOT_LO = 0, 1, 2, 3, 4, 5
+N_INFO = 6
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _rhs(T, n_rhs, rhs_reg, x, p, reg, out):
-    run_tape(T, x, p, reg, n_rhs)
+def past_state(H, t, out):
+    """The state at time ``t`` from the history H = (start, step, x, y1, d1, d2, count, initial) of accepted steps."""
+    Ht, Hh, Hx, Hy, Hd1, Hd2, Hn, Hinit = H
+    k = Hn[0]
+    if k == 0 or t <= Ht[0]:
+        out[:] = Hinit
+        out[out.shape[0] - 1] = t
+        return
+    lo = 0
+    hi = k - 1
+    while lo < hi:  # last step starting at or before t (after an event: the step from the post-event state)
+        mid = (lo + hi + 1) // 2
+        if Ht[mid] <= t:
+            lo = mid
+        else:
+            hi = mid - 1
+    th = (t - Ht[lo]) / Hh[lo]
+    if th > 1.0:
+        th = 1.0
+    for i in range(out.shape[0]):
+        out[i] = _dense(Hx[lo], Hy[lo], Hd1[lo], Hd2[lo], i, th)
+    out[out.shape[0] - 1] = t
+
+
+@nb.njit(cache=True, error_model="numpy")
+def delayed_values(D, x, p, H, d):
+    """``d[k]`` = value of delay slot k at time x[-1]: its expression at the state its lag ago (D = (tape, values, lags))."""
+    DT, dv, dl = D
+    nd = dv.shape[0]
+    if nd == 0:
+        return
+    dreg = np.empty(DT[0].shape[0])
+    xp = np.empty(x.shape[0])
+    run_tape(DT, x, p, d, dreg, dreg.shape[0])
+    lags = np.empty(nd)
+    for k in range(nd):
+        lags[k] = dreg[dl[k]]
+        if lags[k] == 0.0:  # no lag: the value now
+            d[k] = dreg[dv[k]]
+    for k in range(nd):
+        if lags[k] == 0.0:
+            continue
+        past_state(H, x[x.shape[0] - 1] - lags[k], xp)
+        run_tape(DT, xp, p, d, dreg, dreg.shape[0])
+        d[k] = dreg[dv[k]]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def delayed_rows(D, X, P, H, out):
+    """Delayed values at every row of X (states along a finished run)."""
+    for i in range(X.shape[0]):
+        delayed_values(D, X[i], P[i], H, out[i])
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _rhs(T, n_rhs, rhs_reg, x, p, D, H, d, reg, out):
+    delayed_values(D, x, p, H, d)
+    run_tape(T, x, p, d, reg, n_rhs)
     for i in range(rhs_reg.shape[0]):
         out[i] = reg[rhs_reg[i]]
 
@@ -40,9 +97,13 @@ def _roots(root_reg, reg, out):
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row, jac_col, jac_reg,
+def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row, jac_col, jac_reg, D, H,
               rtol, atol, h, h_max, max_steps, info):
-    """Advance ``x`` (time last) towards ``t_stop``; returns (status, index of the next output row)."""
+    """Advance ``x`` (time last) towards ``t_stop``; returns (status, index of the next output row).
+
+    ``D`` holds the delay slots and ``H`` the history of accepted steps they read (every step is
+    appended; HISTORY_FULL asks the caller for room); with no slots both are empty.
+    """
     n = x.shape[0]
     it = n - 1
     nt = t_out.shape[0]
@@ -68,7 +129,9 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
     d2 = np.empty(n)
     steps = 0
     rejected = 0
-    _rhs(T, n_rhs, rhs_reg, x, p, reg, fy0)
+    d = np.zeros(D[1].shape[0])
+    cap = H[0].shape[0]
+    _rhs(T, n_rhs, rhs_reg, x, p, D, H, d, reg, fy0)
     _roots(root_reg, reg, s0)
     if h <= 0.0:
         d0 = 0.0
@@ -89,6 +152,9 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
         if steps + rejected >= max_steps:
             status = MAX_STEPS
             break
+        if d.shape[0] > 0 and H[6][0] >= cap:
+            status = HISTORY_FULL
+            break
         if h > h_max:
             h = h_max
         h_prop = h
@@ -100,10 +166,23 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
             status = STEP_UNDERFLOW
             break
         if new_J:
-            run_tape(T, x, p, reg, T[0].shape[0])
+            delayed_values(D, x, p, H, d)
+            run_tape(T, x, p, d, reg, T[0].shape[0])
             J[:, :] = 0.0
             for e in range(jac_row.shape[0]):
                 J[jac_row[e], jac_col[e]] += reg[jac_reg[e]]
+            if d.shape[0] > 0:
+                # delayed values change with time through the past: d f/d t by a central difference
+                # (Rosenbrock methods need the exact time derivative to keep their order)
+                dt = 1e-6 * max(1.0, abs(t))
+                for i in range(n):
+                    ym[i] = x[i]
+                ym[it] = t + dt
+                _rhs(T, n_rhs, rhs_reg, ym, p, D, H, d, reg, fw)
+                ym[it] = t - dt
+                _rhs(T, n_rhs, rhs_reg, ym, p, D, H, d, reg, k6)
+                for i in range(n):
+                    J[i, it] = (fw[i] - k6[i]) / (2.0 * dt)
             new_J = False
         dtg = 1.0 / (h * GAMMA)
         for i in range(n):
@@ -119,31 +198,31 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
             lu_solve(W, piv, k1)
             for i in range(n):
                 yt[i] = x[i] + A21 * k1[i]
-            _rhs(T, n_rhs, rhs_reg, yt, p, reg, fw)
+            _rhs(T, n_rhs, rhs_reg, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k2[i] = fw[i] + ih * C21 * k1[i]
             lu_solve(W, piv, k2)
             for i in range(n):
                 yt[i] = x[i] + A31 * k1[i] + A32 * k2[i]
-            _rhs(T, n_rhs, rhs_reg, yt, p, reg, fw)
+            _rhs(T, n_rhs, rhs_reg, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k3[i] = fw[i] + ih * (C31 * k1[i] + C32 * k2[i])
             lu_solve(W, piv, k3)
             for i in range(n):
                 yt[i] = x[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
-            _rhs(T, n_rhs, rhs_reg, yt, p, reg, fw)
+            _rhs(T, n_rhs, rhs_reg, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k4[i] = fw[i] + ih * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i])
             lu_solve(W, piv, k4)
             for i in range(n):
                 yt[i] = x[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
-            _rhs(T, n_rhs, rhs_reg, yt, p, reg, fw)
+            _rhs(T, n_rhs, rhs_reg, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k5[i] = fw[i] + ih * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
             lu_solve(W, piv, k5)
             for i in range(n):
                 yt[i] += k5[i]
-            _rhs(T, n_rhs, rhs_reg, yt, p, reg, fw)
+            _rhs(T, n_rhs, rhs_reg, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k6[i] = fw[i] + ih * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
             lu_solve(W, piv, k6)
@@ -168,11 +247,22 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
             d2[i] = H31 * k1[i] + H32 * k2[i] + H33 * k3[i] + H34 * k4[i] + H35 * k5[i]
         if last:
             y1[it] = t_stop
+        if d.shape[0] > 0:  # history of the step, for delays
+            k = H[6][0]
+            H[0][k] = t
+            H[1][k] = h
+            for i in range(n):
+                H[2][k, i] = x[i]
+                H[3][k, i] = y1[i]
+                H[4][k, i] = d1[i]
+                H[5][k, i] = d2[i]
+            H[6][0] = k + 1
         # root functions: earliest sign change inside the step, located on the dense output
         hit = -1
         th_hit = 1.0
+        th_lo = 1.0
         if nr > 0:
-            _rhs(T, n_rhs, rhs_reg, y1, p, reg, fw)
+            _rhs(T, n_rhs, rhs_reg, y1, p, D, H, d, reg, fw)
             _roots(root_reg, reg, s1)
             for r in range(nr):
                 if s1[r] != s0[r]:
@@ -180,20 +270,21 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
                     hi = th_hit if hit >= 0 else 1.0
                     for i in range(n):
                         ym[i] = _dense(x, y1, d1, d2, i, hi)
-                    _rhs(T, n_rhs, rhs_reg, ym, p, reg, fw)
+                    _rhs(T, n_rhs, rhs_reg, ym, p, D, H, d, reg, fw)
                     if (reg[root_reg[r]] > 0.0) == s0[r]:
                         continue  # changes only after an earlier root already found
                     while (hi - lo) * h > 1e-13 * max(1.0, abs(t)):
                         mid = 0.5 * (lo + hi)
                         for i in range(n):
                             ym[i] = _dense(x, y1, d1, d2, i, mid)
-                        _rhs(T, n_rhs, rhs_reg, ym, p, reg, fw)
+                        _rhs(T, n_rhs, rhs_reg, ym, p, D, H, d, reg, fw)
                         if (reg[root_reg[r]] > 0.0) != s0[r]:
                             hi = mid
                         else:
                             lo = mid
                     hit = r
                     th_hit = hi
+                    th_lo = lo
         t_new = t_stop if (last and hit < 0) else t + th_hit * h
         while io < nt and t_out[io] < t_new:
             th = (t_out[io] - t) / h
@@ -205,9 +296,10 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
             for i in range(n):
                 x[i] = _dense(x, y1, d1, d2, i, th_hit)
             x[it] = t_new
+            info[J_ROOT] = hit
+            info[J_ROOT_LO] = t + th_lo * h
             h = max(th_hit * h, 1e-3 * h)
             status = ROOT
-            info[J_ROOT] = hit
         else:
             for i in range(n):
                 x[i] = y1[i]
@@ -221,7 +313,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
             break
         if hit >= 0:
             break
-        _rhs(T, n_rhs, rhs_reg, x, p, reg, fy0)
+        _rhs(T, n_rhs, rhs_reg, x, p, D, H, d, reg, fy0)
         for r in range(nr):
             s0[r] = reg[root_reg[r]] > 0.0
         new_J = True

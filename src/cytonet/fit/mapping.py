@@ -21,7 +21,7 @@ from cytonet.fit.problem import PetabError, PetabProblem, _hint
 from cytonet.model.expr import Node, names_in
 
 if TYPE_CHECKING:
-    from cytonet.model.compile import CompiledModel
+    from cytonet.fit.model import ModelInfo
 
 TRANSFORMS = {"lin": 0, "log": 1, "log10": 2}
 DISTRIBUTIONS = {"normal": 0, "laplace": 1}
@@ -59,7 +59,7 @@ class Formula:
 class Layout:
     """Everything the objective needs, as arrays (see the module docstring)."""
 
-    cm: CompiledModel
+    info: ModelInfo
     table_ids: list[str]
     runs: list[tuple[Phase | None, Phase]]
     times: np.ndarray  # union of measurement times
@@ -89,16 +89,17 @@ def _source(value: Any, table: dict[str, int], where: str) -> Source:
     return Source(table=table[s])
 
 
-def _phase(problem: PetabProblem, cm: CompiledModel, cid: str, table: dict[str, int]) -> Phase:
+def _phase(problem: PetabProblem, info: ModelInfo, cid: str, table: dict[str, int]) -> Phase:
     if cid not in problem.conditions.index:
         raise PetabError(f"{problem.path}: condition {cid!r} of the measurement table is not in the condition table"
                          + _hint(cid, list(map(str, problem.conditions.index))))
     row = problem.conditions.loc[cid]
     ph = Phase(cid)
-    species, params = {s: i for i, s in enumerate(cm.species)}, {p: i for i, p in enumerate(cm.parameters)}
+    species, params = {s: i for i, s in enumerate(info.species) if s in info.settable_species}, {p: i for i, p in enumerate(info.parameters)}
     for col, val in row.items():
         if col == "conditionName":
             continue
+        col = problem.aliases.get(col, col)
         where = f"{problem.path}: condition {cid!r}, column {col!r}"
         if col in params:
             src = _source(val, table, where)
@@ -108,8 +109,8 @@ def _phase(problem: PetabProblem, cm: CompiledModel, cid: str, table: dict[str, 
         elif col in species:
             ph.initial[species[col]] = _source(val, table, where)
         else:
-            raise PetabError(f"{where}: {col!r} is neither a model parameter nor a species "
-                             "(compartment sizes are not set per condition)" + _hint(col, [*params, *species]))
+            raise PetabError(f"{where}: {col!r} is neither a constant model parameter nor a species with an initial value"
+                             + _hint(col, [*params, *species]))
     return ph
 
 
@@ -121,8 +122,8 @@ def _split(cell: Any) -> list[Any]:
     return split_parameter_replacement_list(cell)
 
 
-def build_layout(problem: PetabProblem, cm: CompiledModel) -> Layout:
-    """Lower the problem's mapping to arrays for compiled model ``cm``; every inconsistency raises ``PetabError``."""
+def build_layout(problem: PetabProblem, info: ModelInfo) -> Layout:
+    """Lower the problem's mapping to arrays for the model ``info``; every inconsistency raises ``PetabError``."""
     from petab.v1 import C
 
     pt = problem.parameters
@@ -139,7 +140,7 @@ def build_layout(problem: PetabProblem, cm: CompiledModel) -> Layout:
         key = (pre, str(r[C.SIMULATION_CONDITION_ID]))
         for cid in key:
             if cid and cid not in phases:
-                phases[cid] = _phase(problem, cm, cid, table)
+                phases[cid] = _phase(problem, info, cid, table)
         run_of[i] = keys.setdefault(key, len(keys))
     runs = [(phases[pre] if pre else None, phases[sim]) for pre, sim in keys]
 
@@ -158,8 +159,9 @@ def build_layout(problem: PetabProblem, cm: CompiledModel) -> Layout:
     for oid in set(md[C.OBSERVABLE_ID]):
         if oid not in obs_ids:
             raise PetabError(f"{where}: observable {oid!r} of the measurement table is not in the observable table" + _hint(oid, obs_ids))
-    model_names = {*cm.species, *cm.parameters, *cm.observables}
-    pnames = {p for p in pt.ids if p not in cm.parameters}
+    model_names = info.readable
+    model_id = {p: problem.aliases.get(p, p) for p in pt.ids}
+    pnames = {p for p in pt.ids if model_id[p] not in info.parameters}
     placeholders: dict[str, list[Source | None]] = {}
     o_forms, n_forms = [], []
     for oid in obs_ids:
@@ -176,7 +178,7 @@ def build_layout(problem: PetabProblem, cm: CompiledModel) -> Layout:
             text = o[col]
             toks = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", str(text)))
             own = {n for n in toks if n.startswith(f"{kind}Parameter") and n.endswith(f"_{oid}")}
-            node = parse_formula(text, model_names | pnames | own | extra, f"{where}: observable {oid!r} {col}")
+            node = parse_formula(text, model_names | pnames | own | extra, f"{where}: observable {oid!r} {col}", problem.aliases)
             forms.append(Formula(oid, node, rows))
             n_ph = placeholders_in(names_in(node), kind, oid)
             column = C.OBSERVABLE_PARAMETERS if kind == "observable" else C.NOISE_PARAMETERS
@@ -192,14 +194,8 @@ def build_layout(problem: PetabProblem, cm: CompiledModel) -> Layout:
                     placeholders[placeholder(kind, k, oid)][i] = _source(v, table, f"{where}: measurement row {i}, {kind}Parameters")
         o_forms.append(forms[0])
         n_forms.append(forms[1])
-    model_parameter_table = {j: table[p] for j, p in enumerate(cm.parameters) if p in table}
+    by_model = {model_id[p]: i for p, i in table.items()}
+    model_parameter_table = {j: by_model[p] for j, p in enumerate(info.parameters) if p in by_model}
     formula_parameters = {p: table[p] for p in pnames}
-    return Layout(cm, pt.ids, runs, times, run_of, time_of, md[C.MEASUREMENT].to_numpy(float), transform, distribution,
+    return Layout(info, pt.ids, runs, times, run_of, time_of, md[C.MEASUREMENT].to_numpy(float), transform, distribution,
                   o_forms, n_forms, placeholders, model_parameter_table, formula_parameters)
-
-
-def check_problem(problem: PetabProblem) -> None:
-    """Check the problem's cross-references now (raises ``PetabError`` naming the first inconsistency)."""
-    from cytonet.model.compile import compile_model
-
-    build_layout(problem, compile_model(problem.spec))

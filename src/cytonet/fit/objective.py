@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -54,13 +55,26 @@ class Objective:
 
     def __init__(self, problem: PetabProblem, *, rtol: float = 1e-8, atol: float = 1e-12, fd_step: float = 1e-4,
                  threads: int | None = None, max_steps: int = 200_000) -> None:
-        from cytonet.model.compile import compile_model
+        from cytonet.fit.model import model_info
 
         self.problem = problem
-        self.layout: Layout = build_layout(problem, compile_model(problem.spec))
+        self.info = problem.info if problem.info is not None else model_info(problem.spec)
+        self.layout: Layout = build_layout(problem, self.info)
         self.rtol, self.atol, self.fd_step, self.threads, self.max_steps = rtol, atol, fd_step, threads, max_steps
         self.priors = problem.objective_priors()
         self.n_evaluations = 0  # parameter vectors simulated so far
+        L = self.layout
+        fixed = {self.info.parameters[j] for j in L.model_parameter_table}
+        for pre, sim in L.runs:
+            for ph in (pre, sim):
+                if ph is not None:
+                    fixed |= {self.info.parameters[j] for j in ph.parameters}
+        self._fixed = fixed  # model parameters PEtab sets (initial assignments do not override them)
+        touched = {self.info.species[i] for pre, sim in L.runs for ph in (pre, sim) if ph is not None for i in ph.initial}
+        touched |= {t for t, _ in self.info.initial_defs if t in self.info.settable_species}
+        if any(pre is not None for pre, _ in L.runs):
+            touched = set(self.info.settable_species)
+        self._species_columns = [s for s in self.info.species if s in touched]
 
     # -- the parameter vector ---------------------------------------------------------
     @property
@@ -89,35 +103,52 @@ class Objective:
                     return False
                 if name in L.formula_parameters and L.formula_parameters[name] in free:
                     return False
-                if name in L.cm.parameters or name in L.cm.species or name in L.cm.observables or name == f.observable:
+                if name in self.info.readable or name == f.observable:
                     return False
         return True
 
     # -- simulation -------------------------------------------------------------------
-    def _settings(self, V: np.ndarray, phase, base_P: np.ndarray, base_X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        P, X = base_P.copy(), base_X.copy()
+    def _settings(self, V: np.ndarray, phase, base_P: np.ndarray, base_X: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Parameters and initial values (NaN: the model's own) of a phase; base_X from a pre-equilibration."""
+        from cytonet.fit.model import initial_values
+
+        P = base_P.copy()
         for j, src in phase.parameters.items():
             P[:, j] = src.of(V)
+        info = self.info
+        derived = initial_values(info, P, self._fixed)
+        for t, v in derived.items():  # constant parameters set by initial assignments
+            if t in info.parameters:
+                P[:, info.parameters.index(t)] = v
+        if base_X is None:
+            X = np.tile([info.constants.get(s, 0.0) for s in info.species], (len(P), 1))
+            for t, v in derived.items():
+                if t in info.species:
+                    X[:, info.species.index(t)] = v
+        else:
+            X = base_X.copy()
         for i, src in phase.initial.items():
             v = src.of(V)
             X[:, i] = np.where(np.isnan(v), X[:, i], v)
         return P, X
 
     def _model_P(self, V: np.ndarray) -> np.ndarray:
-        cm = self.layout.cm
-        P = np.tile(cm.p, (V.shape[0], 1))
+        P = np.tile(self.info.p, (V.shape[0], 1))
         for j, t in self.layout.model_parameter_table.items():
             P[:, j] = V[:, t]
         return P
 
-    def _batch(self, P: np.ndarray, X: np.ndarray, t: np.ndarray):  # noqa: ANN202 - xarray.Dataset
+    def _batch(self, P: np.ndarray, X: np.ndarray, t: np.ndarray, all_species: bool = False):  # noqa: ANN202 - xarray.Dataset
         from cytonet.engine import simulate_batch
 
-        cm = self.layout.cm
-        table = {p: P[:, j] for j, p in enumerate(cm.parameters)}
-        table.update({s: np.maximum(X[:, i], 0.0) for i, s in enumerate(cm.species)})
+        info = self.info
+        table = {p: P[:, j] for j, p in enumerate(info.parameters)}
+        cols = info.settable_species if all_species else self._species_columns
+        for s in cols:
+            v = X[:, info.species.index(s)]
+            table[s] = np.maximum(v, 0.0) if info.native else v
         t_end = float(t[-1]) if t[-1] > 0 else 1.0
-        return simulate_batch(cm, table, t_end, t_eval=t if t[-1] > 0 else np.array([0.0, 1.0]), rtol=self.rtol,
+        return simulate_batch(info.model, table, t_end, t_eval=t if t[-1] > 0 else np.array([0.0, 1.0]), rtol=self.rtol,
                               atol=self.atol, on_error="mask", threads=self.threads, max_steps=self.max_steps)
 
     def _steady(self, P: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -129,7 +160,7 @@ class Objective:
             rows = np.flatnonzero(alive & ~done)
             if not rows.size:
                 break
-            ds = self._batch(P[rows], out[rows], np.array([0.0, T / 10, T]))
+            ds = self._batch(P[rows], out[rows], np.array([0.0, T / 10, T]), all_species=T != STEADY_HORIZONS[0])
             S = ds["state"].values
             ok = ds["status"].values == 0
             a, b = S[:, 1], S[:, 2]
@@ -139,22 +170,21 @@ class Objective:
             done[rows[conv]] = True
         return out, done
 
-    def simulate(self, V: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict, np.ndarray, list[str]]:
-        """States (k*runs, n_t, n_species), model parameters (k*runs, n_p), observables, ok (k,), errors (k,)."""
+    def simulate(self, V: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray, list[str]]:
+        """The engine's Dataset (k*runs rows), the model parameters of each row, ok (k,), errors (k,)."""
         L = self.layout
-        cm = L.cm
+        info = self.info
         k, n_runs = V.shape[0], len(L.runs)
         base_P = self._model_P(V)
-        base_X = np.tile(cm.x0, (k, 1))
-        P_all = np.empty((k * n_runs, len(cm.parameters)))
-        X_all = np.empty((k * n_runs, cm.n_species))
+        P_all = np.empty((k * n_runs, len(info.parameters)))
+        X_all = np.empty((k * n_runs, len(info.species)))
         errors = [""] * k
         ok = np.ones(k, bool)
         pre_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for r, (pre, sim) in enumerate(L.runs):
             if pre is not None:
                 if pre.condition not in pre_cache:
-                    Pp, Xp = self._settings(V, pre, base_P, base_X)
+                    Pp, Xp = self._settings(V, pre, base_P, None)
                     pre_cache[pre.condition] = self._steady(Pp, Xp)
                 Xs, conv = pre_cache[pre.condition]
                 for i in np.flatnonzero(~conv & ok):
@@ -162,7 +192,7 @@ class Objective:
                 ok &= conv
                 P, X = self._settings(V, sim, base_P, Xs)
             else:
-                P, X = self._settings(V, sim, base_P, base_X)
+                P, X = self._settings(V, sim, base_P, None)
             X_all[r::n_runs] = X
             P_all[r::n_runs] = P
         ds = self._batch(P_all, X_all, L.times)
@@ -171,15 +201,13 @@ class Objective:
             bad = int(np.flatnonzero(status[i] != 0)[0])
             errors[i] = f"integration failed in condition {L.runs[bad][1].condition!r} (status {int(status[i, bad])})"
         ok &= np.all(status == 0, axis=1)
-        obs = {o: ds[o].values for o in cm.observables}
         self.n_evaluations += k
-        return ds["state"].values, P_all, obs, ok, errors
+        return ds, P_all, ok, errors
 
     # -- objective ------------------------------------------------------------------------
-    def _values(self, node, rows: np.ndarray, V: np.ndarray, S: np.ndarray, P: np.ndarray, obs: dict,
+    def _values(self, node: Any, rows: np.ndarray, V: np.ndarray, ds: Any, P: np.ndarray,
                 y: np.ndarray | None, observable: str) -> dict[str, np.ndarray]:
-        L = self.layout
-        cm = L.cm
+        L, info = self.layout, self.info
         k, n_runs = V.shape[0], len(L.runs)
         sim_rows = np.arange(k)[:, None] * n_runs + L.run_of[rows][None, :]  # (k, m)
         tt = np.broadcast_to(L.time_of[rows][None, :], sim_rows.shape)
@@ -190,14 +218,18 @@ class Objective:
             elif name in L.placeholders:
                 srcs = L.placeholders[name]
                 out[name] = np.column_stack([(srcs[i] or Source(math.nan)).of(V) for i in rows])
-            elif name in cm.observables:
-                out[name] = obs[name][sim_rows, tt]
-            elif name in cm.species:
-                out[name] = S[sim_rows, tt, cm.species_index(name)]
-            elif name in cm.parameters:
-                out[name] = P[sim_rows, cm.parameter_index(name)]
-            else:
+            elif name in info.observables:
+                out[name] = ds[name].values[sim_rows, tt]
+            elif name in info.species:
+                out[name] = ds["state"].values[sim_rows, tt, info.species.index(name)]
+            elif name in info.variables:
+                out[name] = ds["variable_value"].values[sim_rows, tt, info.variables.index(name)]
+            elif name in info.parameters:
+                out[name] = P[sim_rows, info.parameters.index(name)]
+            elif name in L.formula_parameters:
                 out[name] = np.broadcast_to(V[:, L.formula_parameters[name]][:, None], sim_rows.shape)
+            else:
+                out[name] = np.full(sim_rows.shape, info.constants[name])
         return out
 
     def evaluate(self, X: np.ndarray) -> Evaluation:
@@ -206,13 +238,13 @@ class Objective:
         L = self.layout
         V = self.problem.parameters.values(X)
         k, m = V.shape[0], L.measured.size
-        S, P, obs, ok, errors = self.simulate(V)
+        ds, P, ok, errors = self.simulate(V)
         y = np.full((k, m), np.nan)
         sigma = np.full((k, m), np.nan)
-        for f in L.observable_formulas:
-            y[:, f.rows] = np.broadcast_to(evaluate(f.node, self._values(f.node, f.rows, V, S, P, obs, None, f.observable)), (k, f.rows.size))
-        for f in L.noise_formulas:
-            vals = self._values(f.node, f.rows, V, S, P, obs, y[:, f.rows], f.observable)
+        for f in (f for f in L.observable_formulas if f.rows.size):
+            y[:, f.rows] = np.broadcast_to(evaluate(f.node, self._values(f.node, f.rows, V, ds, P, None, f.observable)), (k, f.rows.size))
+        for f in (f for f in L.noise_formulas if f.rows.size):
+            vals = self._values(f.node, f.rows, V, ds, P, y[:, f.rows], f.observable)
             sigma[:, f.rows] = np.broadcast_to(evaluate(f.node, vals), (k, f.rows.size))
         llh, chi2, res = self.likelihood(y, sigma)
         bad = ok & ~np.isfinite(llh)

@@ -62,6 +62,7 @@ class ObjectiveSettings:
     atol: float = 1e-12
     fd_step: float = 1e-4
     threads: int | None = None
+    max_steps: int = 200_000
 
     def key(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -70,7 +71,8 @@ class ObjectiveSettings:
 @lru_cache(maxsize=4)
 def _objective(key: str) -> Objective:
     s = ObjectiveSettings(**json.loads(key))
-    return Objective(load_problem(s.problem), rtol=s.rtol, atol=s.atol, fd_step=s.fd_step, threads=s.threads)
+    return Objective(load_problem(s.problem), rtol=s.rtol, atol=s.atol, fd_step=s.fd_step, threads=s.threads,
+                     max_steps=s.max_steps)
 
 
 def resolve_method(objective: Objective, method: str) -> str:

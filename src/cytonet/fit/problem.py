@@ -136,7 +136,8 @@ class PetabProblem:
     measurements: Any
     observables: Any  # DataFrame indexed by observableId
     parameters: ParameterTable
-    visualization: Any = None
+    aliases: dict[str, str] = field(default_factory=dict)  # PEtab v2 mapping table: PEtab ID -> model ID
+    info: Any = None  # cytonet.fit.model.ModelInfo, the compiled model (set by load_problem)
 
     @property
     def name(self) -> str:
@@ -219,25 +220,56 @@ def _load_model(path: Path, lang: str) -> Any:
 
         return load_spec(path)
     try:
-        from cytonet.model import load_sbml  # type: ignore[attr-defined]
+        from cytonet.model.sbml_import import load_sbml  # type: ignore[import-not-found]
     except ImportError:
-        raise PetabError(f"{path}: reading SBML models needs cytonet's SBML importer (cytonet.model.load_sbml), "
+        raise PetabError(f"{path}: reading SBML models needs cytonet's SBML importer (cytonet.model.sbml_import), "
                          "which this installation lacks; give the model as a cytonet model spec") from None
-    return load_sbml(path)
+    return load_sbml(_without_graphics(path))
+
+
+#: SBML packages that only draw the model (no semantics): dropped before import
+GRAPHICS_PACKAGES = ("layout", "render")
+
+
+def _without_graphics(path: Path) -> Path:
+    """``path``, or a copy without the layout/render packages, which only draw the model.
+
+    libsbml attaches those packages to every Level 2 document it reads; the copy is the document
+    converted by libsbml to Level 3 Version 2, where they are absent unless the file used them.
+    """
+    import tempfile
+
+    import libsbml
+
+    doc = libsbml.readSBMLFromFile(str(path))
+    names = {doc.getPlugin(i).getPackageName() for i in range(doc.getNumPlugins())}
+    if not names & set(GRAPHICS_PACKAGES):
+        return path
+    if doc.getLevel() < 3 and not doc.setLevelAndVersion(3, 2, False):
+        raise PetabError(f"{path}: libsbml cannot convert this Level {doc.getLevel()} model to Level 3 for import")
+    for i in reversed(range(doc.getNumPlugins())):
+        pl = doc.getPlugin(i)
+        if pl.getPackageName() in GRAPHICS_PACKAGES:
+            doc.disablePackage(pl.getURI(), pl.getPackageName())
+    out = Path(tempfile.mkdtemp(prefix="cytonet-sbml-")) / path.name
+    libsbml.writeSBMLToFile(doc, str(out))
+    return out
 
 
 def load_problem(yaml_path: str | Path) -> PetabProblem:
     """Read a PEtab problem (its YAML file) and its model; every table goes through ``petab``'s readers."""
     import petab.v1 as pv1
-    from petab.v1 import yaml as pyaml
+
+    from cytonet.errors import InputError
+    from cytonet.io import load_user_data
 
     path = Path(yaml_path)
     if not path.is_file():
         raise PetabError(f"{path}: PEtab problem file not found")
-    try:
-        cfg = pyaml.load_yaml(path)
-    except Exception as err:  # yaml or IO errors from petab's handle
-        raise PetabError(f"{path}: cannot read the PEtab YAML ({err})") from None
+    try:  # a user file: the size, depth and alias limits of every user YAML
+        cfg = load_user_data(path, "PEtab problem")
+    except InputError as err:
+        raise PetabError(str(err)) from None
     if not isinstance(cfg, dict) or "problems" not in cfg:
         raise PetabError(f"{path}: not a PEtab problem file (no 'problems' entry)")
     version = str(cfg.get("format_version", "1"))
@@ -258,9 +290,18 @@ def load_problem(yaml_path: str | Path) -> PetabProblem:
     pfile = cfg.get("parameter_file")
     pfiles = [base / f for f in ([pfile] if isinstance(pfile, str) else (pfile or []))]
     params_df = _read_tables(pfiles, pv1.get_parameter_df, "parameter", where)
-    problem = PetabProblem(path, version, spec, model_path, lang, conditions, measurements, observables,
-                           _parameter_table(params_df, where))
-    from cytonet.fit.mapping import check_problem
+    aliases = {}
+    mfiles = _files(prob, "mapping_files", base, where)
+    if mfiles:
+        from petab.v1.mapping import get_mapping_df
 
-    check_problem(problem)
+        mdf = _read_tables(mfiles, get_mapping_df, "mapping", where)
+        aliases = {str(k): str(v) for k, v in mdf["modelEntityId"].items() if str(k) != str(v)}
+    problem = PetabProblem(path, version, spec, model_path, lang, conditions, measurements, observables,
+                           _parameter_table(params_df, where), aliases)
+    from cytonet.fit.mapping import build_layout
+    from cytonet.fit.model import model_info
+
+    problem.info = model_info(spec)
+    build_layout(problem, problem.info)  # every cross-reference checked now
     return problem

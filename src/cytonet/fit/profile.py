@@ -42,9 +42,10 @@ class Profile:
 
 
 def _crossing(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Where the segment from a to b crosses the threshold (linear interpolation)."""
+    """Where the profile crosses the threshold between a and b: linear in sqrt(delta), exact for a quadratic profile."""
     (xa, da), (xb, db) = a, b
-    return float(xa + (THRESHOLD_95 - da) * (xb - xa) / (db - da)) if db != da else float(xb)
+    ra, rb = np.sqrt(max(da, 0.0)), np.sqrt(max(db, 0.0))
+    return float(xa + (np.sqrt(THRESHOLD_95) - ra) * (xb - xa) / (rb - ra)) if rb != ra else float(xb)
 
 
 def profile_parameter(obj: Objective, x_best: np.ndarray, f_best: float, j: int, *, method: str = "auto",
@@ -62,12 +63,16 @@ def profile_parameter(obj: Objective, x_best: np.ndarray, f_best: float, j: int,
             edge = lb[j] if side < 0 else ub[j]
             if abs(c - edge) < 1e-12:
                 break
-            c = float(np.clip(c + side * step, lb[j], ub[j]))
-            x[j] = c
-            res = optimize_start(obj, x, method=method, max_iter=max_iter, fixed={j: c})
+            for _try in range(6):  # a step that overshoots the threshold by far is halved
+                c = float(np.clip(last[0] + side * step, lb[j], ub[j]))
+                x[j] = c
+                res = optimize_start(obj, x, method=method, max_iter=max_iter, fixed={j: c})
+                d = res.objective - f_best
+                if res.status != "ok" or d <= 4 * THRESHOLD_95:
+                    break
+                step /= 2
             if res.status != "ok":
                 break
-            d = res.objective - f_best
             x = np.asarray(res.x)
             pts.append((c, d))
             if d >= THRESHOLD_95:

@@ -11,24 +11,27 @@ from cytonet.fit.objective import Evaluation, Objective
 from cytonet.fit.optimize import CONVERGED_WITHIN, MultistartResult
 from cytonet.fit.profile import THRESHOLD_95, Profile
 from cytonet.report.html import _page, _table
-from cytonet.report.plots import _figure, _save
+from cytonet.report.plots import new_figure, save_png, scale_y
 
 
 def plot_waterfall(ms: MultistartResult, path: Path) -> Path:
     """Final objective of every start, sorted (failed starts marked at the top)."""
-    fig, (ax,) = _figure(1, 1, 6.5, 4.0)
+    fig, (ax,) = new_figure(1, 1, 6.5, 4.0)
     ok = sorted(s.objective for s in ms.starts if s.status == "ok")
     if ok:
         best = ok[0]
         y = np.asarray(ok) - best + 1.0
         ax.plot(np.arange(1, len(ok) + 1), y, "o-", ms=4)
         ax.axhline(1.0 + CONVERGED_WITHIN, color="grey", ls=":", lw=1, label=f"best + {CONVERGED_WITHIN}")
-        ax.set_yscale("log")
+        scale_y(ax)
         ax.legend(loc="upper left", fontsize=8)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("start (sorted)")
     ax.set_ylabel("objective - best + 1")
     ax.set_title(f"{len(ok)} of {len(ms.starts)} starts finished, {ms.converged} converged", fontsize=10)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_fit(obj: Objective, ev: Evaluation, observable: str, path: Path) -> Path:
@@ -37,7 +40,7 @@ def plot_fit(obj: Objective, ev: Evaluation, observable: str, path: Path) -> Pat
 
     md = obj.problem.measurements.reset_index(drop=True)
     rows = np.flatnonzero(md[C.OBSERVABLE_ID].to_numpy() == observable)
-    fig, (a, b) = _figure(1, 2, 11.0, 4.0)
+    fig, (a, b) = new_figure(1, 2, 11.0, 4.0)
     runs = obj.layout.run_of[rows]
     for r in np.unique(runs):
         sel = rows[runs == r]
@@ -49,7 +52,7 @@ def plot_fit(obj: Objective, ev: Evaluation, observable: str, path: Path) -> Pat
         a.plot(t, obj.layout.measured[order], "o", ms=3.5, color=line.get_color())
     tr = obj.layout.transform[rows[0]] if rows.size else 0
     if tr:
-        a.set_yscale("log")
+        scale_y(a)
         b.set_xscale("log")
         b.set_yscale("log")
     a.set_xlabel("time")
@@ -64,13 +67,13 @@ def plot_fit(obj: Objective, ev: Evaluation, observable: str, path: Path) -> Pat
     b.set_xlabel("measured")
     b.set_ylabel("fitted")
     fig.suptitle(f"{observable}: fit versus measurements", fontsize=10)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_profiles(profiles: list[Profile], path: Path) -> Path:
     n = len(profiles)
     cols = min(3, n)
-    fig, axes = _figure(-(-n // cols), cols, 4.0 * cols, 3.2 * -(-n // cols))
+    fig, axes = new_figure(-(-n // cols), cols, 4.0 * cols, 3.2 * -(-n // cols))
     for ax, p in zip(axes, profiles):
         x = [v for v, _ in p.points]
         d = [v for _, v in p.points]
@@ -82,7 +85,7 @@ def plot_profiles(profiles: list[Profile], path: Path) -> Path:
         ax.set_title(p.parameter + ("" if p.identifiable else " (not identifiable)"), fontsize=9)
     for ax in axes[n:]:
         ax.set_visible(False)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _v(x: float | None) -> str:

@@ -4,7 +4,8 @@
 arrays (:func:`evaluate`), rendered back to text (:func:`to_text`) and to an SBML L3 infix formula
 (:func:`to_sbml`). Beyond arithmetic the grammar has comparisons (``<`` ``<=`` ``>`` ``>=`` ``==``
 ``!=``), ``and`` ``or`` ``not`` ``xor(...)``, ``piecewise(value1, condition1, ..., [otherwise])``,
-``time()`` and the functions of :data:`FUNCTIONS`; truth values are the numbers 1 and 0.
+``time()``, ``delay(value, lag)`` (the value ``lag`` time units ago) and the functions of
+:data:`FUNCTIONS`; truth values are the numbers 1 and 0.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from cytonet.errors import ModelSpecError, close_matches
+from cytonet.limits import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH
 
 #: Functions an expression may call, with their arity (None: two or more arguments).
 FUNCTIONS: dict[str, int | None] = {
     "exp": 1, "log": 1, "log10": 1, "sqrt": 1, "abs": 1, "min": None, "max": None,
     "sin": 1, "cos": 1, "tan": 1, "sinh": 1, "cosh": 1, "tanh": 1, "arcsin": 1, "arccos": 1, "arctan": 1,
     "arcsinh": 1, "arccosh": 1, "arctanh": 1, "floor": 1, "ceil": 1, "trunc": 1, "factorial": 1,
-    "xor": None, "piecewise": -1, "time": 0,
+    "xor": None, "piecewise": -1, "time": 0, "delay": 2,
 }
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "^"}
 _CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
@@ -90,11 +92,27 @@ def parse(text: str, names: Collection[str], where: str = "expression") -> Node:
     """Parse ``text`` into a tree, allowing only numbers, ``names``, + - * / ** unary -, and :data:`FUNCTIONS`."""
     if not isinstance(text, str) or not text.strip():
         raise ModelSpecError(f"{where}: expression must be a non-empty string, got {text!r}")
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ModelSpecError(f"{where}: expression is longer than {MAX_EXPRESSION_CHARS} characters; split it into observables")
     try:
         tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as err:
-        raise ModelSpecError(f"{where}: cannot parse {text!r} ({err.msg}); use numbers, names, + - * / ** and {sorted(FUNCTIONS)}") from None
+    except (SyntaxError, RecursionError, MemoryError) as err:
+        why = getattr(err, "msg", "too deeply nested")
+        raise ModelSpecError(f"{where}: cannot parse {text[:80]!r} ({why}); use numbers, names, + - * / ** and {sorted(FUNCTIONS)}") from None
+    if _depth(tree.body) > MAX_EXPRESSION_DEPTH:
+        raise ModelSpecError(f"{where}: expression is nested deeper than {MAX_EXPRESSION_DEPTH} levels "
+                             "(e.g. a sum of that many terms); split it into observables")
     return _walk(tree.body, set(names), where, text)
+
+
+def _depth(root: ast.AST) -> int:
+    """Depth of an AST, measured without recursion."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((child, d + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _walk(n: ast.AST, names: set[str], where: str, text: str) -> Node:
@@ -194,6 +212,8 @@ def evaluate(node: Node, values: Mapping[str, np.ndarray | float]) -> np.ndarray
     if node.func == "time":
         return np.asarray(values["time"], dtype=float)
     args = [evaluate(a, values) for a in node.args]
+    if node.func == "delay":  # only ever evaluated at the start, when the past is the initial state
+        return args[0]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if node.func == "factorial":
             from scipy.special import gamma

@@ -1,8 +1,9 @@
 """MathML (a libsbml AST) to the safe expression tree of :mod:`cytonet.model.expr`.
 
 Every AST node type maps to tree nodes by a fixed table; user function definitions are inlined
-by substituting their arguments; anything else (``delay``, distributions, ...) is refused with a
-``ModelSpecError`` naming the element. Nothing here evaluates or compiles text.
+by substituting their arguments; ``rateOf`` becomes the variable's rate expression; anything else
+(distributions, ``delay`` of a ``rateOf``, ...) is refused with a ``ModelSpecError`` naming the
+element. Nothing here evaluates or compiles text.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ _LOGICAL = {libsbml.AST_LOGICAL_AND: "and", libsbml.AST_LOGICAL_OR: "or", libsbm
 _CONSTANTS = {libsbml.AST_CONSTANT_E: math.e, libsbml.AST_CONSTANT_PI: math.pi, libsbml.AST_CONSTANT_TRUE: 1.0,
               libsbml.AST_CONSTANT_FALSE: 0.0, libsbml.AST_NAME_AVOGADRO: AVOGADRO}
 _NUMBERS = {libsbml.AST_INTEGER, libsbml.AST_REAL, libsbml.AST_REAL_E, libsbml.AST_RATIONAL}
+
+
+def _contains(ast: libsbml.ASTNode, kind: int) -> bool:
+    return ast.getType() == kind or any(_contains(ast.getChild(i), kind) for i in range(ast.getNumChildren()))
 
 
 def _fold(op: str, args: list[Node], empty: Node) -> Node:
@@ -142,8 +147,9 @@ class MathConverter:
         if t == libsbml.AST_FUNCTION:
             return self._call(ast, where, bound, stack)
         if t == libsbml.AST_FUNCTION_DELAY:
-            raise ModelSpecError(f"{where}: delay() (a delay differential equation) is not supported; "
-                                 "replace it with a transit chain (rate law delay_chain)")
+            if _contains(ast.getChild(0), libsbml.AST_FUNCTION_RATE_OF):
+                raise ModelSpecError(f"{where}: delay() of an expression with rateOf() is not supported")
+            return Call("delay", (kids[0], kids[1]))
         raise ModelSpecError(f"{where}: MathML element {libsbml.formulaToL3String(ast)!r} is not supported")
 
     def _call(self, ast: libsbml.ASTNode, where: str, bound: dict[str, Node], stack: tuple[str, ...]) -> Node:

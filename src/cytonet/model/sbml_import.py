@@ -4,9 +4,11 @@ The spec keeps SBML's core semantics: compartments (constant or not), species as
 (``hasOnlySubstanceUnits``) or concentrations, boundary and constant species, conversion factors,
 global and (renamed) local parameters, kinetic laws as ``expression`` rate laws, assignment and
 rate rules, initial assignments and events (delay, priority, persistence, initial value, values
-from trigger time). MathML becomes the safe expression tree of :mod:`cytonet.model.expr`, stored
-as text that only its whitelist parser reads. Constructs cytonet cannot run (algebraic rules, fast
-reactions, ``delay()``, variable stoichiometry, packages) raise ``ModelSpecError`` naming the element.
+from trigger time), variable stoichiometries, ``rateOf`` and ``delay`` (constant lags). MathML
+becomes the safe expression tree of :mod:`cytonet.model.expr`, stored as text that only its
+whitelist parser reads. Algebraic rules linear in the variable they determine become assignment
+rules (:mod:`cytonet.model.algebraic`). Constructs cytonet cannot run (other algebraic rules, fast
+reactions, stoichiometryMath, packages such as comp or fbc) raise ``ModelSpecError`` naming the element.
 """
 
 from __future__ import annotations
@@ -43,10 +45,19 @@ def load_sbml(path: str | Path) -> ModelSpec:
 
 def read_sbml(path: str | Path) -> SbmlImport:
     """Read an SBML file; also returns the ids renamed to fit cytonet's expression grammar."""
+    from cytonet.errors import InputError
+    from cytonet.io import read_user_text
+
     p = Path(path)
     if not p.is_file():
         raise ModelSpecError(f"{p}: no such SBML file")
-    doc = libsbml.readSBMLFromFile(str(p))
+    try:
+        text = read_user_text(p, "SBML file")
+    except InputError as err:
+        raise ModelSpecError(str(err)) from None
+    if "<!ENTITY" in text or "<!DOCTYPE" in text:  # SBML needs no DTD; entities can expand without bound or read files
+        raise ModelSpecError(f"{p}: declares a DOCTYPE or XML entities, which SBML does not use; remove them")
+    doc = libsbml.readSBMLFromString(text)
     return _Importer(doc, str(p)).run()
 
 
@@ -67,7 +78,7 @@ class _Importer:
             raise ModelSpecError(f"{source}: the SBML document holds no model")
         for i in range(doc.getNumPlugins()):
             pkg = doc.getPlugin(i).getPackageName()
-            if pkg not in ("core", "", "l3v2extendedmath") and doc.isPackageEnabled(pkg):
+            if doc.getLevel() >= 3 and pkg not in ("core", "", "l3v2extendedmath") and doc.isPackageEnabled(pkg):
                 raise ModelSpecError(f"{source}: SBML package {pkg!r} is not supported (core SBML only)")
         self.m = m
         self.where = f"{source}: model {m.getId() or '(unnamed)'!r}"

@@ -20,9 +20,9 @@ import numpy as np
 from cytonet.errors import ModelSpecError
 from cytonet.model.expr import BinOp, Call, Compare, Logic, Name, Neg, Node, Num, Piecewise
 
-(CONST, X, P, ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, LOG10, SQRT, ABS, SIN, COS, TAN, SINH, COSH, TANH,
+(CONST, X, P, DLOAD, ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, LOG10, SQRT, ABS, SIN, COS, TAN, SINH, COSH, TANH,
  ASIN, ACOS, ATAN, ASINH, ACOSH, ATANH, FLOOR, CEIL, TRUNC, FACT, MIN, MAX, LT, LE, GT, GE, EQ, NE,
- AND, OR, XOR, NOT, SELECT, SIGN, DFACT) = range(45)
+ AND, OR, XOR, NOT, SELECT, SIGN, DFACT) = range(46)
 
 _BIN = {"+": ADD, "-": SUB, "*": MUL, "/": DIV, "^": POW}
 _CMP = {"<": LT, "<=": LE, ">": GT, ">=": GE, "==": EQ, "!=": NE}
@@ -63,6 +63,7 @@ class TapeBuilder:
         self._memo: dict[tuple, int] = {}
         self._deps: dict[int, frozenset[int]] = {}
         self._dmemo: dict[tuple[int, int], int] = {}
+        self._delayed: dict[int, bool] = {}
 
     # -- instructions ------------------------------------------------------------------------
     def _emit(self, op: int, a: int = -1, b: int = -1, c: int = -1, v: float = 0.0) -> int:
@@ -76,10 +77,11 @@ class TapeBuilder:
             self.args.append((a, b, c))
             self.val.append(v)
             self._memo[key] = reg
+            self._delayed[reg] = op == DLOAD or any(self._delayed[r] for r in (a, b, c) if r >= 0 and op >= ADD)
             if op == X:
                 self._deps[reg] = frozenset((a,))
             else:
-                self._deps[reg] = frozenset().union(*(self._deps[r] for r in (a, b, c) if r >= 0)) if op not in (CONST, P) else frozenset()
+                self._deps[reg] = frozenset().union(*(self._deps[r] for r in (a, b, c) if r >= 0)) if op not in (CONST, P, DLOAD) else frozenset()
         return reg
 
     def const(self, v: float) -> int:
@@ -138,10 +140,16 @@ class TapeBuilder:
         """The state indices register ``r`` depends on."""
         return self._deps[r]
 
+    def reads_delay(self, r: int) -> bool:
+        """Whether register ``r`` reads a delayed value (which changes in time whatever its derivatives)."""
+        return self._delayed[r]
+
     # -- lowering ----------------------------------------------------------------------------
-    def lower(self, tree: Node, resolve: Callable[[str], int], on_compare: Callable[[int, int], None] | None = None) -> int:
-        """Register of ``tree``; ``resolve`` gives the register of a name (and of ``time``), and
-        ``on_compare`` sees the two sides of every comparison (for root functions)."""
+    def lower(self, tree: Node, resolve: Callable[[str], int], on_compare: Callable[[int, int], None] | None = None,
+              on_delay: Callable[[Node, Node], int] | None = None) -> int:
+        """Register of ``tree``; ``resolve`` gives the register of a name (and of ``time``),
+        ``on_compare`` sees the two sides of every comparison (for root functions) and ``on_delay``
+        gives the delay slot of ``delay(value, lag)`` (loaded by a DLOAD instruction)."""
         def go(n: Node) -> int:
             if isinstance(n, Num):
                 return self.const(n.value)
@@ -173,6 +181,10 @@ class TapeBuilder:
             if isinstance(n, Call):
                 if n.func == "time":
                     return resolve("time()")
+                if n.func == "delay":
+                    if on_delay is None:
+                        raise ModelSpecError("delay() is not allowed here (inside another delay, or in a delay's lag)")
+                    return self._emit(DLOAD, on_delay(n.args[0], n.args[1]))
                 regs = [go(x) for x in n.args]
                 if n.func in ("min", "max"):
                     out = regs[0]
@@ -262,16 +274,42 @@ class TapeBuilder:
             return n(DFACT, a)
         return self.const(0.0)  # floor, ceil, trunc, sign, comparisons, logic: piecewise constant
 
-    def build(self) -> Tape:
-        a = np.asarray([x[0] for x in self.args], np.int64).reshape(-1)
-        b = np.asarray([x[1] for x in self.args], np.int64).reshape(-1)
-        c = np.asarray([x[2] for x in self.args], np.int64).reshape(-1)
-        return Tape(np.asarray(self.op, np.int64), a, b, c, np.asarray(self.val, np.float64))
+    def build(self, outputs: list[int] | None = None) -> tuple[Tape, np.ndarray]:
+        """The tape of the instructions ``outputs`` need (all when None), in build order, and the map
+        old register -> new register (-1 for an instruction dropped as dead)."""
+        keep = np.zeros(len(self.op), bool)
+        if outputs is None:
+            keep[:] = True
+        else:
+            stack = [r for r in outputs if r >= 0]
+            while stack:
+                r = stack.pop()
+                if not keep[r]:
+                    keep[r] = True
+                    if self.op[r] >= ADD:  # X, P, DLOAD and CONST hold indices, not registers
+                        stack.extend(q for q in self.args[r] if q >= 0 and not keep[q])
+        new = np.cumsum(keep) - 1
+        new[~keep] = -1
+        idx = np.flatnonzero(keep)
+        op = np.asarray(self.op, np.int64)[idx]
+        args = np.asarray(self.args, np.int64).reshape(-1, 3)[idx]
+        remap = lambda col: np.where((op >= ADD) & (col >= 0), new[np.clip(col, 0, len(new) - 1)], col)  # noqa: E731 - X, P, DLOAD hold indices
+        return Tape(op, remap(args[:, 0]), remap(args[:, 1]), remap(args[:, 2]), np.asarray(self.val, np.float64)[idx]), new
 
 
 @nb.njit(cache=True, error_model="numpy")
-def run_tape(T, x, p, reg, n):
-    """Evaluate the first ``n`` instructions of tape ``T`` = (op, a, b, c, val) into ``reg``."""
+def run_tape_rows(T, X, P, D, regs, out):
+    """out[i, j] = register ``regs[j]`` of the whole tape evaluated at row i of X, P and delayed values D."""
+    reg = np.empty(T[0].shape[0])
+    for i in range(X.shape[0]):
+        run_tape(T, X[i], P[i], D[i], reg, reg.shape[0])
+        for j in range(regs.shape[0]):
+            out[i, j] = reg[regs[j]]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def run_tape(T, x, p, d, reg, n):
+    """Evaluate the first ``n`` instructions of tape ``T`` = (op, a, b, c, val) into ``reg`` (``d``: delayed values)."""
     op, A, B, C, val = T
     for i in range(n):
         o = op[i]
@@ -283,6 +321,9 @@ def run_tape(T, x, p, reg, n):
             continue
         if o == P:
             reg[i] = p[A[i]]
+            continue
+        if o == DLOAD:
+            reg[i] = d[A[i]]
             continue
         u = reg[A[i]]
         if o == ADD:

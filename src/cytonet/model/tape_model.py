@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cytonet.errors import ModelSpecError
-from cytonet.model.expr import Node, evaluate, names_in, parse
+from cytonet.model.expr import Node, evaluate, names_in, parse, to_text
 from cytonet.model.spec import ModelSpec, RateLaw, TriggerEvent
 from cytonet.model.tape import ADD, DIV, MUL, NEG, SUB, Tape, TapeBuilder, run_tape
 
@@ -66,26 +66,38 @@ class TapeModel:
     species_compartment: dict[str, str]
     species_only_substance: dict[str, bool]
     events: list[TapeEvent] = field(default_factory=list)
+    #: ``delay(value, lag)`` slots: a tape computing every slot's value and lag from (x, p), read at the past state
+    delay_tape: Tape | None = None
+    delay_value: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    delay_lag: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def n_states(self) -> int:
         return len(self.states)
 
-    def rhs(self, x: np.ndarray, p: np.ndarray | None = None) -> np.ndarray:
+    @property
+    def n_delays(self) -> int:
+        return int(self.delay_value.shape[0])
+
+    def _d(self, d: np.ndarray | None) -> np.ndarray:
+        return np.zeros(self.n_delays) if d is None else d
+
+    def rhs(self, x: np.ndarray, p: np.ndarray | None = None, d: np.ndarray | None = None) -> np.ndarray:
         reg = np.empty(self.tape.size)
-        run_tape(self.tape.arrays(), np.asarray(x, float), self.p if p is None else p, reg, self.n_rhs)
+        run_tape(self.tape.arrays(), np.asarray(x, float), self.p if p is None else p, self._d(d), reg, self.n_rhs)
         return reg[self.rhs_reg]
 
-    def jacobian(self, x: np.ndarray, p: np.ndarray | None = None) -> np.ndarray:
+    def jacobian(self, x: np.ndarray, p: np.ndarray | None = None, d: np.ndarray | None = None) -> np.ndarray:
         reg = np.empty(self.tape.size)
-        run_tape(self.tape.arrays(), np.asarray(x, float), self.p if p is None else p, reg, self.tape.size)
+        run_tape(self.tape.arrays(), np.asarray(x, float), self.p if p is None else p, self._d(d), reg, self.tape.size)
         J = np.zeros((self.n_states, self.n_states))
         np.add.at(J, (self.jac_row, self.jac_col), reg[self.jac_reg])
         return J
 
-    def aux_values(self, x: np.ndarray, p: np.ndarray) -> np.ndarray:
+    def aux_values(self, x: np.ndarray, p: np.ndarray, d: np.ndarray | None = None) -> np.ndarray:
+        """Every aux register at (x, p) with delayed values ``d`` (at the start: the values now)."""
         reg = np.empty(self.aux.size)
-        run_tape(self.aux.arrays(), np.asarray(x, float), p, reg, self.aux.size)
+        run_tape(self.aux.arrays(), np.asarray(x, float), p, self._d(d), reg, self.aux.size)
         return reg
 
 
@@ -115,7 +127,7 @@ class _Lowering:
         self.params = pnames
         self.pidx = {q: j for j, q in enumerate(pnames)}
 
-    def resolver(self, b: TapeBuilder):
+    def resolver(self, b: TapeBuilder, on_compare=None, on_delay=None):
         memo: dict[str, int] = {}
         active: list[str] = []
 
@@ -129,7 +141,7 @@ class _Lowering:
             active.append(name)
             try:
                 if name in self.assign:
-                    reg = b.lower(self.assign[name], resolve)
+                    reg = b.lower(self.assign[name], resolve, on_compare, on_delay)
                 elif name in self.sidx:
                     reg = b.x(self.sidx[name])
                     sp = self.species.get(name)
@@ -156,17 +168,24 @@ def compile_tape(spec: ModelSpec) -> TapeModel:
             raise ModelSpecError(f"model {spec.id!r}: event {e.id!r} is a {e.kind} event; models with SBML semantics take trigger events only")
     low = _Lowering(spec)
     b = TapeBuilder()
-    resolve = low.resolver(b)
     roots: list[int] = []
     root_seen: set[int] = set()
+    slots: list[tuple[Node, Node]] = []
 
     def on_compare(a: int, c: int) -> None:
         g = b.node(SUB, a, c)
-        if b.depends_on(g) and g not in root_seen:
+        if (b.depends_on(g) or b.reads_delay(g)) and g not in root_seen:
             root_seen.add(g)
             roots.append(g)
 
-    rates = {r.id: b.lower(low.tree(r.rate, f"reaction {r.id!r}"), resolve, on_compare) for r in spec.reactions}
+    def on_delay(value: Node, lag: Node) -> int:
+        if (value, lag) not in slots:
+            slots.append((value, lag))
+        return slots.index((value, lag))
+
+    resolve = low.resolver(b, on_compare, on_delay)
+
+    rates = {r.id: b.lower(low.tree(r.rate, f"reaction {r.id!r}"), resolve, on_compare, on_delay) for r in spec.reactions}
     flux: dict[str, int] = {}
     for r in spec.reactions:
         net = {sid: r.products.get(sid, 0.0) - r.reactants.get(sid, 0.0) for sid in {**r.reactants, **r.products}}
@@ -175,7 +194,8 @@ def compile_tape(spec: ModelSpec) -> TapeModel:
             if sp.boundary or sp.constant or sid in low.rate or sid in low.assign:
                 continue
             if sid in r.variable_stoichiometry:
-                coef = b.lower(low.tree(r.variable_stoichiometry[sid], f"reaction {r.id!r} stoichiometry of {sid!r}"), resolve)
+                coef = b.lower(low.tree(r.variable_stoichiometry[sid], f"reaction {r.id!r} stoichiometry of {sid!r}"), resolve,
+                               on_compare, on_delay)
                 term = b.node(MUL, coef, rates[r.id])
             elif nu == 0.0:
                 continue
@@ -187,7 +207,7 @@ def compile_tape(spec: ModelSpec) -> TapeModel:
         if name == TIME_STATE:
             rhs.append(b.const(1.0))
         elif name in low.rate:
-            expr = b.lower(low.rate[name], resolve, on_compare)
+            expr = b.lower(low.rate[name], resolve, on_compare, on_delay)
             sp = low.species.get(name)
             if sp is not None and sp.only_substance is False:
                 comp = sp.compartment
@@ -197,7 +217,7 @@ def compile_tape(spec: ModelSpec) -> TapeModel:
                 size = resolve(comp)
                 expr = b.node(MUL, size, expr)
                 if comp in low.rate:
-                    dV = b.lower(low.rate[comp], resolve, on_compare)
+                    dV = b.lower(low.rate[comp], resolve, on_compare, on_delay)
                     expr = b.node(ADD, expr, b.node(MUL, resolve(name), dV))
             rhs.append(expr)
         elif name in flux:
@@ -208,7 +228,7 @@ def compile_tape(spec: ModelSpec) -> TapeModel:
             rhs.append(b.const(0.0))
     events = [e for e in spec.events if isinstance(e, TriggerEvent)]
     for e in events:
-        b.lower(low.tree(e.trigger, f"event {e.id!r} trigger"), resolve, on_compare)
+        b.lower(low.tree(e.trigger, f"event {e.id!r} trigger"), resolve, on_compare, on_delay)
     n_rhs = len(b.op)
     rows, cols, regs = [], [], []
     for i, f in enumerate(rhs):
@@ -218,8 +238,11 @@ def compile_tape(spec: ModelSpec) -> TapeModel:
                 rows.append(i)
                 cols.append(k)
                 regs.append(d)
-    tape = b.build()
-    aux, symbol_reg, tevents = _aux_tape(spec, low, events)
+    tape, new = b.build([*rhs, *roots, *regs])
+    n_rhs = int(new[:n_rhs].max()) + 1 if n_rhs else 0
+    rhs, roots, regs = ([int(new[r]) for r in group] for group in (rhs, roots, regs))
+    aux, symbol_reg, tevents = _aux_tape(spec, low, events, on_delay)
+    delay_tape, delay_value, delay_lag = _delay_tape(spec, low, slots, tevents)
     x0, p0 = _initial_values(spec, low)
     i64 = lambda v: np.asarray(v, np.int64)  # noqa: E731
     return TapeModel(
@@ -227,18 +250,82 @@ def compile_tape(spec: ModelSpec) -> TapeModel:
         tape=tape, n_rhs=n_rhs, rhs_reg=i64(rhs), root_reg=i64(roots), jac_row=i64(rows), jac_col=i64(cols), jac_reg=i64(regs),
         aux=aux, symbol_reg=symbol_reg, species_compartment=dict(low.comp_of),
         species_only_substance={s.id: bool(s.only_substance) for s in spec.species}, events=tevents,
+        delay_tape=delay_tape, delay_value=delay_value, delay_lag=delay_lag,
     )
 
 
-def _aux_tape(spec: ModelSpec, low: _Lowering, events: list[TriggerEvent]) -> tuple[Tape, dict[str, int], list[TapeEvent]]:
+def _delay_tape(spec: ModelSpec, low: _Lowering, slots: list[tuple[Node, Node]],
+                events: list[TapeEvent]) -> tuple[Tape | None, np.ndarray, np.ndarray]:
+    """The tape of every delay slot's value and lag; a lag must not depend on the state or on time."""
+    if not slots:
+        return None, np.zeros(0, np.int64), np.zeros(0, np.int64)
     b = TapeBuilder()
     resolve = low.resolver(b)
+    values, lags = [], []
+    changed = {idx for e in events for kind, idx in e.targets if kind == "p"}
+    timed = [ia.variable for ia in spec.initial_assignments if _uses_time(low, low.tree(ia.expression, ia.variable))]
+    if timed:
+        raise ModelSpecError(f"model {spec.id!r}: delay() may reach before the start, where the initial value of {timed[0]!r} "
+                             "depends on time; such a past is not supported")
+    for value, lag in slots:
+        lag_reg = b.lower(lag, resolve)
+        if b.depends_on(lag_reg):
+            raise ModelSpecError(f"model {spec.id!r}: delay lag {to_text(lag)} changes with the state or time; only lags "
+                                 "of parameters and constants are supported")
+        values.append(b.lower(value, resolve))
+        lags.append(lag_reg)
+        if _parameters_used(low, value) & changed:
+            raise ModelSpecError(f"model {spec.id!r}: delay({to_text(value)}, ...) reads a parameter that events change; "
+                                 "its past values are not kept")
+    tape, _ = b.build()
+    return tape, np.asarray(values, np.int64), np.asarray(lags, np.int64)
+
+
+def _uses_time(low: _Lowering, tree: Node) -> bool:
+    """Whether a tree reads time(), directly or through assignment rules."""
+    from cytonet.model.expr import TIME, to_text as text
+
+    seen: set[str] = set()
+    todo = [tree]
+    while todo:
+        t = todo.pop()
+        if text(TIME) in text(t):
+            return True
+        for name in names_in(t) - seen:
+            seen.add(name)
+            if name in low.assign:
+                todo.append(low.assign[name])
+    return False
+
+
+def _parameters_used(low: _Lowering, tree: Node) -> set[int]:
+    """p indices a tree reads, through assignment rules."""
+    out: set[int] = set()
+    seen: set[str] = set()
+    todo = list(names_in(tree))
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in low.assign:
+            todo.extend(names_in(low.assign[name]))
+        elif name in low.pidx:
+            out.add(low.pidx[name])
+        elif name in low.species and low.species[name].only_substance is False:
+            todo.append(low.species[name].compartment)
+    return out
+
+
+def _aux_tape(spec: ModelSpec, low: _Lowering, events: list[TriggerEvent], on_delay) -> tuple[Tape, dict[str, int], list[TapeEvent]]:
+    b = TapeBuilder()
+    resolve = low.resolver(b, None, on_delay)
     symbols = {name: resolve(name) for name in [*(c.id for c in spec.compartments), *spec.species_ids, *spec.parameter_ids]}
     symbols[TIME_STATE] = resolve(TIME_STATE)
     out = []
     for e in events:
         def lower(text: str, what: str) -> int:
-            return b.lower(low.tree(text, f"event {e.id!r} {what}"), resolve) if text else -1
+            return b.lower(low.tree(text, f"event {e.id!r} {what}"), resolve, None, on_delay) if text else -1
 
         targets, values, sizes = [], [], []
         for a in e.assignments:
@@ -254,7 +341,8 @@ def _aux_tape(spec: ModelSpec, low: _Lowering, events: list[TriggerEvent]) -> tu
             sizes.append(symbols[sp.compartment] if sp is not None and sp.only_substance is False else -1)
         out.append(TapeEvent(e.id, lower(e.trigger, "trigger"), lower(e.delay, "delay"), lower(e.priority, "priority"),
                              e.persistent, e.initial_value, e.values_at_trigger, targets, values, sizes))
-    return b.build(), symbols, out
+    tape, _ = b.build()
+    return tape, symbols, out
 
 
 def _initial_values(spec: ModelSpec, low: _Lowering) -> tuple[np.ndarray, np.ndarray]:

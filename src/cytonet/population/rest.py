@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from cytonet.analysis.steady import RESIDUAL_TOL
-from cytonet.model.compile import CompiledModel, jac_kernel, new_constants, prepare, rhs_kernel
+from cytonet.model.compile import CompiledModel
 
 #: status code of a patient without a healthy resting state (solver codes are 0-3)
 REST_FAILED = 10
@@ -29,49 +29,81 @@ ZERO = 1e-15
 
 
 class _Kernels:
-    """Residual and Jacobian of one compiled model (no inputs) for many parameter rows."""
+    """Residual and dense Jacobian of one compiled model (no inputs) for many parameter rows at once,
+    on the lock-step block kernels (:mod:`cytonet.engine.lockstep`): one kernel call per evaluation."""
 
-    def __init__(self, cm: CompiledModel) -> None:
-        self.cm = cm
+    def __init__(self, cm: CompiledModel, P: np.ndarray) -> None:
+        from cytonet.engine import lockstep
+        from cytonet.engine.sparse import lu_plan
+
+        self.n = cm.n_species
         rows, cols = cm.jacobian_entries()
-        self.dst = rows * cm.n_species + cols
+        self.dst = rows * self.n + cols
+        plan = lu_plan(cm)
+        self.L, self.sparse_dst = plan.arrays(), plan.jac_dst
         self.S = cm.kernel_arrays()
-        self.Q = cm.parameter_arrays()
-        self.u = np.zeros(cm.n_species)
+        Q = cm.parameter_arrays()
+        self.ncode = lockstep.hill_codes(P, Q[4])
+        self.C = lockstep.block_constants(np.ascontiguousarray(P, dtype=float), Q, self.ncode)
 
-    def constants(self, P: np.ndarray) -> list[tuple[np.ndarray, ...]]:
-        out = []
-        for p in P:
-            C = new_constants(self.cm.n_reactions, len(self.cm.f_kind))
-            prepare(p, self.Q, C)
-            out.append(C)
+    def _block(self, X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...], int]:
+        return np.ascontiguousarray(X.T), tuple(np.ascontiguousarray(c[:, rows]) for c in self.C), rows.size
+
+    def f(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        from cytonet.engine.lockstep import rhs_block
+
+        Xt, C, B = self._block(X, rows)
+        out = np.empty_like(Xt)
+        rhs_block(Xt, np.zeros_like(Xt), C, self.S, self.ncode, out, *np.empty((4, B)))
+        return out.T
+
+    def _jac_values(self, X: np.ndarray, rows: np.ndarray, dst: np.ndarray, size: int) -> np.ndarray:
+        from cytonet.engine.lockstep import jac_block
+
+        Xt, C, B = self._block(X, rows)
+        m_max = max(1, int(np.diff(self.S[0]).max(initial=1)))
+        out = np.empty((size, B))
+        jac_block(Xt, C, self.S, self.ncode, dst, out, np.empty((m_max, B)), np.empty((m_max, B)), *np.empty((3, B)))
         return out
 
-    def f(self, X: np.ndarray, C: list, rows: np.ndarray) -> np.ndarray:
-        F = np.zeros((rows.size, X.shape[1]))
-        for j, i in enumerate(rows):
-            rhs_kernel(X[j], self.u, C[i], self.S, F[j])
-        return F
+    def jac(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Dense Jacobians (patients, species, species)."""
+        return self._jac_values(X, rows, self.dst, self.n * self.n).T.reshape(rows.size, self.n, self.n)
 
-    def jac(self, X: np.ndarray, C: list, rows: np.ndarray) -> np.ndarray:
-        n = X.shape[1]
-        J = np.zeros((rows.size, n * n))
-        for j, i in enumerate(rows):
-            jac_kernel(X[j], C[i], self.S, self.dst, J[j])
-        return J.reshape(rows.size, n, n)
+    def newton_step(self, X: np.ndarray, F: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """dx solving J dx = -F per patient: the model's sparse LU (no pivoting) where its pivots are safe,
+        dense partial pivoting (least squares if singular) for the others."""
+        from cytonet.engine.lockstep import lu_block, solve_block
+
+        B = rows.size
+        jv = self._jac_values(X, rows, self.sparse_dst, self.L[2].shape[0])
+        a = np.empty_like(jv)
+        ok = np.ones(B, np.bool_)
+        lu_block(jv, np.zeros(B), self.L, a, np.empty(B), np.empty(B), ok)  # a = LU of -J
+        dx = np.ascontiguousarray(F.T)
+        solve_block(a, self.L, dx, np.empty_like(dx))
+        dx = dx.T.copy()
+        dense = np.flatnonzero(~ok | ~np.all(np.isfinite(dx), axis=1))
+        if dense.size:
+            J = self.jac(X[dense], rows[dense])
+            try:
+                dx[dense] = np.linalg.solve(J, -F[dense, :, None])[..., 0]
+            except np.linalg.LinAlgError:
+                dx[dense] = np.stack([np.linalg.lstsq(j, -f, rcond=None)[0] for j, f in zip(J, F[dense])])
+        return dx
 
 
 def _scaled(F: np.ndarray, X: np.ndarray) -> np.ndarray:
     return np.max(np.abs(F) / np.maximum(np.abs(X), 1.0), axis=1)
 
 
-def newton(k: _Kernels, X0: np.ndarray, C: list) -> tuple[np.ndarray, np.ndarray]:
-    """Damped Newton from ``X0`` (patients, species); returns (X, converged)."""
+def newton(k: _Kernels, X0: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Damped Newton from ``X0`` (patients ``rows`` of ``k``, species); returns (X, converged)."""
     X = np.array(X0, float)
     m = X.shape[0]
     done = np.zeros(m, bool)
     active = np.arange(m)
-    F = k.f(X, C, active)
+    F = k.f(X, rows[active])
     res = _scaled(F, X)
     for _ in range(MAX_NEWTON):
         conv = res <= RESIDUAL_TOL
@@ -80,18 +112,14 @@ def newton(k: _Kernels, X0: np.ndarray, C: list) -> tuple[np.ndarray, np.ndarray
         active, F, res = active[keep], F[keep], res[keep]
         if active.size == 0:
             break
-        J = k.jac(X[active], C, active)
-        try:
-            dx = np.linalg.solve(J, -F[..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            dx = np.stack([np.linalg.lstsq(j, -f, rcond=None)[0] for j, f in zip(J, F)])
+        dx = k.newton_step(X[active], F, rows[active])
         lam = np.ones(active.size)
         pending = np.ones(active.size, bool)
         Xa, Fa, ra = X[active].copy(), F.copy(), res.copy()
         for _halving in range(12):  # backtrack each patient until its residual drops
             idx = np.flatnonzero(pending)
             trial = X[active[idx]] + lam[idx, None] * dx[idx]
-            Ft = k.f(trial, C, active[idx])
+            Ft = k.f(trial, rows[active[idx]])
             rt = _scaled(Ft, trial)
             good = np.isfinite(rt) & (rt < res[idx])
             Xa[idx[good]], Fa[idx[good]], ra[idx[good]] = trial[good], Ft[good], rt[good]
@@ -103,13 +131,35 @@ def newton(k: _Kernels, X0: np.ndarray, C: list) -> tuple[np.ndarray, np.ndarray
     return X, done
 
 
-def _healthy(k: _Kernels, X: np.ndarray, C: list, converged: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """Converged, non-negative (to rounding) and exponentially stable in the ``free`` species."""
+def coupled_blocks(cm: CompiledModel, free: np.ndarray) -> list[np.ndarray]:
+    """The ``free`` species grouped into the strongly connected components of the Jacobian's pattern.
+
+    In that grouping the Jacobian is block triangular, so its eigenvalues are those of the diagonal
+    blocks: stability needs eigenvalues of the (few, small) blocks only, not of the whole matrix.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    idx = np.flatnonzero(free)
+    rows, cols = cm.jacobian_entries()
+    pattern = np.zeros((cm.n_species, cm.n_species), bool)
+    pattern[rows, cols] = True
+    _, label = connected_components(csr_matrix(pattern[np.ix_(idx, idx)]), directed=True, connection="strong")
+    return [idx[label == c] for c in np.unique(label)]
+
+
+def _healthy(k: _Kernels, X: np.ndarray, rows: np.ndarray, converged: np.ndarray, blocks: list[np.ndarray]) -> np.ndarray:
+    """Converged, non-negative (to rounding) and exponentially stable in the species of ``blocks``."""
     ok = converged & np.all(X >= -1e-9 * np.maximum(np.abs(X).max(axis=1, keepdims=True), 1.0), axis=1)
-    rows = np.flatnonzero(ok)
-    if rows.size:
-        eig = np.linalg.eigvals(k.jac(X[rows], C, rows)[:, free][:, :, free])
-        ok[rows[np.max(eig.real, axis=1) >= 0]] = False
+    good = np.flatnonzero(ok)
+    if good.size:
+        J = k.jac(X[good], rows[good])
+        top = np.full(good.size, -np.inf)
+        for b in blocks:
+            sub = J[:, b[:, None], b]
+            real = sub[:, 0, 0] if b.size == 1 else np.linalg.eigvals(sub).real.max(axis=1)
+            top = np.maximum(top, real)
+        ok[good[~(top < 0)]] = False
     return ok
 
 
@@ -119,20 +169,20 @@ def rest_states(
     """(resting states (patients, species), found) for parameter rows ``P`` of the event-free host ``cm``."""
     from cytonet.engine.batch import simulate_batch
 
-    k = _Kernels(cm)
-    C = k.constants(P)
+    k = _Kernels(cm, P)
+    everyone = np.arange(P.shape[0])
     free = np.abs(x_ref) > ZERO
     x_ref = np.where(free, x_ref, 0.0)
-    X, conv = newton(k, np.tile(x_ref, (P.shape[0], 1)), C)
-    ok = _healthy(k, X, C, conv, free)
+    blocks = coupled_blocks(cm, free)
+    X, conv = newton(k, np.tile(x_ref, (P.shape[0], 1)), everyone)
+    ok = _healthy(k, X, everyone, conv, blocks)
     bad = np.flatnonzero(~ok)
     if bad.size:
         table = {pid: P[bad, j] for j, pid in enumerate(cm.parameters)}
         table.update({sid: np.full(bad.size, max(x_ref[i], 0.0)) for i, sid in enumerate(cm.species)})
         ds = simulate_batch(cm, table, relax_hours, n_points=2, on_error="mask", threads=threads, rtol=1e-6, atol=1e-9)
         Xr = np.nan_to_num(ds["state"].values[:, -1], nan=0.0)
-        Cb = [C[i] for i in bad]
-        Xb, cb = newton(k, Xr, Cb)
+        Xb, cb = newton(k, Xr, bad)
         X[bad] = Xb
-        ok[bad] = _healthy(k, Xb, Cb, cb, free)
+        ok[bad] = _healthy(k, Xb, bad, cb, blocks)
     return np.maximum(X, 0.0), ok

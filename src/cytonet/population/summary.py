@@ -98,27 +98,3 @@ def summarize(run_dir: str | Path) -> Summary:
                 effects.append(Effect(name, iv.estimate, iv.low, iv.high, "paired bootstrap, 95%", int(common.size)))
     return Summary(tuple(arms), tuple(effects))
 
-
-def plot_summary(s: Summary, path: str | Path) -> Path:
-    """Histogram of log10 peak IL-6 and CRS grade distribution per arm, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-    width = 0.8 / max(len(s.arms), 1)
-    for j, arm in enumerate(s.arms):
-        if arm.peak_il6.size:
-            a1.hist(np.log10(np.maximum(arm.peak_il6, 1e-3)), bins=30, alpha=0.6, label=arm.arm)
-        a2.bar(np.arange(5) + j * width, arm.crs_counts, width, label=arm.arm)
-    a1.set(xlabel="log10 peak IL-6 (pg/mL)", ylabel="patients")
-    a2.set(xlabel="max ASTCT CRS grade", ylabel="patients", xticks=np.arange(5) + width * (len(s.arms) - 1) / 2,
-           xticklabels=[str(g) for g in range(5)])
-    a1.legend()
-    a2.legend()
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path

@@ -1,130 +1,126 @@
-"""The "network of what fired": reactions whose time-averaged flux rose most over the resting flux.
+"""Drawing of the "what fired" graph in layers: inputs → cells → pathways → cytokines → receptors → readouts.
 
-Fluxes are exact: the compiled model's own right-hand-side kernel is called with a stoichiometry
-that sends reaction ``r``'s rate to slot ``r`` (identity matrix), so every rate law is evaluated as
-the solver sees it. Rates of one spec reaction's lowered parts (binding forward/reverse, delay-chain
-stages) are summed. Resting fluxes are taken at the spec's initial state (the host at rest, before
-any t = 0 dose). Reactions are ranked by their excess turnover: (mean flux over the run - resting
-flux) divided by the peak level of the species the reaction makes (or removes), in 1/h, so a rise
-counts by how much of that species' pool it moves rather than by its unit, and a large relative
-rise of a negligible flux ranks low. ``log10_fold`` (mean over resting flux, resting flux floored at
-1e-6 of the mean) is reported beside it; reactions must at least double (``MIN_FOLD``).
-
-Edges point from each species that drives a reaction (reactants, modifiers, activating regulators;
-inhibitory and capacity regulators are left out) to the species it makes (``+``), or, for a reaction
-with no product, to the species it removes (``-``).
+Each species is a labelled box in the column of its kind; boxes in a column are evenly spaced and
+ordered to shorten edges (barycentre sweeps), so no two boxes overlap. A key beside the graph gives
+the colour of each kind, the meaning of edge colours and widths, and the full name of every
+abbreviated species (``Mr``: resting monocytes/macrophages).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import textwrap
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cytonet.model.spec import ModelSpec, Reaction, RegulatorKind
+from cytonet.report.plots import new_figure, save_png
 
 if TYPE_CHECKING:
     import networkx as nx
-    import xarray as xr
+    from matplotlib.figure import Figure
 
-#: reactions shown in the graph (highest rise first)
-TOP_REACTIONS = 25
-#: a reaction must at least double its mean flux over rest to be shown
-MIN_FOLD = 2.0
-_FLOOR = 1e-6
-_PASSIVE = {RegulatorKind.HILL_INHIBITION, RegulatorKind.CAPACITY}
+    from cytonet.model.spec import ModelSpec
 
-
-@dataclass(frozen=True)
-class Rise:
-    """One spec reaction: resting and mean flux, log10 of their ratio, excess turnover of its target (1/h)."""
-
-    reaction: str
-    rest: float
-    mean: float
-    log10_fold: float
-    turnover: float
+#: columns left to right: (title, species kinds in it, box colour)
+LAYERS = (
+    ("triggers and drugs", ("trigger", "drug"), "#76b7b2"),
+    ("cells", ("cell",), "#4e79a7"),
+    ("pathways and cell states", ("state",), "#bab0ac"),
+    ("cytokines", ("cytokine",), "#e15759"),
+    ("receptors and complexes", ("receptor", "complex"), "#59a14f"),
+    ("readouts", ("readout",), "#f28e2b"),
+)
+MAKES, REMOVES = "#c0392b", "#2e86c1"
+_ROW_IN = 0.45  # vertical room per box, inches
+_SWEEPS = 6
 
 
-def reaction_fluxes(spec: ModelSpec, ds: xr.Dataset) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(spec reaction ids, fluxes (time, reaction), resting fluxes) of a run of ``spec``."""
-    from cytonet.model.compile import compile_model, rhs_kernel
-
-    cm = compile_model(spec.model_copy(update={"events": []}))
-    n, nr = cm.n_species, cm.n_reactions
-    f_ptr, f_kind, f_species, f_nu, *_ = cm.kernel_arrays()
-    S = (f_ptr, f_kind, f_species, f_nu, np.arange(nr + 1, dtype=np.int64), np.arange(nr, dtype=np.int64), np.ones(nr))
-    C = cm.constants()
-    u = np.zeros(n)
-    states = ds["state"].sel(species=cm.species).values
-    rest = states[0].copy()
-    initial = {s.id: s.initial for s in spec.species}
-    for i, sid in enumerate(cm.species):
-        if sid in initial:
-            rest[i] = initial[sid]
-
-    def rates(x: np.ndarray) -> np.ndarray:
-        out = np.zeros(max(n, nr))
-        rhs_kernel(np.ascontiguousarray(x, dtype=float), u, C, S, out)
-        return out[:nr]
-
-    per_part = np.array([rates(x) for x in states])
-    sources = [fr.source for fr in cm.factor_reactions]
-    ids = list(dict.fromkeys(sources))
-    col = {rid: i for i, rid in enumerate(ids)}
-    agg = np.zeros((per_part.shape[0], len(ids)))
-    agg0 = np.zeros(len(ids))
-    r0 = rates(rest)
-    for j, src in enumerate(sources):
-        agg[:, col[src]] += per_part[:, j]
-        agg0[col[src]] += r0[j]
-    return ids, agg, agg0
+def layer_of(kind: str) -> int:
+    """Column of a species kind (unknown kinds join the pathways and states column)."""
+    return next((i for i, (_, kinds, _c) in enumerate(LAYERS) if kind in kinds), 2)
 
 
-def _target(r: Reaction) -> str:
-    return next(iter(r.products or r.reactants or r.modifiers))
+def layered_positions(graph: nx.DiGraph) -> dict[str, tuple[float, float]]:
+    """(column, row) of every node: columns by kind (empty ones skipped), rows ordered by barycentre sweeps."""
+    used = sorted({layer_of(graph.nodes[n].get("kind", "state")) for n in graph.nodes})
+    column = {n: used.index(layer_of(graph.nodes[n].get("kind", "state"))) for n in graph.nodes}
+    cols: list[list[str]] = [sorted((n for n in graph.nodes if column[n] == c), key=lambda n: (-graph.degree(n), n))
+                             for c in range(len(used))]
+    tallest = max(len(c) for c in cols)
+
+    def rows() -> dict[str, float]:
+        return {n: i - (len(c) - 1) / 2 + (tallest - 1) / 2 for c in cols for i, n in enumerate(c)}
+
+    undirected = graph.to_undirected(as_view=True)
+    for sweep in range(_SWEEPS):
+        order = range(len(cols)) if sweep % 2 == 0 else reversed(range(len(cols)))
+        for c in order:
+            y = rows()
+            cols[c].sort(key=lambda n: (np.mean([y[m] for m in undirected[n] if column[m] != c] or [y[n]]), n))
+    y = rows()
+    return {n: (float(column[n]), float(tallest - 1 - y[n])) for n in graph.nodes}
 
 
-def rises(spec: ModelSpec, ds: xr.Dataset) -> list[Rise]:
-    """Every reaction's rise over rest, largest excess turnover first."""
-    ids, flux, rest = reaction_fluxes(spec, ds)
-    t = ds["time"].values
-    span = t[-1] - t[0]
-    mean = np.trapezoid(flux, t, axis=0) / span if span > 0 else flux[0]
-    floor = np.maximum(_FLOOR * np.maximum(mean, rest), 1e-300)
-    fold = np.log10(np.maximum(mean, floor) / np.maximum(rest, floor))
-    reactions = {r.id: r for r in spec.reactions}
-    peak = ds["state"].max("time")
-    out = []
-    for rid, a, b, c in zip(ids, rest, mean, fold):
-        scale = float(peak.sel(species=_target(reactions[rid])))
-        out.append(Rise(rid, float(a), float(b), float(c), float((b - a) / scale) if scale > 0 else 0.0))
-    return sorted(out, key=lambda r: -r.turnover)
+def _abbreviations(graph: nx.DiGraph, spec: ModelSpec | None) -> list[str]:
+    """``id: name`` for every shown species whose id is not simply its name written differently."""
+    if spec is None:
+        return []
+    names = {s.id: s.name or s.description for s in spec.species}
+
+    def plain(x: str) -> str:
+        return "".join(ch for ch in x.lower() if ch.isalnum())
+
+    return [f"{n}: {names[n]}" for n in sorted(graph.nodes) if names.get(n) and plain(names[n]) != plain(n)]
 
 
-def fired_graph(spec: ModelSpec, ds: xr.Dataset, top: int = TOP_REACTIONS) -> nx.DiGraph:
-    """Species graph of the ``top`` reactions that rose at least ``MIN_FOLD``-fold (edge attrs: reaction, sign, turnover, log10_fold)."""
-    import networkx as nx
+def network_figure(graph: nx.DiGraph, spec: ModelSpec | None = None, title: str = "") -> Figure:
+    """The fired graph in layers with a key; node label texts carry the gid ``node:<id>``."""
+    from matplotlib.patches import Patch
 
-    reactions = {r.id: r for r in spec.reactions}
-    kind = {s.id: s.kind for s in spec.species}
-    g = nx.DiGraph()
-    shown = 0
-    for rise in rises(spec, ds):
-        r = reactions[rise.reaction]
-        targets, sign = (list(r.products), "+") if r.products else (list(r.reactants), "-")
-        drivers = [*r.reactants, *r.modifiers, *(x.species for x in r.regulators if x.kind not in _PASSIVE)]
-        pairs = [(a, b) for a in dict.fromkeys(drivers) for b in targets if a != b]
-        if not pairs or rise.log10_fold < np.log10(MIN_FOLD) or rise.turnover <= 0:
-            continue  # self-decay and clearance drive nothing else; small rises are not "firing"
-        shown += 1
-        if shown > top:
-            break
-        for a, b in pairs:
-                old = g.get_edge_data(a, b)
-                if old is None or old["turnover"] < rise.turnover:
-                    g.add_edge(a, b, reaction=r.id, sign=sign, turnover=rise.turnover, log10_fold=rise.log10_fold)
-    for node in g.nodes:
-        g.nodes[node]["kind"] = kind.get(node, "state")
-    return g
+    pos = layered_positions(graph) if graph.number_of_nodes() else {}
+    top = max((y for _, y in pos.values()), default=0.0)
+    used = sorted({layer_of(graph.nodes[n].get("kind", "state")) for n in graph.nodes})
+    key = "\n".join(textwrap.fill(k, 52, subsequent_indent="   ") for k in _abbreviations(graph, spec))
+    key_lines = len(used) + 4 + (key.count("\n") + 2 if key else 0)
+    height = max(5.5, _ROW_IN * (top + 1) + 1.6, 0.16 * key_lines + 1.4)
+    fig, (ax,) = new_figure(1, 1, 15, height)
+    fig.subplots_adjust(left=0.01, right=0.70, top=1 - 0.9 / height, bottom=0.02)
+    ax.set_axis_off()
+    fig.suptitle(title or "what fired", fontsize=11, x=0.01, y=1 - 0.15 / height, ha="left", va="top")
+    if not pos:
+        ax.text(0.5, 0.5, "no reaction rose at least two-fold over rest", ha="center", va="center")
+        return fig
+    ax.set_xlim(-0.6, len(used) - 0.4)
+    ax.set_ylim(-0.7, top + 0.9)
+    for c, layer in enumerate(used):
+        ax.text(c, top + 0.75, LAYERS[layer][0], ha="center", va="bottom", fontsize=9, color="0.25", style="italic")
+    boxes = {}
+    for n, (x, y) in pos.items():
+        colour = LAYERS[layer_of(graph.nodes[n].get("kind", "state"))][2]
+        boxes[n] = ax.text(x, y, n, ha="center", va="center", fontsize=8, zorder=3, gid=f"node:{n}",
+                           color="white" if colour in ("#4e79a7", "#e15759") else "black",
+                           bbox={"boxstyle": "round,pad=0.35", "fc": colour, "ec": "0.2", "lw": 0.6})
+    fig.canvas.draw()  # the boxes need their size before arrows can be clipped to them
+    turnover = np.array([d["turnover"] for _, _, d in graph.edges(data=True)])
+    for (a, b, d), tv in zip(graph.edges(data=True), turnover):
+        same = pos[a][0] == pos[b][0]
+        ax.annotate("", xy=pos[b], xytext=pos[a], zorder=2,
+                    arrowprops={"arrowstyle": "-|>", "color": MAKES if d["sign"] == "+" else REMOVES, "alpha": 0.8,
+                                "lw": 0.7 + 2.5 * np.log10(1 + 9 * tv / turnover.max()), "mutation_scale": 10,
+                                "connectionstyle": f"arc3,rad={0.45 if same else 0.08}",
+                                "patchA": boxes[a].get_bbox_patch(), "patchB": boxes[b].get_bbox_patch()})
+    handles = [Patch(fc=LAYERS[i][2], ec="0.2", label=LAYERS[i][0]) for i in used]
+    handles += [Patch(color=MAKES, label="reaction makes the target"),
+                Patch(color=REMOVES, label="reaction removes the target")]
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.715, 1 - 0.9 / height), fontsize=8,
+               title="colour key (edge width: excess turnover)", title_fontsize=8, frameon=False)
+    if key:
+        fig.text(0.715, 0.02, "abbreviations\n" + key, fontsize=7.5, va="bottom", ha="left", color="0.15",
+                 linespacing=1.25)
+    return fig
+
+
+def plot_network(graph: nx.DiGraph, path: str | Path, title: str = "", spec: ModelSpec | None = None) -> Path:
+    """Write :func:`network_figure` as a PNG."""
+    return save_png(network_figure(graph, spec, title), path)

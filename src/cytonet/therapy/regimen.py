@@ -8,7 +8,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from cytonet.errors import TherapyError
-from cytonet.limits import MAX_DOSE_MG, MAX_DOSES, MAX_HORIZON_H, WEIGHT_KG
+from cytonet.limits import MAX_DOSE, MAX_DOSES, MAX_HORIZON_H, WEIGHT_KG
 
 DEFAULT_WEIGHT_KG = 70.0
 _NUMBER = r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
@@ -53,7 +53,7 @@ def parse_dose(text: str | Dose) -> Dose:
         raise TherapyError(f"dose {text!r} must be positive")
     canon, scale = _DOSE_UNITS[unit]
     amount = value * scale
-    top = MAX_DOSE_MG if canon == "mg" else MAX_DOSE_MG / WEIGHT_KG[1]
+    top = MAX_DOSE[canon]
     if not (math.isfinite(amount) and amount <= top):
         raise TherapyError(f"dose {text!r} is above {top:g} {canon} per administration, more than any modelled drug is given")
     return Dose(amount, canon)
@@ -109,6 +109,13 @@ class Regimen:
         """Amount per administration in mg for this body weight."""
         assert isinstance(self.dose, Dose)
         return self.dose.mg(self.weight_kg)
+
+
+def check_first_dose(first_h: float, t_end: float, option: str = "first dose") -> None:
+    """A first dose at or after the end of the run would leave the treated run untreated: refuse it."""
+    if first_h >= t_end:
+        raise TherapyError(f"{option} {first_h:g} h is not before the end of the run ({t_end:g} h), so no dose would be "
+                           "given; give an earlier time or a longer horizon")
 
 
 def check_range(drug: str, regimen: Regimen, route: str, low: float, high: float, unit: str, factor: float = 2.0) -> None:

@@ -37,7 +37,9 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
         yield
         ctx.close()
 
+    # no /docs or /redoc: FastAPI's pages fetch Swagger UI / ReDoc from a CDN, and the server works offline
     app = FastAPI(title="cytonet", version=cytonet.__version__, lifespan=lifespan, responses=PROBLEMS,
+                  docs_url=None, redoc_url=None,
                   description="The human cytokine network: knowledge base, scenarios, therapies and virtual populations.")
     app.state.cytonet = ctx
     errors.install(app)

@@ -24,6 +24,8 @@ from cytonet.web.services import jsonable
 
 #: partitions a job is cut into, so that progress moves in steps of about a tenth
 PROGRESS_STEPS = 10
+#: downloadable tables of a finished job: one row per patient and arm (parameters, outcomes)
+EXPORTS = ("patients.parquet", "patients.csv")
 
 
 @dataclass
@@ -53,8 +55,34 @@ class Job:
         return len(manifest.get("completed", {})) / self.n_partitions
 
     def view(self) -> dict[str, Any]:
+        downloads = {name: f"/api/jobs/{self.id}/{name}" for name in EXPORTS} if self.status == "done" else {}
         return {"id": self.id, "status": self.status, "progress": round(self.progress(), 4), "request": self.request,
-                "error": self.error, "result": self.result, "created": self.created, "finished": self.finished}
+                "error": self.error, "result": self.result, "created": self.created, "finished": self.finished,
+                "downloads": downloads}
+
+    def export(self, name: str) -> Path:
+        """The path of a finished job's table ``name`` (one of ``EXPORTS``)."""
+        if name not in EXPORTS:
+            from cytonet.errors import close_matches
+
+            raise UnknownEntityError("file of a population job", name, close_matches(name, EXPORTS, cutoff=0.3))
+        if self.status != "done":
+            raise UnknownEntityError(f"file of {self.status} job", name)
+        return self.out / "exports" / name
+
+
+def write_exports(run_dir: Path) -> None:
+    """The population's ``patients`` table as Parquet and CSV in ``run_dir/exports`` (server-chosen paths)."""
+    import pyarrow.csv
+    import pyarrow.parquet
+
+    from cytonet.io import atomic_write
+    from cytonet.store.runs import connect
+
+    table = connect(run_dir).sql("SELECT * FROM patients ORDER BY arm, patient").to_arrow_table()
+    folder = run_dir / "exports"
+    atomic_write(folder / "patients.parquet", lambda p: pyarrow.parquet.write_table(table, p))
+    atomic_write(folder / "patients.csv", lambda p: pyarrow.csv.write_csv(table, p))
 
 
 def arm_summaries(run_dir: Path) -> dict[str, Any]:
@@ -114,6 +142,7 @@ class JobRunner:
         try:
             run_population(config, job.out, show_progress=False)
             job.result = arm_summaries(job.out)
+            write_exports(job.out)
             job.status = "done"
         except CytonetError as err:
             job.error, job.status = str(err), "failed"

@@ -35,15 +35,15 @@ class WorkerPool:
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix=f"cytonet-{name}")
         self._lock = threading.Lock()
         self._in_flight = 0
-        self._mean_s = 1.0  # running mean of task durations, for Retry-After
+        self._mean_s = 1.0  # running mean of run times (queueing excluded), for Retry-After
 
     @property
     def in_flight(self) -> int:
         return self._in_flight
 
     def retry_after(self) -> int:
-        """Seconds until a slot is likely free: the queue ahead divided over the workers."""
-        return max(1, math.ceil(self._mean_s * max(self._in_flight, 1) / self.workers))
+        """Whole seconds until a slot is likely free: one mean run time shared by the workers (at least 1)."""
+        return max(1, math.ceil(self._mean_s / self.workers))
 
     def submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
         """Start ``fn(*args)`` on a worker, or raise :class:`Busy` when the pool is full."""
@@ -51,9 +51,8 @@ class WorkerPool:
             if self._in_flight >= self.capacity:
                 raise Busy(self.name, self.retry_after())
             self._in_flight += 1
-        started = time.perf_counter()
-
         def timed() -> T:
+            started = time.perf_counter()
             try:
                 return fn(*args)
             finally:

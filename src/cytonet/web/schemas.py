@@ -26,6 +26,32 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class LpsBolusIn(_Body):
+    dose_ng_per_kg: float = Field(gt=0, le=1000, description="i.v. endotoxin dose, ng/kg (human challenges: 0.5-4)")
+    time_h: float = Field(0.0, ge=0, le=L.max_hours)
+
+
+class LpsInfusionIn(_Body):
+    rate_ng_per_kg_h: float = Field(gt=0, le=1000, description="ng/kg/h")
+    start_h: float = Field(0.0, ge=0, le=L.max_hours)
+    duration_h: float = Field(gt=0, le=L.max_hours)
+
+
+class LpsIn(_Body):
+    """An LPS protocol; it replaces the scenario's own LPS events (``cytonet.scenarios.with_lps``)."""
+
+    boluses: list[LpsBolusIn] = Field(default_factory=list, max_length=L.max_protocol_events)
+    infusions: list[LpsInfusionIn] = Field(default_factory=list, max_length=L.max_protocol_events)
+    weight_kg: float = Field(70.0, ge=1, le=400, description="body weight converting ng/kg to plasma pg/mL")
+
+    def protocol(self) -> Any:
+        """The ``cytonet.scenarios.LpsProtocol`` this describes."""
+        from cytonet.scenarios import lps_protocol
+
+        return lps_protocol([(b.dose_ng_per_kg, b.time_h) for b in self.boluses],
+                            [(f.rate_ng_per_kg_h, f.start_h, f.duration_h) for f in self.infusions], weight_kg=self.weight_kg)
+
+
 class SimulateRequest(_Body):
     scenario: Name = Field(examples=["lps-endotoxemia"])
     hours: Hours | None = Field(None, description="default: the scenario's horizon")
@@ -33,6 +59,7 @@ class SimulateRequest(_Body):
                                                     description="overrides of network parameters (see GET /api/scenarios/{id})",
                                                     json_schema_extra=_named_numbers)
     points: Points | None = Field(None, description="default: 4 per hour, at most the limit")
+    lps: LpsIn | None = Field(None, description="LPS boluses and infusions replacing the scenario's own")
 
 
 class TreatRequest(_Body):
@@ -46,6 +73,7 @@ class TreatRequest(_Body):
     weight_kg: float = Field(70.0, ge=1, le=400)
     hours: Hours | None = None
     points: Points | None = Field(None, description="default: 2 per hour, at most the limit")
+    lps: LpsIn | None = Field(None, description="LPS boluses and infusions replacing the scenario's own")
 
 
 class PopulationRequest(_Body):
@@ -56,6 +84,7 @@ class PopulationRequest(_Body):
     at_h: float | None = Field(None, ge=0, le=L.max_hours, description="time of the first dose, h")
     seed: int = Field(0, ge=0, le=2**31 - 1)
     method: Literal["random", "lhs", "sobol"] | None = None
+    lps: LpsIn | None = Field(None, description="LPS boluses and infusions replacing the scenario's own")
 
 
 class Health(BaseModel):
@@ -160,6 +189,7 @@ class JobView(BaseModel):
     result: dict[str, Any] | None
     created: float
     finished: float | None
+    downloads: dict[str, str] = Field(description="patients.parquet and patients.csv once done")
 
 
 class Accepted(BaseModel):

@@ -65,9 +65,13 @@ class Simulated:
 
     ds: xr.Dataset
     summary: StormSummary
-    scenario: str
+    source: Any  # the Scenario run (with its LPS protocol applied)
     parameters: dict[str, float] = field(default_factory=dict)
     drug: tuple[str, Any] | None = None  # (drug id, Regimen) for a treated run
+
+    @property
+    def scenario(self) -> str:
+        return self.source.id
 
     def spec(self) -> Any:
         """The run's ModelSpec (rebuilt on demand: a download needs it, a plot does not)."""
@@ -78,7 +82,7 @@ class Simulated:
         from cytonet.scenarios import scenario_model
         from cytonet.therapy import treat
 
-        spec, rest = scenario_model(self.scenario, self.parameters)
+        spec, rest = scenario_model(self.source, self.parameters)
         return (treat(spec, self.drug[0], self.drug[1]) if self.drug else spec), rest
 
     def payload(self) -> dict[str, Any]:
@@ -91,17 +95,29 @@ def n_points(hours: float, points: int | None, per_hour: float = 4.0, cap: int =
     return points if points is not None else min(int(round(hours * per_hour)) + 1, cap)
 
 
-def simulate(scenario: str, hours: float | None, parameters: dict[str, float], points: int | None,
-             cap: int) -> Simulated:
-    """``cytonet.scenarios.simulate_scenario`` and ``cytonet.analysis.storm.summarize`` of one scenario."""
-    from cytonet.analysis.storm import summarize
-    from cytonet.scenarios import load_scenario, simulate_scenario
+def scenario_with(scenario: str, lps: Any | None, hours: float | None) -> tuple[Any, float]:
+    """The shipped scenario with an LPS protocol (``cytonet.scenarios.with_lps``) in place of its own, and the horizon."""
+    from cytonet.scenarios import load_scenario, with_lps
+    from cytonet.scenarios.lps import check_horizon
 
     sc = load_scenario(scenario)
     t_end = float(hours if hours is not None else sc.t_end)
+    if lps is not None:
+        check_horizon(lps, t_end)
+        sc = with_lps(sc, lps)
+    return sc, t_end
+
+
+def simulate(scenario: str, hours: float | None, parameters: dict[str, float], points: int | None,
+             cap: int, lps: Any | None = None) -> Simulated:
+    """``cytonet.scenarios.simulate_scenario`` and ``cytonet.analysis.storm.summarize`` of one scenario."""
+    from cytonet.analysis.storm import summarize
+    from cytonet.scenarios import simulate_scenario
+
+    sc, t_end = scenario_with(scenario, lps, hours)
     m = n_points(t_end, points, cap=cap)
     ds = simulate_scenario(sc, hours=t_end, parameters=parameters or None, points_per_hour=(m - 1) / t_end)
-    return Simulated(ds, summarize(ds), sc.id, dict(parameters))
+    return Simulated(ds, summarize(ds), sc, dict(parameters))
 
 
 @dataclass
@@ -135,29 +151,31 @@ class Treated:
 
 
 def treat(scenario: str, drug: str, dose: str | None, route: str | None, at_h: float, every_h: float | None,
-          doses: int, weight_kg: float, hours: float | None, points: int | None, cap: int) -> Treated:
+          doses: int, weight_kg: float, hours: float | None, points: int | None, cap: int,
+          lps: Any | None = None) -> Treated:
     """A scenario untreated and with ``drug`` (``cytonet.therapy.treat``), as ``cytonet treat`` runs it."""
     from cytonet.analysis.storm import summarize
-    from cytonet.cli.treat import _changes
+    from cytonet.analysis.treatment import treatment_changes
+    from cytonet.analysis.units import with_unit
     from cytonet.engine.simulate import simulate as run
-    from cytonet.scenarios import load_scenario, scenario_model
+    from cytonet.scenarios import scenario_model
     from cytonet.therapy import Regimen, get_drug, labelled_regimen
     from cytonet.therapy import treat as add_drug
 
-    sc = load_scenario(scenario)
+    sc, t_end = scenario_with(scenario, lps, hours)
     d = get_drug(drug)
     label = labelled_regimen(d)
     regimen = Regimen(dose or label.dose, route=route or label.route, start=at_h, every=every_h, doses=doses,
                       weight_kg=weight_kg)
     spec, rest = scenario_model(sc)
-    t_end = float(hours if hours is not None else sc.t_end)
     m = n_points(t_end, points, per_hour=2.0, cap=cap)
     base = run(spec, t_end, n_points=m, initial=rest)
     treated = run(add_drug(spec, d.id, regimen), t_end, n_points=m, initial=rest)
     for ds, name in ((base, "untreated"), (treated, f"+ {d.id}")):
         ds.attrs.update(scenario=sc.id, scenario_name=f"{sc.name} ({name})")
-    return Treated(Simulated(base, summarize(base), sc.id), Simulated(treated, summarize(treated), sc.id, drug=(d.id, regimen)),
-                   d.id, regimen, _changes(base, treated))
+    return Treated(Simulated(base, summarize(base), sc), Simulated(treated, summarize(treated), sc, drug=(d.id, regimen)),
+                   d.id, regimen, [(with_unit(c.measure, c.unit), c.untreated, c.treated)
+                                   for c in treatment_changes(base, treated)])
 
 
 def write_run_folder(run: Simulated, out: Path) -> None:

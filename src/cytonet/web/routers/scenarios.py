@@ -38,8 +38,9 @@ async def simulate(body: SimulateRequest, request: Request) -> RunResult:
     from cytonet.web import services
 
     ctx = context(request)
+    lps = body.lps.protocol() if body.lps else None
     run = await ctx.pool.run(services.simulate, body.scenario, body.hours, body.parameters, body.points,
-                             ctx.limits.max_points)
+                             ctx.limits.max_points, lps)
     rid = ctx.runs.add("run", lambda out: services.write_run_folder(run, out))
     return RunResult(run_id=rid, scenario=run.scenario, hours=float(run.ds["time"].values[-1]), **run.payload(),
                      downloads=ctx.runs.links(rid))

@@ -34,7 +34,8 @@ async def treat(body: TreatRequest, request: Request) -> TreatResult:
 
     ctx = context(request)
     res = await ctx.pool.run(services.treat, body.scenario, body.drug, body.dose, body.route, body.at_h, body.every_h,
-                             body.doses, body.weight_kg, body.hours, body.points, ctx.limits.max_points)
+                             body.doses, body.weight_kg, body.hours, body.points, ctx.limits.max_points,
+                             body.lps.protocol() if body.lps else None)
     ids = {"comparison": ctx.runs.add("comparison", lambda out: services.write_comparison_folder(res, out)),
            "untreated": ctx.runs.add("run", lambda out: services.write_run_folder(res.untreated, out)),
            "treated": ctx.runs.add("run", lambda out: services.write_run_folder(res.treated, out))}

@@ -22,6 +22,7 @@ function h(tag, attrs, ...children) {
 }
 const $ = (id) => document.getElementById(id);
 const fmt = (x, d = 3) => (x === null || x === undefined ? "–" : typeof x === "number" ? (Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-2 && x !== 0) ? x.toExponential(2) : +x.toPrecision(d) + "") : String(x));
+const tick = (v) => (v === null || v === undefined ? "" : v === 0 ? "0" : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-2 ? v.toExponential(0) : String(+v.toPrecision(3)));
 const unitLabel = (u) => (u in UNIT_LABEL ? UNIT_LABEL[u] : u);
 
 function status(text) { $("status").textContent = text || ""; }
@@ -216,7 +217,14 @@ function onNetworkCardClick(ev) {
 }
 
 // ---------- plots ----------
-function positiveOrNull(values) { return values.map((v) => (v === null || v <= 0 ? null : v)); }
+// A log axis shows at most LOG_DECADES decades below the largest value (a decaying dose would otherwise
+// stretch it over hundreds); smaller, zero and missing values are left out of the line.
+const LOG_DECADES = 6;
+function clipForLog(lines) {
+  const top = Math.max(...lines.flatMap((l) => l.values.filter((v) => v !== null && v > 0)), 0);
+  const floor = top * 10 ** -LOG_DECADES;
+  return lines.map((l) => l.values.map((v) => (v === null || v <= 0 || v < floor ? null : v)));
+}
 
 function plot(container, { title, time, lines, unit, log = false, width = 560, height = 260, steps = false, bars = false, xlabel = "time (h)", range = null }) {
   const box = h("div", { class: "plot", "data-title": title, "data-unit": unit });
@@ -228,7 +236,7 @@ function plot(container, { title, time, lines, unit, log = false, width = 560, h
       width, height,
       scales: { x: { time: false, range: bars ? (u, min, max) => [min - 0.5 * (time[1] - time[0] || 1), max + 0.5 * (time[1] - time[0] || 1)] : undefined },
         y: isLog ? { distr: 3 } : range ? { range: () => range } : bars ? { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } : {} },
-      axes: [{ label: xlabel }, { label: unitLabel(unit), size: 70, values: (u, ticks) => ticks.map((t) => fmt(t, 2)) }],
+      axes: [{ label: xlabel }, { label: unitLabel(unit), size: 70, values: (u, ticks) => ticks.map(tick) }],
       series: [{ label: xlabel, value: (u, v) => fmt(v) }, ...lines.map((l, i) => {
         const color = l.color || COLORS[i % COLORS.length];
         const bar = bars ? { paths: uPlot.paths.bars({ size: [i ? 0.45 : 0.8, 60] }), fill: `${color}aa`, points: { show: false } } : {};
@@ -237,7 +245,7 @@ function plot(container, { title, time, lines, unit, log = false, width = 560, h
       })],
       legend: { live: true },
     };
-    const data = [time, ...lines.map((l) => (isLog ? positiveOrNull(l.values) : l.values))];
+    const data = [time, ...(isLog ? clipForLog(lines) : lines.map((l) => l.values))];
     return new uPlot(opts, data, box);
   };
   let chart = make(log);
@@ -298,12 +306,37 @@ function showParamInfo() {
   if (p && !$("sim-value").value) $("sim-value").value = p.value;
 }
 
+// LPS protocol: boluses and infusions that replace the scenario's own LPS events when any are given.
+const lps = { boluses: [], infusions: [] };
+
+function renderLps() {
+  const item = (text, list, i) => h("li", {}, text, h("button", { type: "button", title: "remove", onclick: () => { list.splice(i, 1); renderLps(); } }, "×"));
+  $("lps-list").replaceChildren(
+    ...lps.boluses.map((b, i) => item(`${b.dose_ng_per_kg} ng/kg at ${b.time_h} h`, lps.boluses, i)),
+    ...lps.infusions.map((f, i) => item(`${f.rate_ng_per_kg_h} ng/kg/h from ${f.start_h} h for ${f.duration_h} h`, lps.infusions, i)));
+}
+
+function addBolus() {
+  const dose = parseFloat($("lps-dose").value), at = parseFloat($("lps-at").value || "0");
+  if (!(dose > 0) || !(at >= 0)) return;
+  lps.boluses.push({ dose_ng_per_kg: dose, time_h: at });
+  renderLps();
+}
+
+function addInfusion() {
+  const rate = parseFloat($("lps-rate").value), start = parseFloat($("lps-start").value || "0"), hours = parseFloat($("lps-for").value);
+  if (!(rate > 0) || !(start >= 0) || !(hours > 0)) return;
+  lps.infusions.push({ rate_ng_per_kg_h: rate, start_h: start, duration_h: hours });
+  renderLps();
+}
+
 async function runSimulation(ev) {
   ev.preventDefault();
   const out = $("sim-result");
   const body = { scenario: $("sim-scenario").value, parameters: Object.fromEntries(overrides) };
   if ($("sim-hours").value) body.hours = parseFloat($("sim-hours").value);
   if ($("sim-points").value) body.points = parseInt($("sim-points").value, 10);
+  if (lps.boluses.length || lps.infusions.length) body.lps = { boluses: lps.boluses, infusions: lps.infusions };
   $("sim-run").disabled = true;
   status(`simulating ${body.scenario}…`);
   out.replaceChildren(h("p", { class: "muted" }, "simulating…"));
@@ -331,6 +364,7 @@ function renderRun(run, out) {
     h("h3", {}, "Cytokines"), cytokineTable(s), downloads(run.downloads));
   plot(plots, { title: "Serum cytokines", time: run.time, unit: "pg/mL", log: true, width: 760, height: 340,
     lines: panel.map((c) => ({ label: c, values: series[c].values })) });
+  if (series.LPS && series.LPS.values.some((v) => v > 0)) plot(plots, { title: "LPS (plasma endotoxin)", time: run.time, unit: series.LPS.unit, log: true, lines: [{ label: "LPS", values: series.LPS.values }], width: 370, height: 220 });
   for (const [name, log] of CLINICAL) if (series[name]) plot(plots, { title: name, time: run.time, unit: series[name].unit, log, lines: [{ label: name, values: series[name].values }], width: 370, height: 220 });
   plot(plots, { title: "ASTCT CRS grade", time: run.time, unit: "grade", steps: true, range: [0, 4], lines: [{ label: "grade", values: run.crs_grade }], width: 370, height: 220 });
   if (series.PRO_ANTI) plot(plots, { title: "Pro/anti-inflammatory balance (PRO_ANTI)", time: run.time, unit: series.PRO_ANTI.unit, log: true, lines: [{ label: "PRO_ANTI", values: series.PRO_ANTI.values }], width: 370, height: 220 });
@@ -430,7 +464,8 @@ function histogram(values, bins) {
   if (!logs.length) return { n: 0 };
   const lo = Math.floor(Math.min(...logs) * 4) / 4, hi = Math.ceil(Math.max(...logs) * 4) / 4 || lo + 0.25;
   const step = Math.max((hi - lo) / bins, 0.05);
-  return { lo, step, n: Math.ceil((hi - lo) / step) || 1 };
+  const n = Math.ceil((hi - lo) / step);
+  return { lo, step, n: Number.isFinite(n) && n > 0 ? n : 1 };
 }
 
 function renderPopulation(job, out) {
@@ -443,7 +478,8 @@ function renderPopulation(job, out) {
   const effects = r.effects.length ? h("table", {}, h("tr", {}, ["paired treatment effect", "estimate", "95% CI", "method", "pairs"].map((c) => h("th", {}, c))),
     r.effects.map((e) => h("tr", {}, h("td", {}, e.name), h("td", {}, fmt(e.estimate)), h("td", {}, `${fmt(e.low)} – ${fmt(e.high)}`), h("td", {}, e.method), h("td", {}, e.pairs)))) : null;
   const plots = h("div", { class: "plots" });
-  out.replaceChildren(...[h("h3", {}, `${job.request.scenario}: ${job.request.n} virtual patients`), arms, effects, plots].filter(Boolean));
+  out.replaceChildren(...[h("h3", {}, `${job.request.scenario}: ${job.request.n} virtual patients`), arms, effects, plots,
+    downloads(job.downloads, "Patients table: ")].filter(Boolean));
   const all = r.arms.flatMap((a) => a.peak_il6);
   const hb = histogram(all, 20);
   if (hb.n) {
@@ -469,6 +505,8 @@ async function init() {
   $("net-card").addEventListener("click", onNetworkCardClick);
   $("sim-form").addEventListener("submit", runSimulation);
   $("sim-add").addEventListener("click", addOverride);
+  $("lps-add-bolus").addEventListener("click", addBolus);
+  $("lps-add-infusion").addEventListener("click", addInfusion);
   $("sim-param").addEventListener("change", showParamInfo);
   $("sim-scenario").addEventListener("change", () => { overrides.clear(); renderOverrides(); loadScenarioDetail(); });
   $("treat-drug").addEventListener("change", showLabel);

@@ -1,0 +1,122 @@
+"""Fitting benchmark: time per objective and per objective + gradient, gradient accuracy, multistart fits per optimiser.
+
+For each PEtab problem: the objective at the nominal parameters (one vector) and with its
+central-difference gradient (2n + 1 vectors, one batch), the gradient's relative error against a
+reference gradient at tighter tolerances, and multistart fits with each optimiser (SciPy
+trust-region least squares where the problem allows, fides, L-BFGS-B): best objective, starts
+within 0.1 of the best, seconds per start. The nominal llh and, where published, the reference llh
+are printed beside. pyPESTO with AMICI runs on the same problems when both are installed
+(`pip install pypesto amici`, AMICI needs SWIG); otherwise that column says so and is skipped.
+
+    .venv/bin/python benchmarks/fit.py                       # quick: the synthetic problem + 3 benchmark problems, 5 starts
+    .venv/bin/python benchmarks/fit.py --starts 50 --problems Fujita_SciSignal2010 Bruno_JExpBot2016
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT / ".." / "shared" / "petab-benchmark"
+QUICK = ("Perelson_Science1996", "Rahman_MBS2016", "Fujita_SciSignal2010")
+
+
+def _published() -> dict[str, float]:
+    readme = SHARED / "README.md"
+    if not readme.is_file():
+        return {}
+    return {m.group(1): float(m.group(2)) for m in re.finditer(r"^\| (\w+) \| (-?[0-9.]+)", readme.read_text(), re.M)}
+
+
+def _synthetic() -> Path:
+    sys.path.insert(0, str(ROOT / "tests" / "fit"))
+    from problems import write_problem
+
+    return write_problem(Path(tempfile.mkdtemp(prefix="cytonet-fit-bench-")) / "decay", seed=0)
+
+
+def _timed(fn, repeat: int = 3) -> tuple[float, object]:  # noqa: ANN001
+    best, out = np.inf, None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def _pypesto_amici(path: Path, starts: int, seed: int) -> str:
+    try:
+        import amici  # noqa: F401
+        import pypesto.optimize as optimize
+        import pypesto.petab
+    except ImportError:
+        return "pyPESTO/AMICI not installed"
+    t0 = time.perf_counter()
+    importer = pypesto.petab.PetabImporter.from_yaml(str(path))
+    problem = importer.create_problem()
+    build = time.perf_counter() - t0
+    x = problem.x_guesses[0] if problem.x_guesses.size else problem.get_reduced_vector(np.asarray(problem.x_nominal_scaled))
+    t_fg, _ = _timed(lambda: problem.objective(x, sensi_orders=(0, 1)))
+    t0 = time.perf_counter()
+    res = optimize.minimize(problem, optimizer=optimize.FidesOptimizer(), n_starts=starts, progress_bar=False)
+    fvals = np.asarray(res.optimize_result.fval, float)
+    return (f"AMICI f+g {t_fg * 1e3:.2f} ms (model build {build:.0f} s); fides fit best {np.nanmin(fvals):.4f}, "
+            f"converged {int(np.sum(fvals <= np.nanmin(fvals) + 0.1))}/{starts}, {(time.perf_counter() - t0) / starts:.2f} s/start")
+
+
+def bench(path: Path, starts: int, seed: int, published: float | None) -> None:
+    from cytonet.fit.objective import Objective
+    from cytonet.fit.optimize import ObjectiveSettings, _objective, multistart
+    from cytonet.fit.problem import load_problem
+
+    name = path.parent.name
+    obj = _objective(ObjectiveSettings(str(path)).key())
+    x = obj.problem.parameters.nominal_x()
+    t_f, ev = _timed(lambda: obj.evaluate(x[None, :]))
+    t_fg, (f, g) = _timed(lambda: obj.value_and_gradient(x))
+    ref = Objective(load_problem(path), rtol=1e-11, atol=1e-14, fd_step=1e-5)
+    _, g_ref = ref.value_and_gradient(x)
+    g_err = float(np.linalg.norm(g - g_ref) / max(np.linalg.norm(g_ref), 1e-300))
+    llh = ev.llh[0]
+    pub = "" if published is None else f" (published {published:.6f}, diff {llh - published:+.1e})"
+    print(f"\n{name}: {obj.n} estimated parameters, {obj.layout.measured.size} measurements, {len(obj.layout.runs)} experiments; "
+          f"nominal llh {llh:.6f}{pub}")
+    print(f"  objective {t_f * 1e3:8.2f} ms   objective+gradient {t_fg * 1e3:8.2f} ms ({t_fg / t_f:.1f}x one objective, "
+          f"{2 * obj.n + 1} vectors per batch)   gradient rel. error vs rtol 1e-11: {g_err:.1e}")
+    methods = ["ls", "fides", "lbfgsb"] if obj.least_squares else ["fides", "lbfgsb"]
+    for m in methods:
+        t0 = time.perf_counter()
+        ms = multistart(ObjectiveSettings(str(path)), starts, seed, method=m, workers=1)  # type: ignore[arg-type]
+        dt = time.perf_counter() - t0
+        b = ms.best
+        print(f"  {m:7s} best objective {b.objective:12.4f} (llh {b.llh:.4f})  converged {ms.converged:3d}/{starts}  "
+              f"failed {ms.failed}  {dt / starts:7.2f} s/start  {np.mean([s.evaluations for s in ms.starts]):7.0f} vectors/start")
+    print(f"  peer: {_pypesto_amici(path, starts, seed)}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--problems", nargs="*", default=None, help="benchmark problem folders (default: a quick set)")
+    ap.add_argument("--starts", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    published = _published()
+    paths = [_synthetic()]
+    names = args.problems if args.problems is not None else list(QUICK)
+    if names and not SHARED.is_dir():
+        print("../shared/petab-benchmark not found: only the synthetic problem runs")
+        names = []
+    paths += [next((SHARED / n).glob("*.yaml")) for n in names]
+    for p in paths:
+        bench(p, args.starts, args.seed, published.get(p.parent.name))
+
+
+if __name__ == "__main__":
+    main()

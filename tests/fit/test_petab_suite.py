@@ -1,0 +1,49 @@
+"""The PEtab test suite (petabtests): every SBML case's simulations, chi2 and llh within the case's tolerances."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+pytest.importorskip("cytonet.model.sbml_import", reason="needs cytonet's SBML importer")
+_spec = importlib.util.find_spec("petabtests")
+CASES = Path(_spec.submodule_search_locations[0]) / "cases" if _spec else None
+if CASES is None or not CASES.is_dir():
+    pytest.skip("petabtests (the PEtab test suite cases) is not installed", allow_module_level=True)
+
+#: cases the engine cannot run yet, with the reason
+ENGINE_LIMITS = {
+    "0018": "the initial value of a parameter driven by a rate rule cannot be set per run by simulate_batch",
+}
+
+
+def _cases() -> list:
+    out = []
+    for version in ("v1.0.0", "v2.0.0"):
+        for case in sorted((CASES / version / "sbml").glob("0*")):
+            marks = [pytest.mark.xfail(reason=ENGINE_LIMITS[case.name], strict=True)] if case.name in ENGINE_LIMITS else []
+            out.append(pytest.param(case, id=f"{version}-{case.name}", marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("case", _cases())
+def test_petab_suite_case(case: Path) -> None:
+    from cytonet.fit.objective import Objective
+    from cytonet.fit.problem import load_problem
+    from cytonet.fit.results import simulation_table
+
+    solution = yaml.safe_load((case / f"_{case.name}_solution.yaml").read_text())
+    problem = load_problem(case / f"_{case.name}.yaml")
+    obj = Objective(problem)
+    ev = obj.evaluate(problem.parameters.nominal_x()[None, :])
+    sim = simulation_table(obj, ev)
+    ref = pd.concat([pd.read_csv(case / f, sep="\t") for f in solution["simulation_files"]])
+    assert len(sim) == len(ref)
+    assert np.max(np.abs(sim["simulation"].to_numpy() - ref["simulation"].to_numpy())) <= solution["tol_simulations"]
+    assert ev.chi2[0] == pytest.approx(solution["chi2"], abs=solution["tol_chi2"])
+    assert ev.llh[0] == pytest.approx(solution["llh"], abs=solution["tol_llh"])
