@@ -162,9 +162,6 @@ class _Dim:
         """One amount of matter (gram, mole or item) and nothing else."""
         return len(self.powers) == 1 and self.powers[0][0] in _SUBSTANCE_KINDS and self.powers[0][1] == 1
 
-    def same_kind(self, other: _Dim) -> bool:
-        return self.powers == other.powers
-
     def key(self) -> tuple:
         return self.powers, float(f"{self.factor:.12g}")
 
@@ -643,6 +640,7 @@ def reported_states(sbml: str) -> dict[str, tuple[str, float]]:
 
 def export_sbml(spec: ModelSpec, path: str | Path, initial: Mapping[str, float] | None = None) -> Path:
     """Write ``spec`` as SBML L3V2 to ``path`` atomically (``initial`` as for :func:`sbml_string`)."""
-    from cytonet.io import atomic_write_text
+    from cytonet.io import atomic_write
 
-    return atomic_write_text(path, sbml_string(spec, initial))
+    text = sbml_string(spec, initial)
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))  # the XML declares UTF-8
