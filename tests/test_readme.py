@@ -52,7 +52,7 @@ def readme_transcripts() -> list[tuple[str, str]]:
     """(command, output) pairs of the ``$ cytonet …`` transcripts in README text blocks."""
     blocks = re.findall(r"```text\n(.*?)```", README.read_text(), flags=re.S)
     pairs = re.findall(r"^\$ (cytonet [^\n]*)\n((?:(?!\$ )[^\n]*\n)*)", "".join(blocks), flags=re.M)
-    return [(cmd, out.strip()) for cmd, out in pairs]
+    return [(cmd, out.strip()) for cmd, out in pairs if out.strip()]  # a command shown with its output
 
 
 @pytest.mark.parametrize(("command", "shown"), readme_transcripts())
