@@ -25,11 +25,11 @@ def fit(
     atol: Annotated[float, typer.Option("--atol", help="integrator absolute tolerance")] = 1e-12,
 ) -> None:
     """Evaluate (--nominal) or fit a PEtab problem; write objective, estimates, plots and report.html to OUT."""
-    from cytonet.fit.optimize import ObjectiveSettings, _objective, multistart
+    from cytonet.fit.optimize import ObjectiveSettings, cached_objective, multistart
     from cytonet.fit.results import write_fit, write_nominal
 
     settings = ObjectiveSettings(str(problem), rtol=rtol, atol=atol)
-    obj = _objective(settings.key())
+    obj = cached_objective(settings.key())
     if nominal:
         res = write_nominal(obj, out)
         console().print(f"{obj.problem.name}: llh {res['llh']}, chi2 {res['chi2']} at the nominal parameters -> {out}")
