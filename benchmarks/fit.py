@@ -73,11 +73,11 @@ def _pypesto_amici(path: Path, starts: int, seed: int) -> str:
 
 def bench(path: Path, starts: int, seed: int, published: float | None) -> None:
     from cytonet.fit.objective import Objective
-    from cytonet.fit.optimize import ObjectiveSettings, _objective, multistart
+    from cytonet.fit.optimize import ObjectiveSettings, cached_objective, multistart
     from cytonet.fit.problem import load_problem
 
     name = path.parent.name
-    obj = _objective(ObjectiveSettings(str(path)).key())
+    obj = cached_objective(ObjectiveSettings(str(path)).key())
     x = obj.problem.parameters.nominal_x()
     t_f, ev = _timed(lambda: obj.evaluate(x[None, :]))
     t_fg, (f, g) = _timed(lambda: obj.value_and_gradient(x))

@@ -26,13 +26,13 @@ def fit(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="write into an existing folder cytonet did not write")] = False,
 ) -> None:
     """Evaluate (--nominal) or fit a PEtab problem; write objective, estimates, plots and report.html to OUT."""
-    from cytonet.fit.optimize import ObjectiveSettings, _objective, multistart
+    from cytonet.fit.optimize import ObjectiveSettings, cached_objective, multistart
     from cytonet.fit.results import write_fit, write_nominal
     from cytonet.io import check_output_folder, staged_folder
 
     check_output_folder(out, "fit", overwrite)
     settings = ObjectiveSettings(str(problem), rtol=rtol, atol=atol)
-    obj = _objective(settings.key())
+    obj = cached_objective(settings.key())
     if nominal:
         with staged_folder(out, "fit", overwrite) as tmp:
             res = write_nominal(obj, tmp)

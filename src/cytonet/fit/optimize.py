@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -69,7 +69,7 @@ class ObjectiveSettings:
 
 
 @lru_cache(maxsize=4)
-def _objective(key: str) -> Objective:
+def cached_objective(key: str) -> Objective:
     s = ObjectiveSettings(**json.loads(key))
     return Objective(load_problem(s.problem), rtol=s.rtol, atol=s.atol, fd_step=s.fd_step, threads=s.threads,
                      max_steps=s.max_steps)
@@ -219,7 +219,7 @@ class MultistartResult:
 
 def _start_task(key: str, x0: list[float], method: str, max_iter: int, start: int) -> StartResult:
     """One start in a worker (the objective is built once per worker process)."""
-    return optimize_start(_objective(key), np.asarray(x0), method=method, max_iter=max_iter, start=start)
+    return optimize_start(cached_objective(key), np.asarray(x0), method=method, max_iter=max_iter, start=start)
 
 
 def multistart(settings: ObjectiveSettings, starts: int, seed: int = 0, *, method: Method = "auto", max_iter: int = 200,
@@ -230,7 +230,7 @@ def multistart(settings: ObjectiveSettings, starts: int, seed: int = 0, *, metho
     ``workers`` processes share the starts (1: in this process); ``dask`` = "local" or a scheduler
     address sends them to a Dask cluster instead. ``x0`` (starts, n) replaces the sampled points.
     """
-    obj = _objective(settings.key())
+    obj = cached_objective(settings.key())
     m = resolve_method(obj, method)
     if starts < 1:
         raise PetabError(f"--starts must be at least 1, got {starts}")
