@@ -108,6 +108,14 @@ def copasi_run(sbml: str, t: np.ndarray, names: list[str], tmp: Path) -> np.ndar
     return np.load(tmp / "out.npy")
 
 
+#: models libroadrunner cannot integrate at its default settings, with why; the test checks they still fail
+#: (so a fix is noticed) and compares the tight runs as usual
+DEFAULT_SETTINGS_FAILS = {
+    "model/data/reference_network.yaml": "the raw network from its YAML values (23 states exactly 0, not a rest state): "
+                                         "CVODE's error test fails at t ~ 1e-26 h on this output grid",
+}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_roadrunner_and_copasi_read_what_cytonet_reports(name, tmp_path):
     spec, start, hours = case(name)
@@ -118,10 +126,15 @@ def test_roadrunner_and_copasi_read_what_cytonet_reports(name, tmp_path):
     ours = np.column_stack([ds.state.values, *(ds[o].values for o in observables)])
     sbml = sbml_string(spec, start)
 
-    default = relative_error(ours, roadrunner_run(sbml, t, names), DEFAULT_FLOOR)
     tight = relative_error(ours, roadrunner_run(sbml, t, names, np.abs(ours).max(axis=0)), FLOOR)
     copasi = relative_error(ours, copasi_run(sbml, t, names, tmp_path), FLOOR)
-    for tool, rel, bound in (("roadrunner (default settings)", default, DEFAULT_REL), ("roadrunner", tight, REL),
-                             ("COPASI", copasi, REL)):
+    checks = [("roadrunner", tight, REL), ("COPASI", copasi, REL)]
+    if name in DEFAULT_SETTINGS_FAILS:
+        with pytest.raises(RuntimeError, match="CV_ERR_FAILURE"):
+            roadrunner_run(sbml, t, names)
+    else:
+        checks.append(("roadrunner (default settings)", relative_error(ours, roadrunner_run(sbml, t, names), DEFAULT_FLOOR),
+                       DEFAULT_REL))
+    for tool, rel, bound in checks:
         i, j = np.unravel_index(rel.argmax(), rel.shape)
         assert rel.max() < bound, f"{name}: {tool} max rel err {rel.max():.3g} in {names[j]} at t = {t[i]:g} h"
