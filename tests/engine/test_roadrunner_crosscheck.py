@@ -108,11 +108,11 @@ def copasi_run(sbml: str, t: np.ndarray, names: list[str], tmp: Path) -> np.ndar
     return np.load(tmp / "out.npy")
 
 
-#: models libroadrunner cannot integrate at its default settings, with why; the test checks they still fail
-#: (so a fix is noticed) and compares the tight runs as usual
+#: models libroadrunner may fail to integrate at its default settings (seen on some runs, not all), with why;
+#: when it does run them it must agree, and the tight runs are compared as usual
 DEFAULT_SETTINGS_FAILS = {
     "model/data/reference_network.yaml": "the raw network from its YAML values (23 states exactly 0, not a rest state): "
-                                         "CVODE's error test fails at t ~ 1e-26 h on this output grid",
+                                         "CVODE's error test can fail at t ~ 1e-26 h on this output grid",
 }
 
 
@@ -129,12 +129,13 @@ def test_roadrunner_and_copasi_read_what_cytonet_reports(name, tmp_path):
     tight = relative_error(ours, roadrunner_run(sbml, t, names, np.abs(ours).max(axis=0)), FLOOR)
     copasi = relative_error(ours, copasi_run(sbml, t, names, tmp_path), FLOOR)
     checks = [("roadrunner", tight, REL), ("COPASI", copasi, REL)]
-    if name in DEFAULT_SETTINGS_FAILS:
-        with pytest.raises(RuntimeError, match="CV_ERR_FAILURE"):
-            roadrunner_run(sbml, t, names)
-    else:
-        checks.append(("roadrunner (default settings)", relative_error(ours, roadrunner_run(sbml, t, names), DEFAULT_FLOOR),
-                       DEFAULT_REL))
+    try:
+        default = roadrunner_run(sbml, t, names)
+    except RuntimeError as err:
+        if name not in DEFAULT_SETTINGS_FAILS or "CV_ERR_FAILURE" not in str(err):
+            raise
+    else:  # when it runs, it must agree
+        checks.append(("roadrunner (default settings)", relative_error(ours, default, DEFAULT_FLOOR), DEFAULT_REL))
     for tool, rel, bound in checks:
         i, j = np.unravel_index(rel.argmax(), rel.shape)
         assert rel.max() < bound, f"{name}: {tool} max rel err {rel.max():.3g} in {names[j]} at t = {t[i]:g} h"
