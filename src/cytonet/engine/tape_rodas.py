@@ -17,7 +17,7 @@ from cytonet.engine.rodas import (
     A21, A31, A32, A41, A42, A43, A51, A52, A53, A54,
     C21, C31, C32, C41, C42, C43, C51, C52, C53, C54, C61, C62, C63, C64, C65,
     GAMMA, H21, H22, H23, H24, H25, H31, H32, H33, H34, H35,
-    MAX_STEPS, NONFINITE, STEP_UNDERFLOW, _dense, lu_factor, lu_solve,
+    MAX_STEPS, NONFINITE, STEP_UNDERFLOW, _dense, _initial_step, lu_factor, lu_solve,
 )
 from cytonet.model.tape import run_tape
 
@@ -134,15 +134,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
     _rhs(T, n_rhs, rhs_reg, x, p, D, H, d, reg, fy0)
     _roots(root_reg, reg, s0)
     if h <= 0.0:
-        d0 = 0.0
-        dd = 0.0
-        for i in range(n):
-            sc = atol[i] + rtol * abs(x[i])
-            d0 += (x[i] / sc) ** 2
-            dd += (fy0[i] / sc) ** 2
-        d0 = np.sqrt(d0 / n)
-        dd = np.sqrt(dd / n)
-        h = 0.01 * d0 / dd if (d0 > 1e-5 and dd > 1e-5) else 1e-6
+        h = _initial_step(x, fy0, rtol, atol)
         h = min(h, 1e-3 * max(t_stop - x[it], 1e-300)) if t_stop > x[it] else h
     err_prev = 1.0
     new_J = True
