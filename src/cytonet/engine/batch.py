@@ -109,6 +109,20 @@ def _apply_event_column(cm: CompiledModel, arr: dict[str, np.ndarray], eid: str,
                          f"(rate, start, end) called {eid!r}; boluses: {cm.bolus_ids}, infusions: {sorted(set(cm.infusion_ids))}")
 
 
+def _factor_form(model: object, cols: Mapping[str, np.ndarray]) -> CompiledModel | None:
+    """An SBML-semantics spec on the factor kernels (:mod:`cytonet.model.sbml_factors`), when it lowers and the
+    table varies only its parameters and states; else None (the tape engine runs it)."""
+    from cytonet.model.sbml_factors import NotFactorForm, factor_model
+
+    if not isinstance(model, ModelSpec):
+        return None
+    try:
+        cm = factor_model(model)
+    except NotFactorForm:
+        return None
+    return cm if set(cols) <= {*cm.parameters, *cm.species} else None
+
+
 def thread_count(threads: int | None) -> int:
     """``threads`` checked, or numba's thread count when None."""
     if threads is None:
@@ -178,11 +192,20 @@ def simulate_batch(
         raise ModelSpecError(f"on_error must be 'raise' or 'mask', got {on_error!r}")
     if method not in ("auto", "lockstep", "independent"):
         raise ModelSpecError(f"method must be 'auto', 'lockstep' or 'independent', got {method!r}")
-    if needs_tape(model):  # SBML semantics: independent runs on the tape engine
+    if needs_tape(model):  # SBML semantics: on the factor kernels when its rates are products of factors, else the tape engine
         from cytonet.engine.tape_simulate import as_tape, simulate_tape_batch
 
-        return simulate_tape_batch(as_tape(model), _columns(table), time_grid(t_end, t_eval, n_points), rtol, atol,
-                                   max_steps, thread_count(threads), on_error)
+        cols = _columns(table)
+        cm = _factor_form(model, cols)
+        if cm is None:
+            return simulate_tape_batch(as_tape(model), cols, time_grid(t_end, t_eval, n_points), rtol, atol,
+                                       max_steps, thread_count(threads), on_error)
+        from cytonet.engine.tape_simulate import factor_run_as_sbml
+
+        ds = simulate_batch(cm, cols, t_end, t_eval=t_eval, n_points=n_points, rtol=rtol, atol=atol, max_steps=max_steps,
+                            max_step=max_step, on_error=on_error, chunk_size=chunk_size, progress=progress, threads=threads,
+                            method=method)
+        return factor_run_as_sbml(ds, model, cm, cols)
     cm = as_compiled(model)
     if method == "lockstep" and cm.th_species.size:
         raise ModelSpecError(f"model {cm.model_id!r} has threshold events ({', '.join(cm.threshold_ids)}), whose firing times "
