@@ -199,3 +199,58 @@ def test_missing_or_invalid_file(tmp_path):
     bad.write_text("<sbml><model><listOfSpecies><species/></listOfSpecies></model>")
     with pytest.raises(ModelSpecError, match="not valid SBML"):
         load_sbml(bad)
+
+
+def _with_layout(level: int, version: int, render: bool = False) -> Doc:
+    """A decaying species and a diagram of it (layout, and render on Level 3), written by libsbml."""
+    import libsbml
+
+    d = Doc(level, version).compartment("c", 1.0).species("S", conc=2.0).param("k", 0.5).reaction("r", "c * k * S", [("S", 1)])
+    if level == 2:
+        assert d.doc.enablePackage(libsbml.LayoutExtension.getXmlnsL2(), "layout", True) == libsbml.LIBSBML_OPERATION_SUCCESS
+    else:
+        assert d.doc.enablePackage(libsbml.LayoutExtension.getXmlnsL3V1V1(), "layout", True) == libsbml.LIBSBML_OPERATION_SUCCESS
+        d.doc.setPackageRequired("layout", False)
+        if render:
+            assert d.doc.enablePackage(libsbml.RenderExtension.getXmlnsL3V1V1(), "render", True) == libsbml.LIBSBML_OPERATION_SUCCESS
+            d.doc.setPackageRequired("render", False)
+    ns = libsbml.LayoutPkgNamespaces(level, version)
+    layout = d.doc.getModel().getPlugin("layout").createLayout()
+    layout.setId("diagram")
+    layout.setDimensions(libsbml.Dimensions(ns, 200.0, 100.0))
+    glyph = layout.createSpeciesGlyph()
+    glyph.setId("S_glyph")
+    glyph.setSpeciesId("S")
+    glyph.setBoundingBox(libsbml.BoundingBox(ns, "S_box", 10.0, 10.0, 40.0, 20.0))
+    return d
+
+
+@pytest.mark.parametrize("level, version, render", [(2, 4, False), (3, 1, True), (3, 2, True)])
+def test_layout_and_render_packages_are_ignored_with_a_note(tmp_path, level, version, render):
+    d = _with_layout(level, version, render)
+    if (level, version) == (3, 1):
+        d.m.getReaction("r").setFast(False)
+    path = d.write(tmp_path / "m.xml")
+    assert "S_glyph" in path.read_text()
+    imp = read_sbml(path)
+    noted = [n.split("'")[1] for n in imp.notes]  # libsbml reads a Level 2 layout annotation with render too
+    assert "layout" in noted and set(noted) <= {"layout", "render"} and ("render" in noted or not render)
+    ds = simulate(imp.spec, 4.0, t_eval=T, rtol=1e-10, atol=1e-14)
+    assert np.allclose(ds.state.sel(species="S").values, 2.0 * np.exp(-0.5 * T), rtol=1e-8)
+
+
+@pytest.mark.parametrize("package", ["comp", "fbc", "distrib"])
+def test_packages_with_semantics_are_refused_by_name(tmp_path, package):
+    import libsbml
+
+    d = Doc(3, 1).compartment("c", 1.0).species("S", conc=2.0).param("k", 0.5).reaction("r", "c * k * S", [("S", 1)])
+    d.m.getReaction("r").setFast(False)
+    ext = libsbml.SBMLExtensionRegistry.getInstance().getExtension(package)
+    if ext is None:
+        pytest.skip(f"this libsbml build has no {package} package")
+    uri = ext.getURI(3, 1, 1)
+    assert d.doc.enablePackage(uri, package, True) == libsbml.LIBSBML_OPERATION_SUCCESS
+    d.doc.setPackageRequired(package, package != "fbc")  # as the packages' specifications ask
+    path = d.write(tmp_path / "m.xml")
+    with pytest.raises(ModelSpecError, match=f"SBML package '{package}' is not supported"):
+        read_sbml(path)
