@@ -87,3 +87,38 @@ def test_population_of_a_model_file_explains_bad_input(tmp_path, mapk_file, caps
     assert exc.value.code != 0
     assert message in capsys.readouterr().err
     assert not (tmp_path / "pop").exists()
+
+
+def receptor_file(tmp_path: Path) -> Path:
+    sys.path.insert(0, str(Path(__file__).parents[1] / "therapy"))
+    from test_imported_model import receptor_doc
+
+    return receptor_doc().write(tmp_path / "receptor.xml")
+
+
+def test_treat_an_sbml_model_with_its_receptor_mapped(tmp_path):
+    out = tmp_path / "treat"
+    result = runner.invoke(app, ["treat", "--model", str(receptor_file(tmp_path)), "--drug", "tocilizumab", "--target", "IL6R=R",
+                                 "--hours", "200", "--out", str(out)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    changes = {r["species"]: r for r in rows(out / "changes.csv")}
+    assert set(changes) == {"R"}
+    assert float(changes["R"]["untreated_final"]) == pytest.approx(2.0, rel=1e-9)  # at rest without the drug
+    assert float(changes["R"]["treated_final"]) < 0.2 * 2.0  # tocilizumab holds most of the receptor
+    treated = rows(out / "treated.csv")
+    assert len(treated) == 201 and max(float(r["tocilizumab_occupancy"]) for r in treated) > 0.9
+    assert "tocilizumab_central" in (out / "model.yaml").read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--target", "IL6R=RR", "--hours", "10"], "has no species 'RR'; did you mean R?"),
+    (["--target", "IL6R", "--hours", "10"], "expected DRUG_TARGET=SPECIES"),
+    (["--target", "IL6R=R"], "--model needs --hours"),
+    (["--target", "IL6R=R", "--hours", "10", "--scenario", "car-t-crs"], "give either --scenario or --model"),
+])
+def test_treat_of_a_model_file_explains_bad_input(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exc:
+        main(["treat", "--model", str(receptor_file(tmp_path)), "--drug", "tocilizumab", *args, "--out", str(tmp_path / "t")])
+    assert exc.value.code != 0
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "t").exists()
