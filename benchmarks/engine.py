@@ -200,7 +200,7 @@ def imported_section(spec, runs: int) -> None:
     tm = compile_tape(imp)
     t_tape = time.perf_counter() - t0
     t0 = time.perf_counter()
-    fm = factor_model(imp)
+    fm = factor_model(imp).model
     t_factor = time.perf_counter() - t0
     grid = np.linspace(0.0, T_END, N_POINTS)
     native = simulate(spec, T_END, t_eval=grid, rtol=RTOL, atol=atol)

@@ -84,7 +84,7 @@ def test_imported_reference_network_lowers_onto_the_native_kernels(tmp_path):
     path = tmp_path / "lps.xml"
     path.write_text(sbml_string(spec))
     imported = load_sbml(path)
-    cm, native = factor_model(imported), compile_model(spec)
+    cm, native = factor_model(imported).model, compile_model(spec)
     idx = [cm.species.index(s) for s in native.species]
     x = native.x0 * 1.3 + 0.05
     xi = np.zeros(cm.n_species)
@@ -138,3 +138,21 @@ def test_rates_outside_the_factor_form_are_named(tmp_path, law, why):
     spec = load_sbml(doc.write(tmp_path / "m.xml"))
     with pytest.raises(NotFactorForm, match=f"reaction 'r'.*{why}"):
         factor_model(spec)
+
+
+def test_rows_where_a_hill_factor_reads_a_negative_state_are_rerun_on_the_tape_engine(tmp_path):
+    # X falls at a constant rate k0 through zero; Y is made at k X^2 / (K^2 + X^2), which SBML reads at X < 0 too
+    # (the kernels would read max(X, 0)): analytic Y = k t - k K / k0 (atan(1 / K) - atan(X / K)), X = 1 - k0 t
+    doc = (Doc().compartment("c", 1.0).species("X", conc=1.0).species("Y", conc=0.0)
+           .param("k0", 0.1).param("k", 2.0).param("K", 0.5).param("n", 2.0)
+           .reaction("fall", "c * k0", [("X", 1)]).reaction("make", "c * k * X^n / (K^n + X^n)", [], [("Y", 1)]))
+    spec = load_sbml(doc.write(tmp_path / "m.xml"))
+    assert factor_model(spec).clipped == ("X",)
+    k0 = np.array([0.05, 0.08, 0.3, 0.6, 0.09, 0.5, 0.07, 0.2, 0.06])  # X < 0 before t = 10 where k0 > 0.1
+    t = np.linspace(0.0, 10.0, 41)
+    ds = simulate_batch(spec, {"k0": k0}, 10.0, t_eval=t, rtol=1e-10, atol=1e-12)
+    assert ds.attrs["engine"] == "factor kernels" and ds.attrs["tape_rows"] == int((k0 > 0.1).sum())
+    X = 1.0 - k0[:, None] * t
+    Y = 2.0 * t - 2.0 * 0.5 / k0[:, None] * (np.arctan(1 / 0.5) - np.arctan(X / 0.5))
+    assert np.allclose(ds.state.sel(species="X").values, X, rtol=1e-8, atol=1e-10)
+    assert np.allclose(ds.state.sel(species="Y").values, Y, rtol=1e-7, atol=1e-9)

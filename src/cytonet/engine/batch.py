@@ -39,6 +39,8 @@ from cytonet.model.tape_model import needs_tape
 if TYPE_CHECKING:
     import xarray as xr
 
+    from cytonet.model.sbml_factors import FactorForm
+
 _EVENT_FIELDS = {"amount", "time", "rate", "start", "end"}
 #: SIMD lanes of the lock-step kernel, and the fewest runs for which ``method="auto"`` chooses it
 LOCKSTEP_LANES, LOCKSTEP_MIN_RUNS = 128, 8
@@ -109,7 +111,7 @@ def _apply_event_column(cm: CompiledModel, arr: dict[str, np.ndarray], eid: str,
                          f"(rate, start, end) called {eid!r}; boluses: {cm.bolus_ids}, infusions: {sorted(set(cm.infusion_ids))}")
 
 
-def _factor_form(model: object, cols: Mapping[str, np.ndarray]) -> CompiledModel | None:
+def _factor_form(model: object, cols: Mapping[str, np.ndarray]) -> FactorForm | None:
     """An SBML-semantics spec on the factor kernels (:mod:`cytonet.model.sbml_factors`), when it lowers and the
     table varies only its parameters and states; else None (the tape engine runs it)."""
     from cytonet.model.sbml_factors import NotFactorForm, factor_model
@@ -117,10 +119,10 @@ def _factor_form(model: object, cols: Mapping[str, np.ndarray]) -> CompiledModel
     if not isinstance(model, ModelSpec):
         return None
     try:
-        cm = factor_model(model)
+        form = factor_model(model)
     except NotFactorForm:
         return None
-    return cm if set(cols) <= {*cm.parameters, *cm.species} else None
+    return form if set(cols) <= {*form.model.parameters, *form.model.species} else None
 
 
 def thread_count(threads: int | None) -> int:
@@ -196,16 +198,27 @@ def simulate_batch(
         from cytonet.engine.tape_simulate import as_tape, simulate_tape_batch
 
         cols = _columns(table)
-        cm = _factor_form(model, cols)
-        if cm is None:
-            return simulate_tape_batch(as_tape(model), cols, time_grid(t_end, t_eval, n_points), rtol, atol,
-                                       max_steps, thread_count(threads), on_error)
+        form = _factor_form(model, cols)
+        grid = time_grid(t_end, t_eval, n_points)
+        if form is None:
+            return simulate_tape_batch(as_tape(model), cols, grid, rtol, atol, max_steps, thread_count(threads), on_error)
         from cytonet.engine.tape_simulate import factor_run_as_sbml
 
+        cm = form.model
         ds = simulate_batch(cm, cols, t_end, t_eval=t_eval, n_points=n_points, rtol=rtol, atol=atol, max_steps=max_steps,
                             max_step=max_step, on_error=on_error, chunk_size=chunk_size, progress=progress, threads=threads,
                             method=method)
-        return factor_run_as_sbml(ds, model, cm, cols)
+        out = factor_run_as_sbml(ds, model, cm, cols)
+        clipped = [cm.species.index(s) for s in form.clipped]
+        redo = np.flatnonzero((ds.state.values[:, :, clipped] < 0).any(axis=(1, 2))) if clipped else np.zeros(0, int)
+        if redo.size:  # a Hill factor of a negative state: the kernels read max(x, 0), the model x
+            tape = simulate_tape_batch(as_tape(model), {k: v[redo] for k, v in cols.items()}, grid, rtol, atol, max_steps,
+                                       thread_count(threads), on_error)
+            out["state"][redo] = tape.state.sel(species=out.species).values
+            out["variable_value"][redo] = tape.variable_value.sel(variable=out.variable).values
+            out["status"][redo] = tape.status.values
+        out.attrs["tape_rows"] = int(redo.size)
+        return out
     cm = as_compiled(model)
     if method == "lockstep" and cm.th_species.size:
         raise ModelSpecError(f"model {cm.model_id!r} has threshold events ({', '.join(cm.threshold_ids)}), whose firing times "

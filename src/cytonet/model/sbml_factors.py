@@ -16,7 +16,9 @@ size. Recognised factors, as the export writes them and as SBML files commonly w
 
 Everything else (assignment rules, initial assignments, events, conversion factors, compartments
 that change, variable stoichiometries, other functions, several parameters in one term) keeps the
-model on the tape engine: :func:`factor_model` raises :class:`NotFactorForm` saying why.
+model on the tape engine: :func:`factor_model` raises :class:`NotFactorForm` saying why. A Hill factor
+of a bare ``x`` reads max(x, 0) on the kernels: runs in which such a state goes negative are not
+theirs (:class:`FactorForm` lists those states; ``simulate_batch`` reruns such rows on the tape engine).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class _Lowering:
         self.sizes = {c.id: c.volume for c in spec.compartments}
         self.names = set(self.sizes) | set(spec.species_ids) | set(spec.parameter_ids)
         self.where = ""
+        self.clipped: set[int] = set()  # states a Hill factor reads as max(x, 0) where the model reads x
 
     def refuse(self, why: str) -> NotFactorForm:
         return NotFactorForm(f"model {self.spec.id!r}, {self.where}: {why}")
@@ -94,10 +97,14 @@ class _Lowering:
         if K is None or x is None:
             return None
         if self._state(nb_) == x and (ne != Num(1.0) or isinstance(nb_, Piecewise)):
-            return Factor(HILL_ACT, x, K=K, n=n)
-        if self._param(nb_) == K:
-            return Factor(HILL_INH, x, K=K, n=n)
-        return None
+            f = Factor(HILL_ACT, x, K=K, n=n)
+        elif self._param(nb_) == K:
+            f = Factor(HILL_INH, x, K=K, n=n)
+        else:
+            return None
+        if isinstance(bb, Name):
+            self.clipped.add(x)
+        return f
 
     def _factor(self, node: Node) -> Factor | None:
         """A native factor that ``node`` is as a whole, else None."""
@@ -169,7 +176,10 @@ class _Lowering:
         if n is None or not (isinstance(ratio, BinOp) and ratio.op == "/"):
             return None
         x, K = self._state(ratio.left), self._param(ratio.right)
-        return Factor(HILL_INH, x, K=K, n=n) if x is not None and K is not None else None
+        if x is None or K is None or not isinstance(ratio.left, Name):
+            return None
+        self.clipped.add(x)
+        return Factor(HILL_INH, x, K=K, n=n)
 
     def _saturation(self, nums: list[Node], den: BinOp) -> Factor:
         """The factor ``part / den`` for the multiplicand ``part`` of ``nums`` it matches (removed from ``nums``)."""
@@ -269,7 +279,16 @@ def _readouts(spec: ModelSpec, low: _Lowering) -> dict[str, Node]:
     return out
 
 
-def factor_model(spec: ModelSpec) -> CompiledModel:
+@dataclass(frozen=True)
+class FactorForm:
+    """An SBML-semantics spec on the factor kernels, and the states whose Hill factors the kernels read as
+    max(x, 0) where the model reads x: its runs hold only while those stay >= 0 (callers check)."""
+
+    model: CompiledModel
+    clipped: tuple[str, ...]
+
+
+def factor_model(spec: ModelSpec) -> FactorForm:
     """``spec`` (SBML semantics) lowered onto the factor kernels; :class:`NotFactorForm` says why not.
 
     Compartment sizes and assignment-rule variables are the compiled model's observables.
@@ -298,6 +317,7 @@ def factor_model(spec: ModelSpec) -> CompiledModel:
     values = {q.id: q.value for q in spec.parameters} | {s.id: s.initial for s in spec.species}
     units = {q.id: q.unit for q in spec.parameters} | {s.id: s.unit for s in spec.species}
     units |= {c.id: c.unit for c in spec.compartments}
-    return assemble(spec.id, spec.digest(), low.states, [units[s] for s in low.states], low.params,
+    return FactorForm(assemble(spec.id, spec.digest(), low.states, [units[s] for s in low.states], low.params,
                     [values[s] for s in low.states], [values[q] for q in low.params], frs,
-                    observables=readouts, observable_units={o: units.get(o, "") for o in readouts})
+                    observables=readouts, observable_units={o: units.get(o, "") for o in readouts}),
+                      tuple(low.states[i] for i in sorted(low.clipped)))
