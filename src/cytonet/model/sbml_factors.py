@@ -163,8 +163,8 @@ class _Lowering:
         raise self.refuse(f"{_short(node)} is not a product of native factors")
 
     def _power(self, t: _Term, e: float) -> _Term:
-        if any(f.kind != POWER for f in t.factors) or (t.coef <= 0 and e != int(e)):
-            raise self.refuse("a power of a saturating factor or of a negative number")
+        if any(f.kind != POWER for f in t.factors) or (t.coef <= 0 and e != int(e)) or (t.coef == 0 and e < 0):
+            raise self.refuse("a power of a saturating factor, of a negative number or of zero")
         return _Term(t.coef ** e, {j: a * e for j, a in t.params.items()}, [Factor(POWER, f.species, f.nu * e) for f in t.factors])
 
     def _inhibition(self, node: Node) -> Factor | None:
