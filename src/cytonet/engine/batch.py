@@ -12,6 +12,10 @@ thread pool. Two paths:
 
 ``method="auto"`` takes the lock-step path when the model has no threshold events (not handled on
 lanes) and there are at least ``LOCKSTEP_MIN_RUNS`` runs. Both paths report failures per run.
+
+A model with SBML semantics (imported) runs on these kernels too when its rates are products of
+factors (:mod:`cytonet.model.sbml_factors`), else as independent runs on the tape engine; either way
+the dataset has the layout of tape runs, and its ``engine`` attribute says which ran.
 """
 
 from __future__ import annotations
