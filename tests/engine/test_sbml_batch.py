@@ -156,3 +156,15 @@ def test_rows_where_a_hill_factor_reads_a_negative_state_are_rerun_on_the_tape_e
     Y = 2.0 * t - 2.0 * 0.5 / k0[:, None] * (np.arctan(1 / 0.5) - np.arctan(X / 0.5))
     assert np.allclose(ds.state.sel(species="X").values, X, rtol=1e-8, atol=1e-10)
     assert np.allclose(ds.state.sel(species="Y").values, Y, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("with_event", [False, True])
+def test_a_column_naming_a_rate_rule_variable_sets_its_initial_value(tmp_path, with_event):
+    doc = Doc().compartment("c", 1.0).param("A", 1.0, constant=False).param("k", 0.4).rule("A", "-k * A", kind="rate")
+    if with_event:  # keeps the model on the tape engine
+        doc.param("late", 0.0, constant=False).event("later", "time >= 100", {"late": "1"})
+    spec = load_sbml(doc.write(tmp_path / "m.xml"))
+    a0, t = np.array([1.0, 2.0, 3.5]), np.linspace(0.0, 5.0, 11)
+    ds = simulate_batch(spec, {"A": a0}, 5.0, t_eval=t, rtol=1e-10, atol=1e-12)
+    assert ds.attrs["engine"] == ("tape" if with_event else "factor kernels")
+    assert np.allclose(ds.variable_value.sel(variable="A").values, a0[:, None] * np.exp(-0.4 * t), rtol=1e-8)

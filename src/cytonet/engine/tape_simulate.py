@@ -56,10 +56,13 @@ def start_vectors(tm: TapeModel, parameters: Mapping[str, float] | None, initial
             raise ModelSpecError(f"model {tm.model_id!r}: {name!r} is no constant parameter or compartment{hint}")
         p[tm.parameters.index(name)] = float(v)
     for sid, v in (initial or {}).items():
-        if sid not in tm.states or sid not in tm.species_compartment:
-            sugg = close_matches(sid, list(tm.species_compartment))
+        if sid not in tm.states or sid == tm.states[-1]:  # the last state is time
+            sugg = close_matches(sid, tm.states[:-1])
             hint = f"; did you mean {' or '.join(sugg)}?" if sugg else ""
-            raise ModelSpecError(f"model {tm.model_id!r}: {sid!r} is no species with a state of its own{hint}")
+            raise ModelSpecError(f"model {tm.model_id!r}: {sid!r} is no species or rate-rule variable with a state of its own{hint}")
+        if sid not in tm.species_compartment:  # a rate-rule variable: its value is the state
+            x0[tm.states.index(sid)] = float(v)
+            continue
         scale = 1.0 if tm.species_only_substance[sid] else tm.aux_values(x0, p)[tm.symbol_reg[tm.species_compartment[sid]]]
         x0[tm.states.index(sid)] = float(v) * scale
     return x0, p
@@ -87,14 +90,15 @@ def simulate_tape(tm: TapeModel, t: np.ndarray, rtol: float, atol: Any, max_step
 
 def simulate_tape_batch(tm: TapeModel, cols: Mapping[str, np.ndarray], t: np.ndarray, rtol: float, atol: Any,
                         max_steps: int, threads: int, on_error: str) -> xr.Dataset:
-    """Every row of ``cols`` (parameter or species columns) as an independent run."""
+    """Every row of ``cols`` (parameter, species or rate-rule variable columns: initial values) as an independent run."""
     n = len(next(iter(cols.values())))
     species, params = list(tm.species_compartment), set(tm.parameters)
     for name in cols:
-        if name not in params and name not in species:
-            sugg = close_matches(name, [*tm.parameters, *species])
+        if name not in params and name not in tm.states[:-1]:
+            sugg = close_matches(name, [*tm.parameters, *tm.states[:-1]])
             hint = f"; did you mean {' or '.join(sugg)}?" if sugg else ""
-            raise ModelSpecError(f"batch column {name!r} is neither a parameter nor a species of model {tm.model_id!r}{hint}")
+            raise ModelSpecError(f"batch column {name!r} is neither a parameter, a species nor a rate-rule variable of "
+                                 f"model {tm.model_id!r}{hint}")
     a = _atol(tm, atol)
     state = np.full((n, t.size, len(species)), np.nan)
     var = np.full((n, t.size, len(_variables(tm))), np.nan)
@@ -163,8 +167,10 @@ def factor_run_as_sbml(ds: xr.Dataset, spec: ModelSpec, cm: CompiledModel, cols:
 
     species = [s.id for s in spec.species]
     variables = [c.id for c in spec.compartments] + [q.id for q in spec.parameters]
-    out = sbml_dataset(spec.id, spec.digest(), species, variables, ds.time.values,
-                       np.stack([column(s) for s in species], axis=-1), np.stack([column(v) for v in variables], axis=-1),
+    def stacked(names: list[str]) -> np.ndarray:
+        return np.stack([column(v) for v in names], axis=-1) if names else np.zeros((n, nt, 0))
+
+    out = sbml_dataset(spec.id, spec.digest(), species, variables, ds.time.values, stacked(species), stacked(variables),
                        ds.attrs["rtol"], ds.attrs["atol"], patient=ds.patient.values)
     for k in ("status", "steps"):
         out[k] = ds[k]
