@@ -156,29 +156,26 @@ def rhs_block(X, U, C, S, ncode, out, v, den, xp, xn):
                 for q in range(B):
                     v[q] *= fK[j, q] - X[s, q]
                     den[q] *= fK[j, q]
-            elif kind == HILL_ACT:
-                for q in range(B):
-                    xnq = _pow_code(X[s, q] if X[s, q] > 0.0 else 0.0, code, fn[j, q])
-                    v[q] *= xnq
-                    den[q] *= fKn[j, q] + xnq
-            elif kind == HILL_INH:
-                for q in range(B):
-                    xnq = _pow_code(X[s, q] if X[s, q] > 0.0 else 0.0, code, fn[j, q])
-                    v[q] *= fKn[j, q]
-                    den[q] *= fKn[j, q] + xnq
             else:
                 for q in range(B):
-                    xnq = _pow_code(X[s, q] if X[s, q] > 0.0 else 0.0, code, fn[j, q])
-                    v[q] *= fb[j, q] * fKn[j, q] + xnq
-                    den[q] *= fKn[j, q] + xnq
-        s0 = s_ptr[r]
-        if rational:  # the division fused with the first product
-            c, o = s_coef[s0], s_species[s0]
+                    xq = X[s, q] if X[s, q] > 0.0 else 0.0
+                    xn[q] = _pow_code(xq, code, fn[j, q])
+                if kind == HILL_ACT:
+                    for q in range(B):
+                        v[q] *= xn[q]
+                        den[q] *= fKn[j, q] + xn[q]
+                elif kind == HILL_INH:
+                    for q in range(B):
+                        v[q] *= fKn[j, q]
+                        den[q] *= fKn[j, q] + xn[q]
+                else:
+                    for q in range(B):
+                        v[q] *= fb[j, q] * fKn[j, q] + xn[q]
+                        den[q] *= fKn[j, q] + xn[q]
+        if rational:
             for q in range(B):
                 v[q] /= den[q]
-                out[o, q] += c * v[q]
-            s0 += 1
-        for j in range(s0, s_ptr[r + 1]):
+        for j in range(s_ptr[r], s_ptr[r + 1]):
             c = s_coef[j]
             o = s_species[j]
             for q in range(B):
@@ -285,17 +282,19 @@ def lu_block(jv, dtg, L, a, lik, big, ok):
     for q in range(B):
         big[q] = 0.0
         ok[q] = True
-    i = 0
-    for e in range(nnz):  # diagonal entries come in increasing order
-        if i < diag.shape[0] and e == diag[i]:
-            for q in range(B):
-                a[e, q] = -jv[e, q] + dtg[q]
-                big[q] = max(big[q], abs(a[e, q]))
-            i += 1
-        else:
-            for q in range(B):
-                a[e, q] = -jv[e, q]
-                big[q] = max(big[q], abs(a[e, q]))
+    for e in range(nnz):
+        ae = a[e]
+        je = jv[e]
+        for q in range(B):
+            ae[q] = -je[q]
+    for i in range(diag.shape[0]):
+        ad = a[diag[i]]
+        for q in range(B):
+            ad[q] += dtg[q]
+    for e in range(nnz):
+        ae = a[e]
+        for q in range(B):
+            big[q] = max(big[q], abs(ae[q]))
     for k in range(l_pos.shape[0]):
         d = a[l_piv[k]]
         lrow = a[l_pos[k]]
