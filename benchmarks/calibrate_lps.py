@@ -49,9 +49,9 @@ def run_fit(starts: int, seed: int, out: Path) -> list[dict[str, str]]:
 
 
 #: parameters not fitted, profiled together with the fitted ones by ``--identifiability``
-#: (parameterId, lower, upper, nominal): the TLR4 half-effect, the monocyte IL-6 rate and macrophage IL-10
+#: (parameterId, lower, upper, nominal): the TLR4 half-effect, the endothelial IL-6 rate and macrophage IL-10
 #: (identifiable, but fixed: see its assumption in the network YAML)
-CANDIDATES = [("K_LPS", 0.3, 3000.0, 30.0), ("k_IL6_Mr", 6.0, 60000.0, 600.0), ("k_IL10_Ma", 2.5, 25000.0, 250.0)]
+CANDIDATES = [("K_LPS", 0.3, 3000.0, 30.0), ("k_IL6_Endo", 20.0, 200000.0, 2000.0), ("k_IL10_Ma", 2.5, 25000.0, 250.0)]
 
 
 def identifiability(starts: int, seed: int) -> list[dict[str, str]]:
@@ -78,6 +78,11 @@ def _datasets() -> list[str]:
         return sorted({r["datasetId"] for r in csv.DictReader(fh, delimiter="\t")})
 
 
+def _bound(v: str) -> str:
+    """A CI bound as YAML: the number, or null where the profile stays below the threshold up to the bound."""
+    return f"{float(v):.4g}" if v.strip() else "null"
+
+
 def write_network(fitted: list[dict[str, str]]) -> None:
     """Set value and ``calibration`` of each fitted parameter in the network YAML, keeping the file's layout."""
     text = NETWORK.read_text()
@@ -85,13 +90,13 @@ def write_network(fitted: list[dict[str, str]]) -> None:
     data = ", ".join(_datasets())
     for r in fitted:
         pid, est = r["parameterId"], float(r["nominalValue"])
-        lo, hi = float(r["ci95Lower"]), float(r["ci95Upper"])
+        lo, hi = (_bound(r["ci95Lower"]), _bound(r["ci95Upper"]))
         m = re.search(rf"^- id: {re.escape(pid)}\n((?:  .*\n)+)", text, re.M)
         if m is None:
             raise SystemExit(f"parameter {pid} not found in {NETWORK}")
         body = re.sub(r"^  value: .*$", f"  value: {est:.4g}", m.group(1), count=1, flags=re.M)
         body = re.sub(r"^  calibration:\n(?:    .*\n)+", "", body, flags=re.M)
-        body += (f"  calibration:\n    estimate: {est:.4g}\n    ci95: [{lo:.4g}, {hi:.4g}]\n"
+        body += (f"  calibration:\n    estimate: {est:.4g}\n    ci95: [{lo}, {hi}]\n"
                  f"    problem: {problem}\n    datasets: [{data}]\n")
         text = text[:m.start(1)] + body + text[m.end(1):]
     NETWORK.write_text(text)
@@ -120,8 +125,11 @@ def ensemble(fitted: list[dict[str, str]], grid: int) -> tuple[list[str], np.nda
     best = np.array([np.log10(float(by_id[p]["nominalValue"])) for p in ids])
     f_best = obj(best)
     axes = []
-    for p in ids:
-        lo, hi = np.log10(float(by_id[p]["ci95Lower"])), np.log10(float(by_id[p]["ci95Upper"]))
+    lb, ub = obj.bounds
+    for j, p in enumerate(ids):
+        r = by_id[p]
+        lo = np.log10(float(r["ci95Lower"])) if r["ci95Lower"] else lb[j]
+        hi = np.log10(float(r["ci95Upper"])) if r["ci95Upper"] else ub[j]
         pad = 0.15 * (hi - lo)
         axes.append(np.linspace(lo - pad, hi + pad, grid))
     X = np.array(np.meshgrid(*axes, indexing="ij")).reshape(len(ids), -1).T
@@ -282,14 +290,14 @@ def main() -> None:
     t0 = time.perf_counter()
     if args.identifiability:
         for r in identifiability(args.starts, args.seed):
-            print(f'{r["parameterId"]}: {float(r["nominalValue"]):.4g} (95 % CI {r["ci95Lower"] or "open"} to '
-                  f'{r["ci95Upper"] or "open"}, identifiable {r["identifiable"]})')
+            print(f'{r["parameterId"]}: {float(r["nominalValue"]):.4g} (95 % CI {_bound(r["ci95Lower"])} to '
+                  f'{_bound(r["ci95Upper"])}, identifiable {r["identifiable"]})')
         return
     with tempfile.TemporaryDirectory() as tmp:
         fitted = run_fit(args.starts, args.seed, Path(tmp))
     for r in fitted:
-        print(f'{r["parameterId"]}: {float(r["nominalValue"]):.4g} (95 % CI {float(r["ci95Lower"]):.4g}-'
-              f'{float(r["ci95Upper"]):.4g}, identifiable {r["identifiable"]})')
+        print(f'{r["parameterId"]}: {float(r["nominalValue"]):.4g} (95 % CI {_bound(r["ci95Lower"])} to '
+              f'{_bound(r["ci95Upper"])}, identifiable {r["identifiable"]})')
     if args.write:
         write_network(fitted)
     ids, members = ensemble(fitted, args.grid)

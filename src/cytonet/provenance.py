@@ -50,13 +50,16 @@ class Calibration(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     estimate: float = Field(description="maximum-likelihood estimate, in the parameter's unit")
-    ci95: tuple[float, float] = Field(description="profile-likelihood 95 % confidence interval (Raue et al. 2009)")
+    ci95: tuple[float | None, float | None] = Field(
+        description="profile-likelihood 95 % confidence interval (Raue et al. 2009); None: open on that side")
     problem: str = Field(description="the PEtab problem fitted, as a path in the repository")
     datasets: list[str] = Field(min_length=1, description="datasetIds of the measurements that determine it")
 
     @model_validator(mode="after")
     def _estimate_inside(self) -> Calibration:
         lo, hi = self.ci95
-        if not lo <= self.estimate <= hi:
-            raise ValueError(f"calibration estimate {self.estimate:g} lies outside its 95 % interval [{lo:g}, {hi:g}]")
+        if lo is None and hi is None:
+            raise ValueError("calibration interval is open on both sides: the data do not identify the parameter; fix it instead")
+        if (lo is not None and self.estimate < lo) or (hi is not None and self.estimate > hi):
+            raise ValueError(f"calibration estimate {self.estimate:g} lies outside its 95 % interval {list(self.ci95)}")
         return self
