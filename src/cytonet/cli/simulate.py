@@ -97,8 +97,8 @@ def run_scenario(scenario: str | Scenario, out: Path, hours: float | None = None
     sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
     with Progress(console=console(), transient=True, disable=not show_progress) as progress:
         task = progress.add_task(f"{sc.id}: simulating", total=4)
-        ds = simulate_scenario(sc, hours=hours, parameters=sets)
         spec, rest = scenario_model(sc, sets)
+        ds = simulate_scenario(sc, hours=hours, parameters=sets, model=(spec, rest))
         progress.update(task, advance=1, description=f"{sc.id}: analysing")
         summary = summarize(ds)
         progress.update(task, advance=1, description=f"{sc.id}: writing data, spec and SBML")
