@@ -207,12 +207,13 @@ def test_treated_arm_runs_on_the_same_patients_and_cli_reports_the_effect(tmp_pa
 
     out = tmp_path / "pair"
     r = CliRunner().invoke(app, ["population", "--scenario", SCENARIO, "--n", "20", "--batch-size", "10", "--drug", "infliximab",
-                                 "--at", "1h", "--quiet", "--out", str(out)])
+                                 "--at", "0.5h", "--quiet", "--out", str(out)])
     assert r.exit_code == 0, r.output
     p = _patients(out)
     u, t = p["arm"] == "untreated", p["arm"] == "treated"
     np.testing.assert_array_equal(p["s_IL6_basal"][u], p["s_IL6_basal"][t])
-    # anti-TNF an hour after LPS never raises the TNF peak and lowers it wherever the peak comes after the dose
+    # anti-TNF half an hour after LPS never raises the TNF peak and lowers it wherever the peak comes after the dose
+    # (the calibrated LPS core peaks TNF at about 1 h, the early end of the human 1-2 h, so a dose at 1 h comes too late)
     assert np.all(p["peak_TNF"][t] <= p["peak_TNF"][u] * (1 + 1e-6))
     assert np.sum(p["peak_TNF"][t] < 0.95 * p["peak_TNF"][u]) >= 5
     r = CliRunner().invoke(app, ["runs", "summary", str(out)])

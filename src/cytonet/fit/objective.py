@@ -23,12 +23,14 @@ import numpy as np
 
 from cytonet.fit.mapping import Layout, Source, build_layout
 from cytonet.fit.problem import PetabProblem
+from cytonet.limits import MAX_HORIZON_H
 from cytonet.model.expr import evaluate, names_in
 
 LOG10 = math.log(10.0)
 #: a pre-equilibration has converged when x(T) and x(T/10) agree to this relative tolerance (plus atol)
 STEADY_RTOL = 1e-9
-STEADY_HORIZONS = (1e4, 1e6, 1e8)
+#: horizons tried in turn, h; the last is the engine's limit (a longer one is refused, not simulated)
+STEADY_HORIZONS = (1e4, MAX_HORIZON_H)
 
 
 @dataclass
