@@ -70,6 +70,8 @@ class TapeModel:
     delay_tape: Tape | None = None
     delay_value: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     delay_lag: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: > 0: the Jacobian is block lower-triangular with diagonal blocks of this size (forward sensitivities)
+    block: int = 0
 
     @property
     def n_states(self) -> int:
