@@ -74,7 +74,7 @@ def test_llh_and_chi2_match_petab_on_the_analytic_solution(tmp_path: Path, varia
 
 
 GRADIENT_CASES = [(v, False) for v in ("lin-normal", "log10-normal", "preeq", "sigma-prior")]
-GRADIENT_CASES += [(v, True) for v in ("lin-normal", "log10-normal", "log-laplace", "sigma-prior")]
+GRADIENT_CASES += [(v, True) for v in ("lin-normal", "log10-normal", "log-laplace", "preeq", "sigma-prior")]
 
 
 @pytest.mark.parametrize(("variant", "expressions"), GRADIENT_CASES)

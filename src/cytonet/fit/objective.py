@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -193,10 +194,13 @@ class Objective:
         self.n_evaluations += k
         return ds, P_all, ok, errors
 
-    def run_settings(self, V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    def run_settings(self, V: np.ndarray, steady: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
         """Model parameters and initial values (species' own sense) of every run (k*runs rows), pre-equilibrated
-        where the run asks; ok (k,) and errors (k,) of the pre-equilibrations."""
+        where the run asks (by ``steady``(P, X) -> (steady states, converged); default: integrating every row);
+        ok (k,) and errors (k,) of the pre-equilibrations."""
         L = self.layout
+        steady = steady or self._steady
         info = self.info
         k, n_runs = V.shape[0], len(L.runs)
         base_P = self._model_P(V)
@@ -209,7 +213,7 @@ class Objective:
             if pre is not None:
                 if pre.condition not in pre_cache:
                     Pp, Xp = self._settings(V, pre, base_P, None)
-                    pre_cache[pre.condition] = self._steady(Pp, Xp)
+                    pre_cache[pre.condition] = steady(Pp, Xp)
                 Xs, conv = pre_cache[pre.condition]
                 for i in np.flatnonzero(~conv & ok):
                     errors[i] = f"pre-equilibration in condition {pre.condition!r} reached no steady state"

@@ -12,9 +12,14 @@ at theta +- h e_j: a central difference of functions without an ODE, exact to O(
 (relative to max(1, |theta_j|)); the ODE's part is the sensitivities'. So the gradient's error is
 that of the integration (rtol), not of a finite-difference step through the ODE.
 
+A pre-equilibration integrates (x, S) from the pre-equilibration condition's start until x is
+steady (the objective's own criterion); S(T) is then the steady state's sensitivity, which enters
+the simulation condition's start through the same algebra.
+
 Not covered (the objective then falls back to central finite differences and says why in
-:attr:`ForwardSensitivities.reason`): native cytonet specs (factor kernels), pre-equilibration,
-and what the augmented tape refuses (events, delays, state-dependent switches).
+:attr:`ForwardSensitivities.reason`): native cytonet specs (factor kernels) and what the augmented
+tape refuses (events, delays, state-dependent switches). A point where the augmented integration
+fails but the states alone may not falls back for that call only (counted in ``failures``).
 """
 
 from __future__ import annotations
@@ -56,8 +61,6 @@ class ForwardSensitivities:
         obj = self.obj
         if obj.info.native:
             return "the model is a native cytonet spec (factor kernels), which have no forward sensitivities"
-        if any(pre is not None for pre, _ in obj.layout.runs):
-            return "the problem pre-equilibrates, and steady-state sensitivities are not computed"
         if obj.n == 0:
             return "no parameter is estimated"
         from cytonet.model.tape_sensitivity import compile_sensitivities
@@ -80,6 +83,35 @@ class ForwardSensitivities:
             x0[i], p[i] = start_vectors(tm, dict(zip(obj.info.parameters, P[i])), {s: X[i, j] for s, j in cols})
         return x0, p
 
+    def _steady(self, P: np.ndarray, X: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pre-equilibration of the stacked rows (center, +h, -h) by one augmented run from the center: the steady
+        state and its sensitivity S(T) (integrated until x(T) and x(T/10) agree, as the objective's own check),
+        returned as the center's steady state linearised along S for every row (own sense)."""
+        from cytonet.engine.tape_sensitivity import sensitivity_batch, symbols_along
+        from cytonet.fit.objective import STEADY_HORIZONS, STEADY_RTOL
+
+        obj, sm, n = self.obj, self.model, self.obj.n
+        x0, p = self._starts(P, X)
+        dx = ((x0[1:n + 1] - x0[n + 1:]) / (2 * h[:, None])).T[:-1]  # (states, n)
+        dp = ((p[1:n + 1] - p[n + 1:]) / (2 * h[:, None])).T
+        xc, conv = x0[0], False
+        for T in STEADY_HORIZONS:
+            xs, ps, S, fails = sensitivity_batch(sm, np.array([0.0, T / 10, T]), obj.rtol, obj.atol, obj.max_steps,
+                                                 xc[None], p[:1], dx[None], dp[None])
+            if fails[0]:
+                self.failures += 1
+                raise SensitivityFailed(f"pre-equilibration: {fails[0]}")
+            a, b = xs[0, 1, :-1], xs[0, 2, :-1]
+            xc, dx = xs[0, 2], S[0, 2]
+            if np.all(np.abs(b - a) <= STEADY_RTOL * np.abs(b) + obj.atol):
+                conv = True
+                break
+        step = np.concatenate([[0.0], h, -h])[:, None]
+        dS = np.concatenate([dx, np.zeros((1, n))])  # time's sensitivity: 0
+        rows = xc[None] + step * _direction_rows(dS.T)
+        state, _ = symbols_along(sm, rows, np.broadcast_to(p[:1], (len(rows), p.shape[1])))
+        return state, np.full(len(rows), conv)
+
     def derivatives(self, x: np.ndarray) -> tuple[Evaluation, np.ndarray]:
         """The objective at x and at its 2n linearised neighbours (one :class:`Evaluation`, 2n + 1 rows), and the steps h."""
         from cytonet.engine.tape_sensitivity import sensitivity_batch, symbols_along
@@ -90,7 +122,7 @@ class ForwardSensitivities:
         h = ALGEBRA_STEP * np.maximum(1.0, np.abs(x))
         Xs = np.vstack([x, x + np.diag(h), x - np.diag(h)])
         V = obj.problem.parameters.values(Xs)
-        P, X0, ok, errors = obj.run_settings(V)
+        P, X0, ok, errors = obj.run_settings(V, lambda Pp, Xp: self._steady(Pp, Xp, h))
         x0, p = self._starts(P, X0)
         n_runs = len(L.runs)
         x0, p = x0.reshape(2 * n + 1, n_runs, -1), p.reshape(2 * n + 1, n_runs, -1)
