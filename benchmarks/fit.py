@@ -59,24 +59,51 @@ def _timed(fn, repeat: int = 3) -> tuple[float, object]:  # noqa: ANN001
     return best, out
 
 
-def _pypesto_amici(path: Path, starts: int, seed: int) -> str:
+def _amici_objective(path: Path):  # noqa: ANN202 - (pypesto problem, reduced-vector ids) or a reason string
     try:
-        import amici  # noqa: F401
-        import pypesto.optimize as optimize
+        import amici
         import pypesto.petab
     except ImportError:
         return "pyPESTO/AMICI not installed"
-    t0 = time.perf_counter()
     importer = pypesto.petab.PetabImporter.from_yaml(str(path))
     problem = importer.create_problem()
-    build = time.perf_counter() - t0
-    x = problem.x_guesses[0] if problem.x_guesses.size else problem.get_reduced_vector(np.asarray(problem.x_nominal_scaled))
-    t_fg, _ = _timed(lambda: problem.objective(x, sensi_orders=(0, 1)))
-    t0 = time.perf_counter()
-    res = optimize.minimize(problem, optimizer=optimize.FidesOptimizer(), n_starts=starts, progress_bar=False)
-    fvals = np.asarray(res.optimize_result.fval, float)
-    return (f"AMICI f+g {t_fg * 1e3:.2f} ms (model build {build:.0f} s); fides fit best {np.nanmin(fvals):.4f}, "
-            f"converged {int(np.sum(fvals <= np.nanmin(fvals) + 0.1))}/{starts}, {(time.perf_counter() - t0) / starts:.2f} s/start")
+    solver = problem.objective.amici_solver
+
+    def call(snake: str, camel: str, value: object) -> None:  # AMICI >= 1.0 names its setters in snake case
+        (getattr(solver, snake, None) or getattr(solver, camel))(value)
+
+    call("set_relative_tolerance", "setRelativeTolerance", 1e-8)  # cytonet's defaults: equal tolerances
+    call("set_absolute_tolerance", "setAbsoluteTolerance", 1e-12)
+    call("set_sensitivity_method", "setSensitivityMethod", amici.SensitivityMethod.forward)
+    return problem
+
+
+def _amici_line(path: Path, x: np.ndarray, ids: list[str], g_ref: np.ndarray, t_cyto: float, starts: int) -> str:
+    """AMICI's objective + forward-sensitivity gradient at x (cytonet's ids), its error and the time ratio."""
+    import time as _t
+
+    t0 = _t.perf_counter()
+    problem = _amici_objective(path)
+    if isinstance(problem, str):
+        return problem
+    build = _t.perf_counter() - t0
+    names = [problem.x_names[i] for i in problem.x_free_indices]
+    z = np.asarray([x[ids.index(n)] for n in names])
+    t_fg, (f, g) = _timed(lambda: problem.objective(z, sensi_orders=(0, 1)))
+    g = np.asarray(g, float)
+    g_c = np.asarray([g[names.index(i)] for i in ids])
+    err = float(np.linalg.norm(g_c - g_ref) / max(np.linalg.norm(g_ref), 1e-300))
+    line = (f"AMICI objective+gradient (forward sensitivities, rtol 1e-8) {t_fg * 1e3:.2f} ms, gradient rel. error {err:.1e}, "
+            f"objective {f:.6f}; cytonet/AMICI time ratio {t_cyto / t_fg:.2f} (model build {build:.0f} s)")
+    if starts:
+        import pypesto.optimize as optimize
+
+        t0 = _t.perf_counter()
+        res = optimize.minimize(problem, optimizer=optimize.FidesOptimizer(), n_starts=starts, progress_bar=False)
+        fvals = np.asarray(res.optimize_result.fval, float)
+        line += (f"\n  pyPESTO+AMICI fides: best objective {np.nanmin(fvals):.4f}, converged "
+                 f"{int(np.sum(fvals <= np.nanmin(fvals) + 0.1))}/{starts}, {(_t.perf_counter() - t0) / starts:.2f} s/start")
+    return line
 
 
 def bench(path: Path, starts: int, seed: int, published: float | None) -> None:
@@ -86,27 +113,35 @@ def bench(path: Path, starts: int, seed: int, published: float | None) -> None:
 
     name = path.parent.name
     obj = cached_objective(ObjectiveSettings(str(path)).key())
+    fd = Objective(load_problem(path), gradient="fd")
     x = obj.problem.parameters.nominal_x()
     t_f, ev = _timed(lambda: obj.evaluate(x[None, :]))
     t_fg, (f, g) = _timed(lambda: obj.value_and_gradient(x))
-    ref = Objective(load_problem(path), rtol=1e-11, atol=1e-14, fd_step=1e-5)
+    t_fd, (_, g_fd) = _timed(lambda: fd.value_and_gradient(x))
+    ref = Objective(load_problem(path), rtol=1e-11, atol=1e-14, fd_step=1e-5, gradient="fd")
     _, g_ref = ref.value_and_gradient(x)
-    g_err = float(np.linalg.norm(g - g_ref) / max(np.linalg.norm(g_ref), 1e-300))
+    err = lambda v: float(np.linalg.norm(v - g_ref) / max(np.linalg.norm(g_ref), 1e-300))  # noqa: E731
     llh = ev.llh[0]
     pub = "" if published is None else f" (published {published:.6f}, diff {llh - published:+.1e})"
     print(f"\n{name}: {obj.n} estimated parameters, {obj.layout.measured.size} measurements, {len(obj.layout.runs)} experiments; "
           f"nominal llh {llh:.6f}{pub}")
-    print(f"  objective {t_f * 1e3:8.2f} ms   objective+gradient {t_fg * 1e3:8.2f} ms ({t_fg / t_f:.1f}x one objective, "
-          f"{2 * obj.n + 1} vectors per batch)   gradient rel. error vs rtol 1e-11: {g_err:.1e}")
+    print(f"  objective {t_f * 1e3:8.2f} ms   objective+gradient by {obj.gradient_method}: {t_fg * 1e3:8.2f} ms "
+          f"(rel. error {err(g):.1e})   by central differences ({2 * obj.n + 1} vectors): {t_fd * 1e3:8.2f} ms "
+          f"(rel. error {err(g_fd):.1e}); sensitivities/differences time ratio {t_fg / t_fd:.2f}  "
+          "[errors against central differences at rtol 1e-11, step 1e-5]")
     methods = ["ls", "fides", "lbfgsb"] if obj.least_squares else ["fides", "lbfgsb"]
-    for m in methods:
+    for m in methods if starts else []:
         t0 = time.perf_counter()
         ms = multistart(ObjectiveSettings(str(path)), starts, seed, method=m, workers=1)  # type: ignore[arg-type]
         dt = time.perf_counter() - t0
         b = ms.best
         print(f"  {m:7s} best objective {b.objective:12.4f} (llh {b.llh:.4f})  converged {ms.converged:3d}/{starts}  "
               f"failed {ms.failed}  {dt / starts:7.2f} s/start  {np.mean([s.evaluations for s in ms.starts]):7.0f} vectors/start")
-    print(f"  peer: {_pypesto_amici(path, starts, seed)}")
+    try:
+        peer = _amici_line(path, x, obj.ids, g_ref, t_fg, starts)
+    except Exception as exc:  # noqa: BLE001 - a peer tool's failure is reported, not fatal
+        peer = f"pyPESTO/AMICI failed: {type(exc).__name__}: {exc}"
+    print(f"  peer: {peer}")
 
 
 def fit_all(starts: int, seed: int, budget_s: float, names: list[str] | None, table: Path | None) -> None:

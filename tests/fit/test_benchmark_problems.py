@@ -45,23 +45,18 @@ def test_nominal_simulations_match_the_shipped_simulation_table(name: str) -> No
     np.testing.assert_allclose(sim, ref["simulation"].to_numpy(), rtol=1e-5, atol=1e-8)
 
 
-def _problem_names() -> list[str]:
-    return sorted(p.name for p in ROOT.iterdir() if p.is_dir() and any(p.glob("*.yaml")))
+#: one problem per kind the gradient must handle: small, lin/log mixes, an oscillator (Borghans), pre-equilibration
+#: (Brannmark), many conditions (Fujita); the others cost minutes of tight differences and are measured by benchmarks/fit.py
+GRADIENT_PROBLEMS = ("Perelson_Science1996", "Bertozzi_PNAS2020", "Borghans_BiophysChem1997", "Brannmark_JBC2010",
+                     "Bruno_JExpBot2016", "Fujita_SciSignal2010")
 
 
-def _reference_gradient(problem, x: np.ndarray) -> np.ndarray:  # noqa: ANN001
-    """Central differences at rtol 1e-11 with steps 2e-4 and 1e-4, Richardson-extrapolated: truncation O(h^4)
-    (the single step 1e-5 still left 1e-4 relative on the oscillating Borghans model), integration error ~1e-7."""
-    from cytonet.fit.objective import Objective
-
-    g2, g1 = (Objective(problem, rtol=1e-11, atol=1e-14, fd_step=h, gradient="fd").value_and_gradient(x)[1] for h in (2e-4, 1e-4))
-    return (4 * g1 - g2) / 3
-
-
-@pytest.mark.parametrize("name", _problem_names())
+@pytest.mark.parametrize("name", GRADIENT_PROBLEMS)
 def test_gradient_agrees_with_central_differences_at_tight_tolerances(name: str) -> None:
-    """Forward sensitivities (where the problem allows them) within 1e-5 of the extrapolated differences; the
-    central differences the objective falls back to (pre-equilibration) within 2e-3 (their step 1e-4 at rtol 1e-8)."""
+    """The objective's gradient (forward sensitivities) against central differences at rtol 1e-11. With step 1e-5
+    their truncation error is below 1e-5 relative on all problems but the oscillating Borghans model, whose
+    differences instead converge to the sensitivity gradient quadratically (error 1e-2 at h = 1e-4, 1e-4 at
+    h = 1e-5): the test asks for one or the other."""
     from cytonet.fit.objective import Objective
     from cytonet.fit.problem import load_problem
 
@@ -70,8 +65,10 @@ def test_gradient_agrees_with_central_differences_at_tight_tolerances(name: str)
     x = np.clip(problem.parameters.nominal_x() + 0.05, lb, ub)  # off the optimum, where the gradient is not ~0
     obj = Objective(problem)
     _, g = obj.value_and_gradient(x)
-    g_ref = _reference_gradient(problem, x)
-    pre = any(p is not None for p, _ in obj.layout.runs)
-    assert obj.gradient_method == ("central differences (the problem pre-equilibrates, and steady-state sensitivities "
-                                   "are not computed)" if pre else "forward sensitivities")
-    assert np.linalg.norm(g - g_ref) <= (2e-3 if pre else 1e-5) * np.linalg.norm(g_ref)
+    assert obj.gradient_method == "forward sensitivities"
+
+    def error(h: float) -> float:
+        return float(np.linalg.norm(g - Objective(problem, rtol=1e-11, atol=1e-14, fd_step=h, gradient="fd").value_and_gradient(x)[1]))
+
+    fine = error(1e-5)
+    assert fine <= 1e-5 * np.linalg.norm(g) or fine <= 0.03 * error(1e-4)
