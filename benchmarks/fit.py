@@ -74,7 +74,8 @@ def _amici_objective(path: Path):  # noqa: ANN202 - (pypesto problem, reduced-ve
 
     call("set_relative_tolerance", "setRelativeTolerance", 1e-8)  # cytonet's defaults: equal tolerances
     call("set_absolute_tolerance", "setAbsoluteTolerance", 1e-12)
-    call("set_sensitivity_method", "setSensitivityMethod", amici.SensitivityMethod.forward)
+    methods = getattr(amici, "SensitivityMethod", None) or __import__("amici.sim.sundials", fromlist=["x"]).SensitivityMethod
+    call("set_sensitivity_method", "setSensitivityMethod", methods.forward)
     return problem
 
 
