@@ -25,22 +25,6 @@ NEEDED = tuple(dict.fromkeys([*storm.SIGNATURE_LEVELS, *PEAKS, *NADIRS]))
 STORM_CLASSES = tuple(str(c) for c in storm.LABELS)
 
 
-def hours_above(t: np.ndarray, x: np.ndarray, level: np.ndarray | float) -> np.ndarray:
-    """Hours with x(t) > level per row of ``x`` (patient, time), linear interpolation between samples."""
-    y = np.asarray(x, float) - np.asarray(level, float)[..., None] if np.ndim(level) else np.asarray(x, float) - level
-    a, b, dt = y[:, :-1], y[:, 1:], np.diff(np.asarray(t, float))
-    both = (a > 0) & (b > 0)
-    cross = (a > 0) != (b > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(cross, np.maximum(a, b) / np.abs(b - a), 0.0)
-    return np.sum(np.where(both, dt, 0.0) + np.where(cross, dt * frac, 0.0), axis=1)
-
-
-def hours_below(t: np.ndarray, x: np.ndarray, level: float) -> np.ndarray:
-    """Hours with x(t) < level per row (linear interpolation between samples)."""
-    return hours_above(t, -np.asarray(x, float), -level)
-
-
 def outcomes(t: np.ndarray, series: Mapping[str, np.ndarray], therapy_from: float | None = None) -> dict[str, np.ndarray]:
     """Outcome columns from readouts ``series[name]`` (patient, time) on output times ``t`` (h).
 
@@ -58,15 +42,15 @@ def outcomes(t: np.ndarray, series: Mapping[str, np.ndarray], therapy_from: floa
     for sid, th in storm.SIGNATURE_LEVELS.items():
         x = series[sid]
         level = np.maximum(storm.ELEVATED_FOLD.value * x[:, 0], th.value)
-        elevated_h.append(hours_above(t, x, level))
-        extreme_h.append(hours_above(t, x, storm.EXTREME_LEVEL.value))
+        elevated_h.append(storm.hours_above(t, x, level))
+        extreme_h.append(storm.hours_above(t, x, storm.EXTREME_LEVEL.value))
         elevated_now |= x > level[:, None]
     c1 = np.max(elevated_h, axis=0) >= need
     temp, crp, mapv, spo2, dmg = (series[k] for k in ("TEMP", "CRP", "MAP", "SPO2", "DAMAGE"))
-    c2 = (hours_above(t, temp, clinical.FEVER.value) >= need) | (hours_above(t, crp, storm.MARKED_CRP.value) >= need)
-    organ_h = np.maximum.reduce([hours_below(t, mapv, clinical.HYPOTENSION.value),
-                                 hours_below(t, spo2, clinical.LOW_FLOW_O2.value),
-                                 hours_above(t, dmg, storm.ORGAN_DAMAGE.value)])
+    c2 = (storm.hours_above(t, temp, clinical.FEVER.value) >= need) | (storm.hours_above(t, crp, storm.MARKED_CRP.value) >= need)
+    organ_h = np.maximum.reduce([storm.hours_below(t, mapv, clinical.HYPOTENSION.value),
+                                 storm.hours_below(t, spo2, clinical.LOW_FLOW_O2.value),
+                                 storm.hours_above(t, dmg, storm.ORGAN_DAMAGE.value)])
     c3 = organ_h >= need
     label = storm.label_codes(c1, c2, c3, np.max(extreme_h, axis=0) >= need)
     inflamed_now = (temp >= clinical.FEVER.value) | (crp > storm.MARKED_CRP.value)

@@ -157,22 +157,26 @@ class StormSummary:
         return d
 
 
-def hours_above(t: np.ndarray, x: np.ndarray, level: float) -> float:
-    """Hours with x(t) > level, x linearly interpolated between samples (crossings found exactly)."""
-    t, x = np.asarray(t, float), np.asarray(x, float) - level
-    if t.size < 2:
-        return 0.0
-    a, b, dt = x[:-1], x[1:], np.diff(t)
+def hours_above(t: np.ndarray, x: np.ndarray, level: np.ndarray | float) -> Any:
+    """Hours with x(t) > level, x linearly interpolated between samples (crossings found exactly).
+
+    ``x`` is one series (time,) giving a float, or rows (run, time) giving an array; ``level`` is a
+    number or one per row.
+    """
+    x = np.asarray(x, float)
+    rows = np.atleast_2d(x) - (np.asarray(level, float)[..., None] if np.ndim(level) else level)
+    a, b, dt = rows[:, :-1], rows[:, 1:], np.diff(np.asarray(t, float))
     both = (a > 0) & (b > 0)
     cross = (a > 0) != (b > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.where(cross, np.maximum(a, b) / np.abs(b - a), 0.0)
-    return float(np.sum(dt[both]) + np.sum((dt * frac)[cross]))
+    hours = np.sum(np.where(both, dt, 0.0) + np.where(cross, dt * frac, 0.0), axis=1)
+    return float(hours[0]) if x.ndim == 1 else hours
 
 
-def hours_below(t: np.ndarray, x: np.ndarray, level: float) -> float:
-    """Hours with x(t) < level (linear interpolation between samples)."""
-    return hours_above(t, -np.asarray(x, float), -level)
+def hours_below(t: np.ndarray, x: np.ndarray, level: np.ndarray | float) -> Any:
+    """Hours with x(t) < level (linear interpolation between samples); shapes as :func:`hours_above`."""
+    return hours_above(t, -np.asarray(x, float), -np.asarray(level, float))
 
 
 def at_horizon_end(x: np.ndarray, nadir: bool = False) -> np.ndarray:

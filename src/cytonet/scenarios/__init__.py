@@ -113,16 +113,21 @@ def simulate_scenario(
     parameters: Mapping[str, float] | None = None,
     points_per_hour: float = 4.0,
     base: ModelSpec | None = None,
+    model: tuple[ModelSpec, dict[str, float]] | None = None,
     **solver: float,
 ):  # noqa: ANN201 - xarray.Dataset, imported lazily
-    """Run a scenario from the host's steady state; the Dataset's attrs name the scenario."""
+    """Run a scenario from the host's steady state; the Dataset's attrs name the scenario.
+
+    ``model`` is the (spec, rest state) pair of :func:`scenario_model` for these parameters when the
+    caller already has it (the steady state is then not solved again).
+    """
     from cytonet.engine.simulate import simulate
 
     sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
     t_end = float(hours if hours is not None else sc.t_end)
     if not t_end > 0:
         raise ScenarioError(f"hours must be positive, got {hours!r}")
-    spec, rest = scenario_model(sc, parameters, base)
+    spec, rest = model or scenario_model(sc, parameters, base)
     ds = simulate(spec, t_end, n_points=int(round(t_end * points_per_hour)) + 1, initial=rest, **solver)
     ds.attrs.update(scenario=sc.id, scenario_name=sc.name, overrides=repr(dict(parameters or {})))
     return ds
