@@ -1,0 +1,304 @@
+"""Per-model lock-step kernels: the right-hand side and Jacobian written out for one model's factor structure.
+
+:func:`cytonet.engine.lockstep.rhs_block` and :func:`~cytonet.engine.lockstep.jac_block` interpret the
+structure arrays ``S`` (reaction -> factors -> products): every factor is one pass over a row of
+lanes, so a right-hand side streams its rows through the cache about 630 times. The kernels made
+here do the same operations in the same order (results bit-identical) with the structure resolved
+when the code is written: one loop over the lanes per group of reactions, each lane's states,
+rates and accumulated derivatives held in registers, every row index a constant, and the lane
+count ``B`` a constant too, so that the rows of an array differ by constant offsets and LLVM
+vectorises the loop with one alias check per array. A loop holds at most :data:`MAX_ROWS` array
+rows (beyond about a hundred, LLVM gives up on the alias checks and leaves the loop scalar).
+
+The source is built from the compiled model's integer indices and float coefficients only (never
+from user text), written once per structure into the cache folder, imported, and compiled by numba
+with its on-disk cache, so a later process loads machine code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from cytonet.model.compile import CAP, HILL_ACT, HILL_INH, POWER, SAT
+
+#: bump when the generated code changes, so stale cached modules are not reused
+CODEGEN_VERSION = 1
+#: most distinct array rows one generated loop touches
+MAX_ROWS = 72
+
+class LaneKernels(NamedTuple):
+    """Generated kernels of one model structure, Hill-code set and lane count."""
+
+    rhs: Callable[..., None]
+    jac: Callable[..., None]
+    lanes: int
+
+
+def _is_mass_action(S: tuple, r: int) -> bool:
+    """The test of :func:`cytonet.engine.lockstep._mass_action` (the same fused path must be taken)."""
+    f_ptr, f_kind, _, f_nu, s_ptr = S[:5]
+    fs = range(f_ptr[r], f_ptr[r + 1])
+    ns = s_ptr[r + 1] - s_ptr[r]
+    return len(fs) <= 2 and 0 < ns <= 2 and all(f_kind[j] == POWER and f_nu[j] == 1.0 for j in fs)
+
+
+class _Loop:
+    """Statements of one loop over the lanes and the rows they read and accumulate."""
+
+    def __init__(self) -> None:
+        self.body: list[str] = []
+        self.x: set[int] = set()
+        self.acc: dict[int, None] = {}  # accumulated rows, first-touch order
+        self.consts: set[tuple[str, int]] = set()
+
+    def rows(self) -> int:
+        return len(self.x) + len(self.acc) + len(self.consts)
+
+
+class _Writer:
+    """Builds the loops of one kernel: every emitted name and index comes from the model's integer arrays."""
+
+    def __init__(self, B: int, acc_name: str) -> None:
+        self.B, self.acc_name = B, acc_name
+        self.loops: list[_Loop] = []
+
+    def new_loop(self) -> _Loop:
+        self.loops.append(_Loop())
+        return self.loops[-1]
+
+    def c(self, loop: _Loop, name: str, row: int) -> str:
+        loop.consts.add((name, row))
+        return f"{name}[{row * self.B} + q]"
+
+    def x(self, loop: _Loop, s: int) -> str:
+        loop.x.add(int(s))
+        return f"x{int(s)}"
+
+    def add(self, loop: _Loop, row: int, term: str) -> None:
+        loop.acc.setdefault(int(row))
+        loop.body.append(f"a{int(row)} += {term}")
+
+    def source(self) -> list[str]:
+        lines = []
+        for loop in self.loops:
+            lines.append(f"    for q in range({self.B}):")
+            lines += [f"        x{s} = X[{s * self.B} + q]" for s in sorted(loop.x)]
+            lines += [f"        a{r} = {self.acc_name}[{r * self.B} + q]" for r in loop.acc]
+            lines += [f"        {s}" for s in loop.body]
+            lines += [f"        {self.acc_name}[{r * self.B} + q] = a{r}" for r in loop.acc]
+        return lines
+
+
+def _reaction_rows(S: tuple, r: int) -> int:
+    f_ptr, f_kind, s_ptr = S[0], S[1], S[4]
+    return 1 + 2 * (f_ptr[r + 1] - f_ptr[r]) + (s_ptr[r + 1] - s_ptr[r]) + int(any(k != POWER for k in f_kind[f_ptr[r]:f_ptr[r + 1]]))
+
+
+def _hill(w: _Writer, L: _Loop, j: int, s: int, code: int) -> tuple[str, str]:
+    """Statements for xq = max(x, 0) and xn = xq ** n of a Hill factor; returns their local names."""
+    xs = w.x(L, s)
+    L.body.append(f"xq{j} = {xs} if {xs} > 0.0 else 0.0")
+    L.body.append(f"xn{j} = _pow_code(xq{j}, {int(code)}, {w.c(L, 'fn', j)})")
+    return f"xq{j}", f"xn{j}"
+
+
+def rhs_source(S: tuple, ncode: np.ndarray, B: int) -> list[str]:
+    """Body of the generated right-hand side: the operations of ``rhs_block`` in its order."""
+    f_ptr, f_kind, f_species, f_nu, s_ptr, s_species, s_coef = S
+    w = _Writer(B, "out")
+    L = w.new_loop()
+    for r in range(len(f_ptr) - 1):
+        if L.body and L.rows() + _reaction_rows(S, r) > MAX_ROWS:
+            L = w.new_loop()
+        fs = range(f_ptr[r], f_ptr[r + 1])
+        ps = range(s_ptr[r], s_ptr[r + 1])
+        k = w.c(L, "kr", r)
+        if _is_mass_action(S, r):
+            fac = "".join(f" * {w.x(L, f_species[j])}" for j in fs)
+            if not fs:
+                for j in ps:
+                    w.add(L, s_species[j], f"{float(s_coef[j])!r} * {k}")
+            elif len(ps) == 1:
+                w.add(L, s_species[ps[0]], f"{float(s_coef[ps[0]])!r} * ({k}{fac})")
+            else:
+                L.body.append(f"v = {k}{fac}")
+                for j in ps:
+                    w.add(L, s_species[j], f"{float(s_coef[j])!r} * v")
+            continue
+        rational = any(f_kind[j] != POWER for j in fs)
+        L.body.append(f"v = {k}")
+        if rational:
+            L.body.append("den = 1.0")
+        for j in fs:
+            kind, nu = int(f_kind[j]), float(f_nu[j])
+            if kind == POWER:
+                xs = w.x(L, f_species[j])
+                L.body.append(f"v *= {xs}" if nu == 1.0 else f"v *= {xs} * {xs}" if nu == 2.0 else f"v *= {xs} ** {nu!r}")
+            elif kind == SAT:
+                xs = w.x(L, f_species[j])
+                L.body += [f"v *= {xs}", f"den *= {w.c(L, 'fK', j)} + {xs}"]
+            elif kind == CAP:
+                xs = w.x(L, f_species[j])
+                L.body += [f"v *= {w.c(L, 'fK', j)} - {xs}", f"den *= {w.c(L, 'fK', j)}"]
+            else:
+                _, xn = _hill(w, L, j, f_species[j], ncode[j])
+                fkn = w.c(L, "fKn", j)
+                if kind == HILL_ACT:
+                    L.body.append(f"v *= {xn}")
+                elif kind == HILL_INH:
+                    L.body.append(f"v *= {fkn}")
+                else:
+                    L.body.append(f"v *= {w.c(L, 'fb', j)} * {fkn} + {xn}")
+                L.body.append(f"den *= {fkn} + {xn}")
+        if rational:
+            L.body.append("v /= den")
+        for j in ps:
+            w.add(L, s_species[j], f"{float(s_coef[j])!r} * v")
+    return w.source()
+
+
+def jac_source(S: tuple, ncode: np.ndarray, jac_dst: np.ndarray, B: int) -> list[str]:
+    """Body of the generated Jacobian: the terms of ``jac_block`` in its order, added into ``out`` (zeroed first)."""
+    f_ptr, f_kind, f_species, f_nu, s_ptr, s_species, s_coef = S
+    w = _Writer(B, "out")
+    L = w.new_loop()
+    e = 0
+    for r in range(len(f_ptr) - 1):
+        m, ns = f_ptr[r + 1] - f_ptr[r], s_ptr[r + 1] - s_ptr[r]
+        if L.body and L.rows() + _reaction_rows(S, r) + m * ns > MAX_ROWS:
+            L = w.new_loop()
+        k = w.c(L, "kr", r)
+        if _is_mass_action(S, r):
+            for i in range(m):
+                if m == 1:
+                    L.body.append(f"g = {k} * 1.0")
+                else:
+                    L.body.append(f"g = {k} * 1.0 * {w.x(L, f_species[f_ptr[r] + 1 - i])}")
+                for t in range(ns):
+                    w.add(L, jac_dst[e + t], f"{float(s_coef[s_ptr[r] + t])!r} * g")
+                e += ns
+            continue
+        for i in range(m):
+            j = f_ptr[r] + i
+            kind, nu, s = int(f_kind[j]), float(f_nu[j]), f_species[j]
+            fv, dv = f"fv{i}", f"dv{i}"
+            if kind == POWER:
+                xs = w.x(L, s)
+                if nu == 1.0:
+                    L.body += [f"{fv} = {xs}", f"{dv} = 1.0"]
+                elif nu == 2.0:
+                    L.body += [f"{fv} = {xs} * {xs}", f"{dv} = 2.0 * {xs}"]
+                else:
+                    L.body += [f"{fv} = {xs} ** {nu!r}", f"{dv} = {nu!r} * {xs} ** ({nu!r} - 1.0)"]
+            elif kind == SAT:
+                xs, fk = w.x(L, s), w.c(L, "fK", j)
+                L.body += [f"inv = 1.0 / ({fk} + {xs})", f"{fv} = {xs} * inv", f"{dv} = {fk} * inv * inv"]
+            elif kind == CAP:
+                xs, fk = w.x(L, s), w.c(L, "fK", j)
+                L.body += [f"inv = 1.0 / {fk}", f"{fv} = 1.0 - {xs} * inv", f"{dv} = -inv"]
+            else:
+                xq, xn = _hill(w, L, j, s, ncode[j])
+                fkn, fn = w.c(L, "fKn", j), w.c(L, "fn", j)
+                L.body += [f"inv = 1.0 / ({fkn} + {xn})",
+                           f"dh = {fn} * {fkn} * _powm1({xq}, {int(ncode[j])}, {fn}, {xn}) * inv * inv"]
+                if kind == HILL_ACT:
+                    L.body += [f"{fv} = {xn} * inv", f"{dv} = dh"]
+                elif kind == HILL_INH:
+                    L.body += [f"{fv} = {fkn} * inv", f"{dv} = -dh"]
+                else:
+                    fb = w.c(L, "fb", j)
+                    L.body += [f"{fv} = {fb} + (1.0 - {fb}) * {xn} * inv", f"{dv} = (1.0 - {fb}) * dh"]
+        for i in range(m):
+            L.body.append(f"g = {k} * dv{i}")
+            L.body += [f"g *= fv{o}" for o in range(m) if o != i]
+            for t in range(ns):
+                w.add(L, jac_dst[e + t], f"{float(s_coef[s_ptr[r] + t])!r} * g")
+            e += ns
+    return w.source()
+
+
+_HEADER = '''"""Generated by cytonet.engine.lane_codegen from a compiled model's structure arrays; do not edit."""
+import numba as nb
+
+from cytonet.engine.lockstep import JAC_SIG, RHS_SIG, _pow_code, _powm1
+
+_J = dict(cache=True, nogil=True, error_model="numpy")
+
+
+@nb.njit(RHS_SIG, **_J)
+def rhs(X2, U2, kr2, fK2, fn2, fb2, fKn2, out2):
+    X, kr, fK, fn, fb, fKn, out = (X2.reshape(X2.size), kr2.reshape(kr2.size), fK2.reshape(fK2.size), fn2.reshape(fn2.size),
+                                   fb2.reshape(fb2.size), fKn2.reshape(fKn2.size), out2.reshape(out2.size))
+    U = U2.reshape(U2.size)
+    for q in range(out.shape[0]):
+        out[q] = U[q]
+'''
+
+_JAC_HEAD = '''
+
+@nb.njit(JAC_SIG, **_J)
+def jac(X2, kr2, fK2, fn2, fb2, fKn2, out2):
+    X, kr, fK, fn, fb, fKn, out = (X2.reshape(X2.size), kr2.reshape(kr2.size), fK2.reshape(fK2.size), fn2.reshape(fn2.size),
+                                   fb2.reshape(fb2.size), fKn2.reshape(fKn2.size), out2.reshape(out2.size))
+    for q in range(out.shape[0]):
+        out[q] = 0.0
+'''
+
+
+def module_source(S: tuple, ncode: np.ndarray, jac_dst: np.ndarray, B: int) -> str:
+    """The whole generated module for one structure, Hill-code set and lane count."""
+    return (_HEADER + "\n".join(rhs_source(S, ncode, B)) + "\n" + _JAC_HEAD
+            + "\n".join(jac_source(S, ncode, jac_dst, B)) + "\n")
+
+
+def _folder() -> Path:
+    from cytonet.knowledge.cache import cache_dir
+
+    base = cache_dir()
+    return (base if base is not None else Path(tempfile.gettempdir()) / f"cytonet-{os.getuid()}") / "kernels"
+
+
+_LOCK = threading.Lock()
+_LOADED: dict[str, LaneKernels] = {}
+
+
+def _name(src: str) -> str:
+    return "cytonet_lane_kernels_" + hashlib.sha256(f"{CODEGEN_VERSION}\0{src}".encode()).hexdigest()[:24]
+
+
+def is_built(S: tuple, ncode: np.ndarray, jac_dst: np.ndarray, B: int) -> bool:
+    """Whether :func:`lane_kernels` would load these kernels instead of compiling them (loaded, or in numba's disk cache)."""
+    name = _name(module_source(S, ncode, jac_dst, B))
+    return name in _LOADED or len(list((_folder() / "__pycache__").glob(f"{name}.*.nbi"))) >= 2
+
+
+def lane_kernels(S: tuple, ncode: np.ndarray, jac_dst: np.ndarray, B: int) -> LaneKernels:
+    """The generated kernels for ``B`` lanes (written and compiled on first use, then loaded from the caches)."""
+    from cytonet.io import atomic_write_text
+
+    src = module_source(S, ncode, jac_dst, B)
+    name = _name(src)
+    with _LOCK:
+        if name in _LOADED:
+            return _LOADED[name]
+        path = _folder() / f"{name}.py"
+        if not path.is_file() or path.read_text() != src:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, src)
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod  # numba's cache finds the module by name
+        spec.loader.exec_module(mod)  # safe: source written above from the model's integer indices and float coefficients only
+        _LOADED[name] = LaneKernels(mod.rhs, mod.jac, B)
+        return _LOADED[name]
