@@ -36,7 +36,7 @@ def test_generated_kernels_equal_the_interpreted_ones_bit_for_bit(make, vary, in
     X[:, 0] = 0.0  # Hill factors at x = 0
     X[0, 1] = -1e-3  # a slightly negative state (clipped in Hill factors)
     U = np.ascontiguousarray(rng.uniform(0.0, 1.0, (n, B)))
-    k = lane_codegen.lane_kernels(S, ncode, jac_dst, B)
+    k = lane_codegen.lane_kernels((S, Q, L, jac_dst), ncode, B)
     ref, got = np.empty((n, B)), np.empty((n, B))
     lockstep.rhs_block(X, U, C, S, ncode, ref, *np.empty((4, B)))
     k.rhs(X, U, *C, got)
@@ -47,6 +47,14 @@ def test_generated_kernels_equal_the_interpreted_ones_bit_for_bit(make, vary, in
     lockstep.jac_block(X, C, S, ncode, jac_dst, jref, np.empty((m_max, B)), np.empty((m_max, B)), *np.empty((3, B)))
     k.jac(X, *C, jgot)
     np.testing.assert_array_equal(jgot, jref)
+    dtg = np.array([1e-3, 0.1, 1.0, 10.0, 1e3, 1e5])
+    a_ref = np.empty((nnz, B))
+    lockstep.lu_block(jref, dtg, L, a_ref, np.empty(B), np.empty(B), np.ones(B, bool))
+    b_ref = np.ascontiguousarray(rng.normal(size=(n, B)))
+    b_got = b_ref.copy()
+    lockstep.solve_block(a_ref, L, b_ref, np.empty_like(b_ref))
+    k.solve(a_ref, b_got)
+    np.testing.assert_array_equal(b_got, b_ref)
 
 
 def test_batches_on_generated_kernels_equal_interpreted_ones_for_any_thread_count():
@@ -70,14 +78,15 @@ def test_generated_code_uses_only_its_own_names_and_numbers():
     import re
 
     cm = _no_threshold_network()
-    S, _, _, jac_dst = rodas.model_arrays(cm)
-    body = lane_codegen.rhs_source(S, np.zeros(len(cm.f_kind), np.int64), 8) + lane_codegen.jac_source(
-        S, np.zeros(len(cm.f_kind), np.int64), jac_dst, 8)
+    S, _, L, jac_dst = rodas.model_arrays(cm)
+    codes = np.zeros(len(cm.f_kind), np.int64)
+    body = (lane_codegen.rhs_source(S, codes, 8) + lane_codegen.jac_source(S, codes, jac_dst, 8)
+            + lane_codegen.solve_source(L, 8))
     fixed = {"for", "in", "range", "if", "else", "q", "v", "den", "g", "inv", "dh", "X", "kr", "fK", "fn", "fb", "fKn", "out",
-             "_pow_code", "_powm1"}
+             "_pow_code", "_powm1", "b", "a", "e"}
     names = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", "\n".join(body)))
-    assert names and all(w in fixed or re.fullmatch(r"(x|a|xq|xn|fv|dv)[0-9]+", w) for w in names), names - fixed
-    assert not {*cm.species, *cm.parameters} & names
+    assert names and all(w in fixed or re.fullmatch(r"(x|a|b|xq|xn|fv|dv)[0-9]+", w) for w in names), names - fixed
+    assert not {*cm.species, *cm.parameters} & (names - fixed)  # a model ID equal to a generator name is no leak
 
 
 def test_unknown_kernels_choice_is_refused():

@@ -167,7 +167,7 @@ def _run_lanes(cm: CompiledModel, arr: dict[str, np.ndarray], t: np.ndarray, set
     M, rtol, atol, max_steps, max_step = settings
     kernels = None
     if generated and rows.size >= LOCKSTEP_LANES:
-        kernels = lane_codegen.lane_kernels(M[0], ncode, M[3], LOCKSTEP_LANES)
+        kernels = lane_codegen.lane_kernels(M, ncode, LOCKSTEP_LANES)
     lockstep.solve_lanes(
         arr["X0"][rows], arr["P"][rows], t, arr["bolus_time"][rows], cm.bolus_species, arr["bolus_amount"][rows],
         arr["inf_start"][rows], arr["inf_end"][rows], cm.inf_species, arr["inf_rate"][rows],
@@ -261,7 +261,7 @@ def simulate_batch(
 
             ncode = hill_codes(arr["P"], M[1][4])
             generated = kernels == "generated" or (kernels == "auto" and (
-                n >= GENERATED_MIN_RUNS or is_built(M[0], ncode, M[3], LOCKSTEP_LANES)))
+                n >= GENERATED_MIN_RUNS or is_built(M, ncode, LOCKSTEP_LANES)))
             size = max(1, min(step, -(-n // n_threads)))
             bounds = [(a, min(n, a + size)) for a in range(0, n, size)]
             done = pool.map(lambda ab: _run_lanes(cm, arr, t, settings, ncode, generated, np.arange(*ab), out, status, info),

@@ -41,6 +41,8 @@ _ROW = nb.types.float64[:, ::1]
 #: fK, fn, fb, fKn, out), every argument ``[rows, B]``
 RHS_SIG = nb.types.void(*(_ROW,) * 8)
 JAC_SIG = nb.types.void(*(_ROW,) * 7)
+#: solve(a, b), as :func:`solve_block`
+SOLVE_SIG = nb.types.void(_ROW, _ROW)
 
 
 @nb.njit(**_JI)
@@ -399,6 +401,19 @@ def _no_jac(X, kr, fK, fn, fb, fKn, out):
     """Stands in for a generated Jacobian when the interpreted kernels run."""
 
 
+@nb.njit(SOLVE_SIG, **_J)
+def _no_solve(a, b):
+    """Stands in for generated triangular solves when the interpreted kernels run."""
+
+
+@nb.njit(**_JI)
+def _solve(gen, gsolve, a, L, b, w):
+    if gen:
+        gsolve(a, b)
+    else:
+        solve_block(a, L, b, w)
+
+
 @nb.njit(**_JI)
 def _rhs(gen, grhs, X, U, C, S, ncode, out, v, den, xp, xn):
     if gen:
@@ -423,7 +438,7 @@ def solve_lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start
                 M, ncode, rtol, atol, max_steps, h_max, B, rows, out, status, info, kernels=None) -> None:
     """Integrate every run (rows of ``X0``, ``P`` and the event arrays) on ``B`` SIMD lanes (see :func:`_lanes`).
 
-    ``kernels``: the model's generated right-hand side and Jacobian for ``B`` lanes
+    ``kernels``: the model's generated right-hand side, Jacobian and triangular solves for ``B`` lanes
     (:func:`cytonet.engine.lane_codegen.lane_kernels`, bit-identical to the interpreted kernels), or
     None for the interpreted ones. The driver is compiled for the argument types with the kernels
     as function pointers, so one machine code (cached on disk) serves every model.
@@ -433,16 +448,16 @@ def solve_lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start
         raise ValueError(f"generated kernels are for {kernels.lanes} lanes, this call runs {min(B, X0.shape[0])}")
     args = (X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf_end, inf_species, inf_rate,
             M, ncode, rtol, atol, max_steps, h_max, B, rows, out, status, info, gen)
-    sig = tuple(nb.typeof(a) for a in args) + (nb.types.FunctionType(RHS_SIG), nb.types.FunctionType(JAC_SIG))
+    sig = tuple(nb.typeof(a) for a in args) + tuple(nb.types.FunctionType(f) for f in (RHS_SIG, JAC_SIG, SOLVE_SIG))
     driver = _DRIVERS.get(sig)
     if driver is None:
         with _DRIVERS_LOCK:
             driver = _DRIVERS.get(sig) or _DRIVERS.setdefault(sig, nb.njit(sig, **_J)(_lanes))
-    driver(*args, *(kernels[:2] if gen else (_no_rhs, _no_jac)))
+    driver(*args, *(kernels[:3] if gen else (_no_rhs, _no_jac, _no_solve)))
 
 
 def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf_end, inf_species, inf_rate,
-           M, ncode, rtol, atol, max_steps, h_max, B, rows, out, status, info, gen, grhs, gjac):
+           M, ncode, rtol, atol, max_steps, h_max, B, rows, out, status, info, gen, grhs, gjac, gsolve):
     """Integrate every run (rows of ``X0``, ``P`` and the event arrays) on ``B`` SIMD lanes.
 
     ``ncode`` is :func:`hill_codes` of the whole batch, so a run's arithmetic does not depend on
@@ -617,7 +632,7 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
         lu_block(jv, dtg, L, a, v, big, ok)
         # 3. the six stages on every lane
         k1[:, :] = fy0
-        solve_block(a, L, k1, w)
+        _solve(gen, gsolve, a, L, k1, w)
         for i in range(n):
             for q in range(B):
                 yt[i, q] = x[i, q] + A21 * k1[i, q]
@@ -625,7 +640,7 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
         for i in range(n):
             for q in range(B):
                 k2[i, q] = fw[i, q] + ih[q] * C21 * k1[i, q]
-        solve_block(a, L, k2, w)
+        _solve(gen, gsolve, a, L, k2, w)
         for i in range(n):
             for q in range(B):
                 yt[i, q] = x[i, q] + A31 * k1[i, q] + A32 * k2[i, q]
@@ -633,7 +648,7 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
         for i in range(n):
             for q in range(B):
                 k3[i, q] = fw[i, q] + ih[q] * (C31 * k1[i, q] + C32 * k2[i, q])
-        solve_block(a, L, k3, w)
+        _solve(gen, gsolve, a, L, k3, w)
         for i in range(n):
             for q in range(B):
                 yt[i, q] = x[i, q] + A41 * k1[i, q] + A42 * k2[i, q] + A43 * k3[i, q]
@@ -641,7 +656,7 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
         for i in range(n):
             for q in range(B):
                 k4[i, q] = fw[i, q] + ih[q] * (C41 * k1[i, q] + C42 * k2[i, q] + C43 * k3[i, q])
-        solve_block(a, L, k4, w)
+        _solve(gen, gsolve, a, L, k4, w)
         for i in range(n):
             for q in range(B):
                 yt[i, q] = x[i, q] + A51 * k1[i, q] + A52 * k2[i, q] + A53 * k3[i, q] + A54 * k4[i, q]
@@ -649,7 +664,7 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
         for i in range(n):
             for q in range(B):
                 k5[i, q] = fw[i, q] + ih[q] * (C51 * k1[i, q] + C52 * k2[i, q] + C53 * k3[i, q] + C54 * k4[i, q])
-        solve_block(a, L, k5, w)
+        _solve(gen, gsolve, a, L, k5, w)
         for i in range(n):
             for q in range(B):
                 yt[i, q] += k5[i, q]
@@ -657,7 +672,7 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
         for i in range(n):
             for q in range(B):
                 k6[i, q] = fw[i, q] + ih[q] * (C61 * k1[i, q] + C62 * k2[i, q] + C63 * k3[i, q] + C64 * k4[i, q] + C65 * k5[i, q])
-        solve_block(a, L, k6, w)
+        _solve(gen, gsolve, a, L, k6, w)
         errs[:] = 0.0
         for i in range(n):
             for q in range(B):
