@@ -54,51 +54,59 @@ def _is_mass_action(S: tuple, r: int) -> bool:
     return len(fs) <= 2 and 0 < ns <= 2 and all(f_kind[j] == POWER and f_nu[j] == 1.0 for j in fs)
 
 
-class _Loop:
-    """Statements of one loop over the lanes and the rows they read and accumulate."""
+class _Locals:
+    """Loops over the lanes whose rows of ``[rows, B]`` arrays live in locals: loaded on first read (state rows ``X``
+    first, in row order), stored at the end of the loop when written; constants are read in place. A new loop starts
+    when one would hold more than ``max_rows`` rows. Every name and index written comes from the model's integer arrays."""
 
-    def __init__(self) -> None:
+    def __init__(self, B: int, max_rows: int, prefix: dict[str, str]) -> None:
+        self.B, self.max_rows, self.prefix = B, max_rows, prefix  # prefix: array -> name of its locals
+        self.loops: list[tuple[list[str], dict[tuple[str, int], bool], set[tuple[str, int]]]] = []
+        self.new()
+
+    def new(self) -> None:
         self.body: list[str] = []
-        self.x: set[int] = set()
-        self.acc: dict[int, None] = {}  # accumulated rows, first-touch order
+        self.rows: dict[tuple[str, int], bool] = {}  # (array, row) held in a local -> written
         self.consts: set[tuple[str, int]] = set()
+        self.loops.append((self.body, self.rows, self.consts))
 
-    def rows(self) -> int:
-        return len(self.x) + len(self.acc) + len(self.consts)
+    def room(self, k: int) -> None:
+        """Start a new loop unless ``k`` more rows fit in this one."""
+        if self.body and len(self.rows) + len(self.consts) + k > self.max_rows:
+            self.new()
 
+    def c(self, arr: str, row: int) -> str:
+        """A constant row, read in place."""
+        self.consts.add((arr, int(row)))
+        return f"{arr}[{int(row) * self.B} + q]"
 
-class _Writer:
-    """Builds the loops of one kernel: every emitted name and index comes from the model's integer arrays."""
+    def get(self, arr: str, row: int) -> str:
+        self.rows.setdefault((arr, int(row)), False)
+        return f"{self.prefix.get(arr, arr)}{int(row)}"
 
-    def __init__(self, B: int, acc_name: str) -> None:
-        self.B, self.acc_name = B, acc_name
-        self.loops: list[_Loop] = []
+    def put(self, arr: str, row: int, expr: str) -> None:
+        self.rows[(arr, int(row))] = True
+        self.body.append(f"{self.prefix.get(arr, arr)}{int(row)} = {expr}")
 
-    def new_loop(self) -> _Loop:
-        self.loops.append(_Loop())
-        return self.loops[-1]
-
-    def c(self, loop: _Loop, name: str, row: int) -> str:
-        loop.consts.add((name, row))
-        return f"{name}[{row * self.B} + q]"
-
-    def x(self, loop: _Loop, s: int) -> str:
-        loop.x.add(int(s))
-        return f"x{int(s)}"
-
-    def add(self, loop: _Loop, row: int, term: str) -> None:
-        loop.acc.setdefault(int(row))
-        loop.body.append(f"a{int(row)} += {term}")
+    def add(self, arr: str, row: int, term: str) -> None:
+        name = self.get(arr, row)
+        self.rows[(arr, int(row))] = True
+        self.body.append(f"{name} += {term}")
 
     def source(self) -> list[str]:
         lines = []
-        for loop in self.loops:
+        for body, rows, _ in self.loops:
+            held = sorted((k for k in rows if k[0] == "X"), key=lambda k: k[1]) + [k for k in rows if k[0] != "X"]
+            name = {k: f"{self.prefix.get(k[0], k[0])}{k[1]}" for k in held}
             lines.append(f"    for q in range({self.B}):")
-            lines += [f"        x{s} = X[{s * self.B} + q]" for s in sorted(loop.x)]
-            lines += [f"        a{r} = {self.acc_name}[{r * self.B} + q]" for r in loop.acc]
-            lines += [f"        {s}" for s in loop.body]
-            lines += [f"        {self.acc_name}[{r * self.B} + q] = a{r}" for r in loop.acc]
+            lines += [f"        {name[k]} = {k[0]}[{k[1] * self.B} + q]" for k in held]
+            lines += [f"        {x}" for x in body]
+            lines += [f"        {k[0]}[{k[1] * self.B} + q] = {name[k]}" for k in held if rows[k]]
         return lines
+
+
+#: local names of state rows and accumulated rows in the right-hand side and Jacobian
+_NAMES = {"X": "x", "out": "a"}
 
 
 def _reaction_rows(S: tuple, r: int) -> int:
@@ -106,88 +114,84 @@ def _reaction_rows(S: tuple, r: int) -> int:
     return 1 + 2 * (f_ptr[r + 1] - f_ptr[r]) + (s_ptr[r + 1] - s_ptr[r]) + int(any(k != POWER for k in f_kind[f_ptr[r]:f_ptr[r + 1]]))
 
 
-def _hill(w: _Writer, L: _Loop, j: int, s: int, code: int) -> tuple[str, str]:
+def _hill(w: _Locals, j: int, s: int, code: int) -> tuple[str, str]:
     """Statements for xq = max(x, 0) and xn = xq ** n of a Hill factor; returns their local names."""
-    xs = w.x(L, s)
-    L.body.append(f"xq{j} = {xs} if {xs} > 0.0 else 0.0")
-    L.body.append(f"xn{j} = _pow_code(xq{j}, {int(code)}, {w.c(L, 'fn', j)})")
+    xs = w.get('X', s)
+    w.body.append(f"xq{j} = {xs} if {xs} > 0.0 else 0.0")
+    w.body.append(f"xn{j} = _pow_code(xq{j}, {int(code)}, {w.c('fn', j)})")
     return f"xq{j}", f"xn{j}"
 
 
 def rhs_source(S: tuple, ncode: np.ndarray, B: int) -> list[str]:
     """Body of the generated right-hand side: the operations of ``rhs_block`` in its order."""
     f_ptr, f_kind, f_species, f_nu, s_ptr, s_species, s_coef = S
-    w = _Writer(B, "out")
-    L = w.new_loop()
+    w = _Locals(B, MAX_ROWS, _NAMES)
     for r in range(len(f_ptr) - 1):
-        if L.body and L.rows() + _reaction_rows(S, r) > MAX_ROWS:
-            L = w.new_loop()
+        w.room(_reaction_rows(S, r))
         fs = range(f_ptr[r], f_ptr[r + 1])
         ps = range(s_ptr[r], s_ptr[r + 1])
-        k = w.c(L, "kr", r)
+        k = w.c("kr", r)
         if _is_mass_action(S, r):
-            fac = "".join(f" * {w.x(L, f_species[j])}" for j in fs)
+            fac = "".join(f" * {w.get('X', f_species[j])}" for j in fs)
             if not fs:
                 for j in ps:
-                    w.add(L, s_species[j], f"{float(s_coef[j])!r} * {k}")
+                    w.add("out", s_species[j], f"{float(s_coef[j])!r} * {k}")
             elif len(ps) == 1:
-                w.add(L, s_species[ps[0]], f"{float(s_coef[ps[0]])!r} * ({k}{fac})")
+                w.add("out", s_species[ps[0]], f"{float(s_coef[ps[0]])!r} * ({k}{fac})")
             else:
-                L.body.append(f"v = {k}{fac}")
+                w.body.append(f"v = {k}{fac}")
                 for j in ps:
-                    w.add(L, s_species[j], f"{float(s_coef[j])!r} * v")
+                    w.add("out", s_species[j], f"{float(s_coef[j])!r} * v")
             continue
         rational = any(f_kind[j] != POWER for j in fs)
-        L.body.append(f"v = {k}")
+        w.body.append(f"v = {k}")
         if rational:
-            L.body.append("den = 1.0")
+            w.body.append("den = 1.0")
         for j in fs:
             kind, nu = int(f_kind[j]), float(f_nu[j])
             if kind == POWER:
-                xs = w.x(L, f_species[j])
-                L.body.append(f"v *= {xs}" if nu == 1.0 else f"v *= {xs} * {xs}" if nu == 2.0 else f"v *= {xs} ** {nu!r}")
+                xs = w.get('X', f_species[j])
+                w.body.append(f"v *= {xs}" if nu == 1.0 else f"v *= {xs} * {xs}" if nu == 2.0 else f"v *= {xs} ** {nu!r}")
             elif kind == SAT:
-                xs = w.x(L, f_species[j])
-                L.body += [f"v *= {xs}", f"den *= {w.c(L, 'fK', j)} + {xs}"]
+                xs = w.get('X', f_species[j])
+                w.body += [f"v *= {xs}", f"den *= {w.c('fK', j)} + {xs}"]
             elif kind == CAP:
-                xs = w.x(L, f_species[j])
-                L.body += [f"v *= {w.c(L, 'fK', j)} - {xs}", f"den *= {w.c(L, 'fK', j)}"]
+                xs = w.get('X', f_species[j])
+                w.body += [f"v *= {w.c('fK', j)} - {xs}", f"den *= {w.c('fK', j)}"]
             else:
-                _, xn = _hill(w, L, j, f_species[j], ncode[j])
-                fkn = w.c(L, "fKn", j)
+                _, xn = _hill(w, j, f_species[j], ncode[j])
+                fkn = w.c("fKn", j)
                 if kind == HILL_ACT:
-                    L.body.append(f"v *= {xn}")
+                    w.body.append(f"v *= {xn}")
                 elif kind == HILL_INH:
-                    L.body.append(f"v *= {fkn}")
+                    w.body.append(f"v *= {fkn}")
                 else:
-                    L.body.append(f"v *= {w.c(L, 'fb', j)} * {fkn} + {xn}")
-                L.body.append(f"den *= {fkn} + {xn}")
+                    w.body.append(f"v *= {w.c('fb', j)} * {fkn} + {xn}")
+                w.body.append(f"den *= {fkn} + {xn}")
         if rational:
-            L.body.append("v /= den")
+            w.body.append("v /= den")
         for j in ps:
-            w.add(L, s_species[j], f"{float(s_coef[j])!r} * v")
+            w.add("out", s_species[j], f"{float(s_coef[j])!r} * v")
     return w.source()
 
 
 def jac_source(S: tuple, ncode: np.ndarray, jac_dst: np.ndarray, B: int) -> list[str]:
     """Body of the generated Jacobian: the terms of ``jac_block`` in its order, added into ``out`` (zeroed first)."""
     f_ptr, f_kind, f_species, f_nu, s_ptr, s_species, s_coef = S
-    w = _Writer(B, "out")
-    L = w.new_loop()
+    w = _Locals(B, MAX_ROWS, _NAMES)
     e = 0
     for r in range(len(f_ptr) - 1):
         m, ns = f_ptr[r + 1] - f_ptr[r], s_ptr[r + 1] - s_ptr[r]
-        if L.body and L.rows() + _reaction_rows(S, r) + m * ns > MAX_ROWS:
-            L = w.new_loop()
-        k = w.c(L, "kr", r)
+        w.room(_reaction_rows(S, r) + m * ns)
+        k = w.c("kr", r)
         if _is_mass_action(S, r):
             for i in range(m):
                 if m == 1:
-                    L.body.append(f"g = {k} * 1.0")
+                    w.body.append(f"g = {k} * 1.0")
                 else:
-                    L.body.append(f"g = {k} * 1.0 * {w.x(L, f_species[f_ptr[r] + 1 - i])}")
+                    w.body.append(f"g = {k} * 1.0 * {w.get('X', f_species[f_ptr[r] + 1 - i])}")
                 for t in range(ns):
-                    w.add(L, jac_dst[e + t], f"{float(s_coef[s_ptr[r] + t])!r} * g")
+                    w.add("out", jac_dst[e + t], f"{float(s_coef[s_ptr[r] + t])!r} * g")
                 e += ns
             continue
         for i in range(m):
@@ -195,85 +199,45 @@ def jac_source(S: tuple, ncode: np.ndarray, jac_dst: np.ndarray, B: int) -> list
             kind, nu, s = int(f_kind[j]), float(f_nu[j]), f_species[j]
             fv, dv = f"fv{i}", f"dv{i}"
             if kind == POWER:
-                xs = w.x(L, s)
+                xs = w.get('X', s)
                 if nu == 1.0:
-                    L.body += [f"{fv} = {xs}", f"{dv} = 1.0"]
+                    w.body += [f"{fv} = {xs}", f"{dv} = 1.0"]
                 elif nu == 2.0:
-                    L.body += [f"{fv} = {xs} * {xs}", f"{dv} = 2.0 * {xs}"]
+                    w.body += [f"{fv} = {xs} * {xs}", f"{dv} = 2.0 * {xs}"]
                 else:
-                    L.body += [f"{fv} = {xs} ** {nu!r}", f"{dv} = {nu!r} * {xs} ** ({nu!r} - 1.0)"]
+                    w.body += [f"{fv} = {xs} ** {nu!r}", f"{dv} = {nu!r} * {xs} ** ({nu!r} - 1.0)"]
             elif kind == SAT:
-                xs, fk = w.x(L, s), w.c(L, "fK", j)
-                L.body += [f"inv = 1.0 / ({fk} + {xs})", f"{fv} = {xs} * inv", f"{dv} = {fk} * inv * inv"]
+                xs, fk = w.get('X', s), w.c("fK", j)
+                w.body += [f"inv = 1.0 / ({fk} + {xs})", f"{fv} = {xs} * inv", f"{dv} = {fk} * inv * inv"]
             elif kind == CAP:
-                xs, fk = w.x(L, s), w.c(L, "fK", j)
-                L.body += [f"inv = 1.0 / {fk}", f"{fv} = 1.0 - {xs} * inv", f"{dv} = -inv"]
+                xs, fk = w.get('X', s), w.c("fK", j)
+                w.body += [f"inv = 1.0 / {fk}", f"{fv} = 1.0 - {xs} * inv", f"{dv} = -inv"]
             else:
-                xq, xn = _hill(w, L, j, s, ncode[j])
-                fkn, fn = w.c(L, "fKn", j), w.c(L, "fn", j)
-                L.body += [f"inv = 1.0 / ({fkn} + {xn})",
+                xq, xn = _hill(w, j, s, ncode[j])
+                fkn, fn = w.c("fKn", j), w.c("fn", j)
+                w.body += [f"inv = 1.0 / ({fkn} + {xn})",
                            f"dh = {fn} * {fkn} * _powm1({xq}, {int(ncode[j])}, {fn}, {xn}) * inv * inv"]
                 if kind == HILL_ACT:
-                    L.body += [f"{fv} = {xn} * inv", f"{dv} = dh"]
+                    w.body += [f"{fv} = {xn} * inv", f"{dv} = dh"]
                 elif kind == HILL_INH:
-                    L.body += [f"{fv} = {fkn} * inv", f"{dv} = -dh"]
+                    w.body += [f"{fv} = {fkn} * inv", f"{dv} = -dh"]
                 else:
-                    fb = w.c(L, "fb", j)
-                    L.body += [f"{fv} = {fb} + (1.0 - {fb}) * {xn} * inv", f"{dv} = (1.0 - {fb}) * dh"]
+                    fb = w.c("fb", j)
+                    w.body += [f"{fv} = {fb} + (1.0 - {fb}) * {xn} * inv", f"{dv} = (1.0 - {fb}) * dh"]
         for i in range(m):
-            L.body.append(f"g = {k} * dv{i}")
-            L.body += [f"g *= fv{o}" for o in range(m) if o != i]
+            w.body.append(f"g = {k} * dv{i}")
+            w.body += [f"g *= fv{o}" for o in range(m) if o != i]
             for t in range(ns):
-                w.add(L, jac_dst[e + t], f"{float(s_coef[s_ptr[r] + t])!r} * g")
+                w.add("out", jac_dst[e + t], f"{float(s_coef[s_ptr[r] + t])!r} * g")
             e += ns
     return w.source()
-
-
-class _Locals:
-    """Loops over the lanes whose rows of ``[rows, B]`` arrays live in locals: loaded on first read, stored at the end
-    of the loop when written; a new loop starts when one would hold more than ``max_rows`` rows."""
-
-    def __init__(self, B: int, max_rows: int) -> None:
-        self.B, self.max_rows = B, max_rows
-        self.loops: list[tuple[list[str], dict[tuple[str, int], bool], list[str]]] = []
-        self.new()
-
-    def new(self) -> None:
-        self.body: list[str] = []
-        self.rows: dict[tuple[str, int], bool] = {}  # (array, row) -> written
-        self.loads: list[str] = []
-        self.loops.append((self.body, self.rows, self.loads))
-
-    def room(self, k: int) -> None:
-        """Start a new loop unless ``k`` more rows fit in this one."""
-        if self.body and len(self.rows) + k > self.max_rows:
-            self.new()
-
-    def get(self, arr: str, row: int) -> str:
-        key = (arr, int(row))
-        if key not in self.rows:
-            self.rows[key] = False
-            self.loads.append(f"{arr}{int(row)} = {arr}[{int(row) * self.B} + q]")
-        return f"{arr}{int(row)}"
-
-    def put(self, arr: str, row: int, expr: str) -> None:
-        self.rows[(arr, int(row))] = True
-        self.body.append(f"{arr}{int(row)} = {expr}")
-
-    def source(self) -> list[str]:
-        lines = []
-        for body, rows, loads in self.loops:
-            lines.append(f"    for q in range({self.B}):")
-            lines += [f"        {x}" for x in loads + body]
-            lines += [f"        {a}[{r * self.B} + q] = {a}{r}" for (a, r), w in rows.items() if w]
-        return lines
 
 
 def solve_source(L: tuple, B: int) -> list[str]:
     """Body of the generated triangular solves W x = b in place: the operations of ``solve_block`` in its order."""
     perm, row_ptr, col, diag = L[0], L[1], L[2], L[3]
     n = len(perm)
-    w = _Locals(B, MAX_SAME_ARRAY_ROWS)
+    w = _Locals(B, MAX_SAME_ARRAY_ROWS, {})
     for i in range(n):
         p = int(perm[i])
         for e in range(row_ptr[i], diag[i]):
