@@ -297,25 +297,38 @@ def module_source(S: tuple, ncode: np.ndarray, jac_dst: np.ndarray, L: tuple, B:
             + "\n" + _SOLVE_HEAD + "\n".join(solve_source(L, B)) + "\n")
 
 
-def _folder() -> Path:
+def _folders() -> list[Path]:
+    """Where generated modules go: the cytonet cache folder, else (caching off, or not writable) a temporary folder."""
     from cytonet.knowledge.cache import cache_dir
 
+    tmp = Path(tempfile.gettempdir()) / f"cytonet-{os.getuid()}" / "kernels"
     base = cache_dir()
-    return (base if base is not None else Path(tempfile.gettempdir()) / f"cytonet-{os.getuid()}") / "kernels"
+    return [base / "kernels", tmp] if base is not None else [tmp]
 
 
 _LOCK = threading.Lock()
-_LOADED: dict[str, LaneKernels] = {}
+_LOADED: dict[str, LaneKernels] = {}  # by module name
+_NAMES_OF: dict[str, str] = {}  # digest of the inputs -> module name (building the source takes ~60 ms)
 
 
-def _name(src: str) -> str:
-    return "cytonet_lane_kernels_" + hashlib.sha256(f"{CODEGEN_VERSION}\0{src}".encode()).hexdigest()[:24]
+def _module_name(M: tuple, ncode: np.ndarray, B: int) -> tuple[str, str | None]:
+    """(module name, its source or None when the name is known from the same inputs already)."""
+    h = hashlib.sha256(f"{B}".encode())
+    for a in (*M[0], M[3], *M[2], ncode):
+        h.update(np.ascontiguousarray(a).tobytes() + b"\0")
+    digest = h.hexdigest()
+    if digest in _NAMES_OF:
+        return _NAMES_OF[digest], None
+    src = module_source(M[0], ncode, M[3], M[2], B)
+    name = "cytonet_lane_kernels_" + hashlib.sha256(f"{CODEGEN_VERSION}\0{src}".encode()).hexdigest()[:24]
+    _NAMES_OF[digest] = name
+    return name, src
 
 
 def is_built(M: tuple, ncode: np.ndarray, B: int) -> bool:
     """Whether :func:`lane_kernels` would load these kernels instead of compiling them (loaded, or in numba's disk cache)."""
-    name = _name(module_source(M[0], ncode, M[3], M[2], B))
-    return name in _LOADED or len(list((_folder() / "__pycache__").glob(f"{name}.*.nbi"))) >= 3
+    name, _ = _module_name(M, ncode, B)
+    return name in _LOADED or any(len(list((f / "__pycache__").glob(f"{name}.*.nbi"))) >= 3 for f in _folders())
 
 
 def lane_kernels(M: tuple, ncode: np.ndarray, B: int) -> LaneKernels:
@@ -323,15 +336,22 @@ def lane_kernels(M: tuple, ncode: np.ndarray, B: int) -> LaneKernels:
     written and compiled on first use, then loaded from the caches."""
     from cytonet.io import atomic_write_text
 
-    src = module_source(M[0], ncode, M[3], M[2], B)
-    name = _name(src)
     with _LOCK:
+        name, src = _module_name(M, ncode, B)
         if name in _LOADED:
             return _LOADED[name]
-        path = _folder() / f"{name}.py"
-        if not path.is_file() or path.read_text() != src:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path, src)
+        src = src if src is not None else module_source(M[0], ncode, M[3], M[2], B)
+        for folder in _folders():
+            path = folder / f"{name}.py"
+            try:
+                if not path.is_file() or path.read_text() != src:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    atomic_write_text(path, src)
+                break
+            except OSError:
+                continue
+        else:
+            raise OSError(f"cannot write the generated lock-step kernels to {' or '.join(map(str, _folders()))}")
         spec = importlib.util.spec_from_file_location(name, path)
         assert spec is not None and spec.loader is not None
         mod = importlib.util.module_from_spec(spec)
