@@ -3,7 +3,9 @@
 Every array is structure-of-arrays, ``[n_species, B]`` or ``[n_entries, B]``, and every kernel
 (right-hand side, Jacobian, the sparse LU of W = I/(gamma h) - J on the model's one symbolic plan,
 the triangular solves) loops over the model's operations outside and over the lanes inside, so
-the innermost loops are contiguous and LLVM vectorises them.
+the innermost loops are contiguous and LLVM vectorises them. The right-hand side, Jacobian and
+solves can instead be the model's own generated kernels (:mod:`cytonet.engine.lane_codegen`: the
+same operations, bit-identical, about twice as fast per run), passed to the driver as function pointers.
 
 Each lane keeps its own time, step size, error control, breakpoints and outputs (the control of
 :func:`cytonet.engine.rodas.solve_one`), and takes the next waiting run when its run ends or
