@@ -127,6 +127,15 @@ def test_car_t_cells_expand_after_a_lag_and_contract() -> None:
     assert temp.max() >= 38.0 and 24 <= onset <= 14 * 24, onset
 
 
+def test_soluble_il6_receptor_rises_in_crs_and_trans_signalling_reaches_the_endothelium() -> None:
+    """Teachey et al. 2016 (doi:10.1158/2159-8290.CD-16-0040): sIL-6R is elevated in CRS (inflammation-driven ADAM17 shedding);
+    IL-6/sIL-6R complexes activate endothelial gp130 (Kang et al. 2020, doi:10.1073/pnas.2010229117)."""
+    crs = simulate_scenario("car-t-crs")
+    assert series(crs, "sIL6R").max() > 1.3 * series(crs, "sIL6R")[0]
+    assert series(crs, "STAT3_endo").max() > 0.2
+    assert series(crs, "STAT3_endo")[0] < 1e-3  # quiet at rest
+
+
 def test_hlh_is_ifng_driven_with_extreme_ferritin() -> None:
     """Perforin-deficient host: IFN-γ storm and ferritin > 10,000 ng/mL; the same virus in a normal host resolves."""
     hlh = simulate_scenario("hlh")
