@@ -148,6 +148,29 @@ def test_hlh_is_ifng_driven_with_extreme_ferritin() -> None:
     assert series(healthy_host, "IFNG")[-1] < 10 * series(healthy_host, "IFNG")[0]
 
 
+def test_hlh_shows_its_diagnostic_readouts() -> None:
+    """sIL-2R (sCD25) at or above the HLH-2004 criterion of 2,400 U/mL (Hayden et al. 2017, doi:10.1182/bloodadvances.2017012310:
+    at most 2,400 U/mL rules HLH out), IL-18 above 1,000 pg/mL (pmid:33128796) and CXCL9, the serum surrogate of IFN-γ activity
+    (Buatois et al. 2017, doi:10.1016/j.trsl.2016.07.023), far above rest; all three within their healthy ranges at rest."""
+    hlh = simulate_scenario("hlh")
+    srl = summary("sIL2R", "healthy")
+    for sid in ("sIL2R", "IL18", "CXCL9"):
+        assert series(hlh, sid)[0] == pytest.approx(series(simulate_scenario("healthy"), sid)[0], rel=1e-6)
+    assert srl.low <= series(hlh, "sIL2R")[0] <= srl.high
+    assert series(hlh, "sIL2R").max() >= summary("sIL2R", "hlh").low
+    assert series(hlh, "IL18").max() > summary("IL18", "hlh").low
+    assert series(hlh, "CXCL9").max() > 100 * series(hlh, "CXCL9")[0]
+
+
+@pytest.mark.xfail(strict=True, reason="known deviation (docs/model.md): in the hlh scenario endothelial IL-6 (activated by IFN-γ, TNF "
+                   "and IL-6 trans-signalling) keeps total serum IL-6 above IFN-γ; in children with HLH IFN-γ and IL-10 dominate")
+def test_hlh_cytokine_profile_is_ifng_and_il10_dominated() -> None:
+    """Tang et al. 2008 (data/inflammatory_syndromes/summaries.tsv): median IFN-γ 901.7, IL-10 879.0, IL-6 63.8 pg/mL."""
+    hlh = simulate_scenario("hlh")
+    il6 = hlh["IL6_total"].values.max()
+    assert series(hlh, "IFNG").max() > 3 * il6 and series(hlh, "IL10").max() > 3 * il6
+
+
 def _autoimmune(rate: float, **params: float):
     sc = load_scenario("autoimmune-chronic")
     ev = Infusion(id="self_antigen_exposure", start=0, end=72, target="SELF_AG", rate=rate)
