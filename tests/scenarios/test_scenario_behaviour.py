@@ -79,14 +79,34 @@ def test_lps_challenge_matches_the_human_endotoxemia_time_course() -> None:
         assert at(ds, s, 24) - base < frac * (peak(ds, s)[0] - base), s
 
 
-def test_sepsis_storm_is_sustained_with_tissue_damage() -> None:
-    ds = simulate_scenario("sepsis-storm")
+def test_untreated_sepsis_storm_subsides_into_immunoparalysis() -> None:
+    """Serum IL-6 peaks inside the pooled sepsis mean's 95 % CI of Leisman et al. 2020 (983.6, 550-1758 pg/mL; summaries.tsv),
+    with capillary leak; the storm is not a steady state: monocyte reprogramming (cross-tolerance, Cavaillon & Adib-Conquy 2006,
+    doi:10.1186/cc5055) turns the cytokine response down over days while the untreated pathogen persists (immunoparalysis)."""
+    ds = simulate_scenario("sepsis-storm", hours=336)
     il6 = ds["IL6_total"].values  # serum IL-6 as immunoassays report it (free + sIL-6R-bound)
-    assert il6.max() > 1000
+    ref = summary("IL6_total", "sepsis")
+    assert ref.low <= il6.max() <= ref.high, il6.max()
     hours_above = np.count_nonzero(il6 > 500) * float(ds.time.values[1] - ds.time.values[0])
-    assert hours_above >= 48
-    assert series(ds, "DAMAGE")[-1] > 0.3
+    assert hours_above >= 24
     assert series(ds, "LEAK").max() > 0.3
+    il6_at = {h: float(np.interp(h, ds.time.values, il6)) for h in (168, 336)}
+    assert il6_at[168] < 0.5 * il6.max() and il6_at[336] < il6_at[168]
+    assert at(ds, "TNF", 168) < 0.2 * peak(ds, "TNF")[0]
+    assert at(ds, "P", 336) > 1.0  # not cleared without therapy
+    assert at(ds, "TOL_mac", 168) > 10 * series(ds, "TOL_mac")[0]
+
+
+def test_antimicrobial_therapy_clears_the_pathogen_and_the_storm_resolves() -> None:
+    """The same host and inoculum with a bactericidal antimicrobial from 6 h: the pathogen is cleared within 3 days, serum IL-6
+    (peak inside the Leisman 2020 CI) and TNF return to baseline within a week, and damage does not persist."""
+    ds = simulate_scenario("sepsis-treated")
+    ref = summary("IL6_total", "sepsis")
+    assert ref.low <= ds["IL6_total"].values.max() <= ref.high
+    assert at(ds, "P", 72) < 1e-6
+    for s in ("IL6", "TNF"):
+        assert at(ds, s, 168) < 1.5 * series(ds, s)[0], s
+    assert series(ds, "DAMAGE")[-1] < 0.01
 
 
 def _crs(tumour: float, dose: float):
@@ -198,12 +218,14 @@ def test_less_regulation_lowers_the_autoimmune_threshold() -> None:
 
 
 def test_th17_gain_continuation_shows_hysteresis() -> None:
-    """Sweeping the Th17 expansion gain up and back down gives two branches: a bistable window."""
+    """Sweeping the Th17 expansion gain up and back down gives two branches: a bistable window. Its upper edge is set by the
+    IL-17/IL-6 amplifier; once the diseased branch has formed resident memory (Th17m) it persists down to the lowest gain swept,
+    the disease memory that makes relapse after therapy the rule."""
     host = host_model(load_scenario("healthy"))
     c = continuation(host, "k_Th17_autocrine", np.geomspace(0.1, 8, 14))
     window = c.hysteresis("Th17")
     assert window.size >= 2
-    assert 0.15 < window.min() and window.max() < 8
+    assert window.max() < 8
     assert all(s.stable for s in c.up[:3]) and all(s.stable for s in c.down[-3:])
 
 

@@ -104,3 +104,18 @@ def test_tocilizumab_raises_the_crs_blood_pressure_nadir_by_blocking_trans_signa
     assert after(toci, "STAT3_endo", 24).max() < 0.1 * after(base, "STAT3_endo", 24).max()
     assert after(toci, "LEAK", 24).max() < after(base, "LEAK", 24).max()
     assert after(toci, "MAP", 24).min() > after(base, "MAP", 24).min() + 3.0
+
+
+def test_autoimmune_remission_under_il17_blockade_relapses_after_washout(scenario):
+    """Relapse after a drug is stopped is the rule: early relapse after stopping IL-17 receptor blockade (Masson Regnault et al.
+    2017, doi:10.1111/jdv.14387); IL-17-producing resident memory T cells stay in healed lesions (Cheuk et al. 2014,
+    doi:10.4049/jimmunol.1302313) and re-seed the disease once the drug has washed out."""
+    hours = 4800  # 200 days: five weekly doses from day 20, then months of washout (secukinumab half-life ~26 days)
+    reg = Regimen("300 mg", route="sc", start="480h", every="168h", doses=5)
+    base = run(scenario, "autoimmune-chronic", hours)
+    treated = run(scenario, "autoimmune-chronic", hours, "secukinumab", reg)
+    il6 = lambda ds, t: float(ds.state.sel(species="IL6").sel(time=t, method="nearest"))  # noqa: E731
+    rest = il6(base, 0)
+    assert il6(base, 1440) > 10 * rest  # chronic without treatment
+    assert il6(treated, 1440) < 1.5 * rest  # remission on the drug (day 60)
+    assert il6(treated, hours) > 0.5 * il6(base, hours)  # relapse after washout
