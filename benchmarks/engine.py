@@ -15,7 +15,13 @@ pool, wall), each beside its accuracy against the tight reference. Accuracy on t
 against the other and against a tight reference (rtol 1e-10, atol 1e-14); per comparison the max
 relative error and how many runs differ beyond 1e-3, split into differences within 10 x atol in a
 near-zero state and real trajectory differences (listed).
-Run: ``python benchmarks/engine.py [model.yaml] [--sizes=1000,10000]``.
+Then the imported-SBML section (:func:`imported_section`): the model exported to SBML and imported
+back, single-run latency of the native spec, of the imported model on the factor kernels
+(:mod:`cytonet.model.sbml_factors`) and on the tape engine, and of libroadrunner on the same file;
+batch throughput over ``--runs`` runs with parameters log-normal at 20 % CV (``simulate_batch`` of the
+imported model: lock-step factor kernels, and the tape engine; 2 threads) against a roadrunner loop;
+the largest relative difference of the imported trajectories from the native spec's.
+Run: ``python benchmarks/engine.py [model.yaml] [--sizes=1000,10000] [--runs=200] [--only=native|imported]``.
 """
 
 from __future__ import annotations
@@ -161,13 +167,118 @@ def _case(cm, sbml: str, x_ss: np.ndarray, atol: np.ndarray, label: str, sizes: 
           f"the tight reference, {(apart & cy_off & ~rr_off).sum()} cytonet off it, {(apart & cy_off & rr_off).sum()} both")
 
 
-def main(path: Path, sizes: list[int]) -> None:
+def _best_of(f, repeats: int = 5) -> float:
+    """Shortest wall time of ``repeats`` calls (s)."""
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        f()
+        out.append(time.perf_counter() - t0)
+    return min(out)
+
+
+def imported_section(spec, runs: int) -> None:
+    """The spec exported to SBML, imported back and run on both engines beside libroadrunner (module docstring)."""
+    import tempfile
+
+    import roadrunner
+
+    from cytonet.engine.batch import simulate_batch
+    from cytonet.engine.simulate import simulate
+    from cytonet.model.sbml import sbml_string
+    from cytonet.model.sbml_factors import factor_model
+    from cytonet.model.sbml_import import read_sbml
+    from cytonet.model.tape_model import compile_tape
+
+    atol = 1e-9
+    path = Path(tempfile.mkdtemp()) / "model.xml"
+    path.write_text(sbml_string(spec))
+    t0 = time.perf_counter()
+    imp = read_sbml(path).spec
+    t_import = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tm = compile_tape(imp)
+    t_tape = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fm = factor_model(imp).model
+    t_factor = time.perf_counter() - t0
+    grid = np.linspace(0.0, T_END, N_POINTS)
+    native = simulate(spec, T_END, t_eval=grid, rtol=RTOL, atol=atol)
+    species = list(native.species.values)
+    a = native.state.values
+    floor = np.maximum(1e-6 * np.abs(a).max(axis=0), 1e-12)
+
+    def diff(b: np.ndarray) -> float:
+        return float((np.abs(a - b) / np.maximum(np.abs(a), floor)).max())
+
+    tape = simulate(tm, T_END, t_eval=grid, rtol=RTOL, atol=atol)  # a non-substance state is a rate-rule variable
+    on_tape = np.column_stack([tape.state.sel(species=n).values if n in tape.species.values
+                               else tape.variable_value.sel(variable=n).values for n in species])
+    on_factors = simulate(fm, T_END, t_eval=grid, rtol=RTOL, atol=atol)
+    on_factors = on_factors.state.values[:, [fm.species.index(s) for s in species]]
+    print(f"[imported] model {spec.id!r} exported and imported: {len(tm.states) - 1} states; import {t_import:.2f} s, "
+          f"tape lowering {t_tape:.2f} s ({tm.tape.size} instructions), factor lowering {t_factor * 1e3:.0f} ms "
+          f"({len(fm.reaction_names)} factor reactions)")
+    print(f"[imported] vs native spec trajectories (rtol {RTOL:g}): factor kernels max rel diff {diff(on_factors):.1e}, "
+          f"tape {diff(on_tape):.1e}")
+    rr = roadrunner.RoadRunner(str(path))
+    rr.integrator.relative_tolerance, rr.integrator.absolute_tolerance = RTOL, atol
+    rr.timeCourseSelections = ["time", *(f"[{s.id}]" if s.only_substance is False else s.id for s in imp.species)]
+
+    def rr_run() -> None:
+        rr.resetAll()
+        rr.simulate(0.0, T_END, N_POINTS)
+
+    try:
+        rr_run()
+    except RuntimeError:  # libroadrunner's first CVODE run of the raw reference network may stop at start-up; retry
+        rr = roadrunner.RoadRunner(str(path))
+        rr.integrator.relative_tolerance, rr.integrator.absolute_tolerance = RTOL, atol
+    from cytonet.model.compile import compile_model
+
+    cm = compile_model(spec)
+    lat = {"native spec": _best_of(lambda: simulate(cm, T_END, t_eval=grid, rtol=RTOL, atol=atol)),
+           "imported, factor kernels": _best_of(lambda: simulate(fm, T_END, t_eval=grid, rtol=RTOL, atol=atol)),
+           "imported, tape": _best_of(lambda: simulate(tm, T_END, t_eval=grid, rtol=RTOL, atol=atol)),
+           "roadrunner": _best_of(rr_run)}
+    print(f"[imported] {'single run':26s} {'ms':>9s} {'vs roadrunner':>14s}")
+    for k, v in lat.items():
+        print(f"[imported] {k:26s} {1e3 * v:9.2f} {lat['roadrunner'] / v:13.2f}x")
+
+    rng = np.random.default_rng(1)
+    varied = [p.id for p in imp.parameters if p.value > 0 and p.constant and not p.id.startswith(("n_", "b_"))][:40]
+    sigma = np.sqrt(np.log(1 + 0.2**2))
+    table = {pid: imp.parameter(pid).value * rng.lognormal(-sigma**2 / 2, sigma, runs) for pid in varied}
+    kw = dict(t_eval=grid, rtol=RTOL, atol=atol, threads=2, on_error="mask")
+    simulate_batch(imp, {k: v[:8] for k, v in table.items()}, T_END, **kw)  # numba load outside the timing
+    rates = {}
+    for label, model in (("imported, factor kernels", imp), ("imported, tape", tm)):
+        t0 = time.perf_counter()
+        ds = simulate_batch(model, table, T_END, **kw)
+        rates[label] = (runs / (time.perf_counter() - t0), ds.attrs["batch_method"], int((ds.status.values != 0).sum()))
+    t0 = time.perf_counter()
+    for i in range(runs):
+        rr.resetAll()
+        for pid in varied:
+            rr[pid] = table[pid][i]
+        rr.simulate(0.0, T_END, N_POINTS)
+    rr_rate = runs / (time.perf_counter() - t0)
+    print(f"[imported] {'batch of ' + str(runs):26s} {'runs/s':>9s} {'vs roadrunner':>14s}")
+    for label, (rate, method, failed) in rates.items():
+        print(f"[imported] {label:26s} {rate:9.1f} {rate / rr_rate:13.2f}x   ({method}, 2 threads, {failed} failed)")
+    print(f"[imported] {'roadrunner':26s} {rr_rate:9.1f} {1.0:13.2f}x   (loop, 1 process)")
+
+
+def main(path: Path, sizes: list[int], runs: int = 200, only: str = "") -> None:
     from cytonet.engine.simulate import simulate
     from cytonet.model.compile import compile_model
     from cytonet.model.sbml import sbml_string
     from cytonet.model.spec import load_spec
 
     spec = load_spec(path)
+    if only == "imported":
+        imported_section(spec, runs)
+        return
     t0 = time.perf_counter()
     cm = compile_model(spec)
     t_compile = time.perf_counter() - t0
@@ -184,12 +295,16 @@ def main(path: Path, sizes: list[int]) -> None:
     sbml = sbml_string(spec)
     _case(cm, sbml, x_ss, np.full(cm.n_species, 1e-9), "atol 1e-9", sizes)
     _case(cm, sbml, x_ss, 1e-6 * typical, "atol 1e-6 x typical", sizes)
+    if only != "native":
+        imported_section(spec, runs)
 
 
 if __name__ == "__main__":
     from cytonet.model.catalog import PACKAGE_ROOT
 
-    args = [a for a in sys.argv[1:] if not a.startswith("--sizes=")]
-    sizes = [int(v) for a in sys.argv[1:] if a.startswith("--sizes=") for v in a.split("=", 1)[1].split(",")] or [1000, 10000]
-    main(Path(args[0]) if args else PACKAGE_ROOT / "model" / "data" / "reference_network.yaml", sorted(sizes))
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    opts = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
+    sizes = [int(v) for v in opts["sizes"].split(",")] if "sizes" in opts else [1000, 10000]
+    main(Path(args[0]) if args else PACKAGE_ROOT / "model" / "data" / "reference_network.yaml", sorted(sizes),
+         int(opts.get("runs", 200)), opts.get("only", ""))
     os._exit(0)

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-import libsbml
 import numpy as np
 import pytest
+from sbml_doc import Doc
 
 from cytonet.engine.simulate import simulate
 from cytonet.errors import ModelSpecError
@@ -12,115 +12,6 @@ from cytonet.model.sbml_import import load_sbml, read_sbml
 from cytonet.model.tape_model import compile_tape
 
 T = np.linspace(0.0, 4.0, 41)
-
-
-class Doc:
-    """A small SBML L3V2 model built with libsbml (formulas in L3 infix)."""
-
-    def __init__(self, level: int = 3, version: int = 2) -> None:
-        self.doc = libsbml.SBMLDocument(level, version)
-        self.m = self.doc.createModel()
-        self.m.setId("m")
-
-    def compartment(self, cid="c", size=1.0, constant=True):
-        c = self.m.createCompartment()
-        c.setId(cid)
-        c.setSize(size)
-        c.setConstant(constant)
-        c.setSpatialDimensions(3)
-        return self
-
-    def species(self, sid, amount=None, conc=None, comp="c", only_substance=False, boundary=False, constant=False, cf=None):
-        s = self.m.createSpecies()
-        s.setId(sid)
-        s.setCompartment(comp)
-        if amount is not None:
-            s.setInitialAmount(amount)
-        if conc is not None:
-            s.setInitialConcentration(conc)
-        s.setHasOnlySubstanceUnits(only_substance)
-        s.setBoundaryCondition(boundary)
-        s.setConstant(constant)
-        if cf:
-            s.setConversionFactor(cf)
-        return self
-
-    def param(self, pid, value=None, constant=True):
-        p = self.m.createParameter()
-        p.setId(pid)
-        if value is not None:
-            p.setValue(value)
-        p.setConstant(constant)
-        return self
-
-    def reaction(self, rid, formula, reactants=(), products=(), local=None):
-        r = self.m.createReaction()
-        r.setId(rid)
-        r.setReversible(False)
-        for sid, nu in reactants:
-            sr = r.createReactant()
-            sr.setSpecies(sid)
-            sr.setStoichiometry(nu)
-            sr.setConstant(True)
-        for sid, nu in products:
-            sr = r.createProduct()
-            sr.setSpecies(sid)
-            sr.setStoichiometry(nu)
-            sr.setConstant(True)
-        kl = r.createKineticLaw()
-        for k, v in (local or {}).items():
-            lp = kl.createLocalParameter()
-            lp.setId(k)
-            lp.setValue(v)
-        kl.setMath(_math(formula))
-        return self
-
-    def rule(self, var, formula, kind="assignment"):
-        r = {"assignment": self.m.createAssignmentRule, "rate": self.m.createRateRule, "algebraic": self.m.createAlgebraicRule}[kind]()
-        if kind != "algebraic":
-            r.setVariable(var)
-        r.setMath(_math(formula))
-        return self
-
-    def initial(self, var, formula):
-        ia = self.m.createInitialAssignment()
-        ia.setSymbol(var)
-        ia.setMath(_math(formula))
-        return self
-
-    def function(self, fid, formula):
-        f = self.m.createFunctionDefinition()
-        f.setId(fid)
-        f.setMath(_math(formula))
-        return self
-
-    def event(self, eid, trigger, assigns, delay=None, priority=None, persistent=True, initial_value=True, trigger_time=True):
-        e = self.m.createEvent()
-        e.setId(eid)
-        e.setUseValuesFromTriggerTime(trigger_time)
-        t = e.createTrigger()
-        t.setMath(_math(trigger))
-        t.setPersistent(persistent)
-        t.setInitialValue(initial_value)
-        if delay is not None:
-            e.createDelay().setMath(_math(delay))
-        if priority is not None:
-            e.createPriority().setMath(_math(priority))
-        for var, f in assigns.items():
-            ea = e.createEventAssignment()
-            ea.setVariable(var)
-            ea.setMath(_math(f))
-        return self
-
-    def write(self, path: Path) -> Path:
-        assert libsbml.writeSBMLToFile(self.doc, str(path))
-        return path
-
-
-def _math(formula: str) -> libsbml.ASTNode:
-    ast = libsbml.parseL3Formula(formula)
-    assert ast is not None, libsbml.getLastParseL3Error()
-    return ast
 
 
 def run(doc: Doc, tmp_path: Path, t=T, **kw):
@@ -308,3 +199,58 @@ def test_missing_or_invalid_file(tmp_path):
     bad.write_text("<sbml><model><listOfSpecies><species/></listOfSpecies></model>")
     with pytest.raises(ModelSpecError, match="not valid SBML"):
         load_sbml(bad)
+
+
+def _with_layout(level: int, version: int, render: bool = False) -> Doc:
+    """A decaying species and a diagram of it (layout, and render on Level 3), written by libsbml."""
+    import libsbml
+
+    d = Doc(level, version).compartment("c", 1.0).species("S", conc=2.0).param("k", 0.5).reaction("r", "c * k * S", [("S", 1)])
+    if level == 2:
+        assert d.doc.enablePackage(libsbml.LayoutExtension.getXmlnsL2(), "layout", True) == libsbml.LIBSBML_OPERATION_SUCCESS
+    else:
+        assert d.doc.enablePackage(libsbml.LayoutExtension.getXmlnsL3V1V1(), "layout", True) == libsbml.LIBSBML_OPERATION_SUCCESS
+        d.doc.setPackageRequired("layout", False)
+        if render:
+            assert d.doc.enablePackage(libsbml.RenderExtension.getXmlnsL3V1V1(), "render", True) == libsbml.LIBSBML_OPERATION_SUCCESS
+            d.doc.setPackageRequired("render", False)
+    ns = libsbml.LayoutPkgNamespaces(level, version)
+    layout = d.doc.getModel().getPlugin("layout").createLayout()
+    layout.setId("diagram")
+    layout.setDimensions(libsbml.Dimensions(ns, 200.0, 100.0))
+    glyph = layout.createSpeciesGlyph()
+    glyph.setId("S_glyph")
+    glyph.setSpeciesId("S")
+    glyph.setBoundingBox(libsbml.BoundingBox(ns, "S_box", 10.0, 10.0, 40.0, 20.0))
+    return d
+
+
+@pytest.mark.parametrize("level, version, render", [(2, 4, False), (3, 1, True), (3, 2, True)])
+def test_layout_and_render_packages_are_ignored_with_a_note(tmp_path, level, version, render):
+    d = _with_layout(level, version, render)
+    if (level, version) == (3, 1):
+        d.m.getReaction("r").setFast(False)
+    path = d.write(tmp_path / "m.xml")
+    assert "S_glyph" in path.read_text()
+    imp = read_sbml(path)
+    noted = [n.split("'")[1] for n in imp.notes]  # libsbml reads a Level 2 layout annotation with render too
+    assert "layout" in noted and set(noted) <= {"layout", "render"} and ("render" in noted or not render)
+    ds = simulate(imp.spec, 4.0, t_eval=T, rtol=1e-10, atol=1e-14)
+    assert np.allclose(ds.state.sel(species="S").values, 2.0 * np.exp(-0.5 * T), rtol=1e-8)
+
+
+@pytest.mark.parametrize("package", ["comp", "fbc", "distrib"])
+def test_packages_with_semantics_are_refused_by_name(tmp_path, package):
+    import libsbml
+
+    d = Doc(3, 1).compartment("c", 1.0).species("S", conc=2.0).param("k", 0.5).reaction("r", "c * k * S", [("S", 1)])
+    d.m.getReaction("r").setFast(False)
+    ext = libsbml.SBMLExtensionRegistry.getInstance().getExtension(package)
+    if ext is None:
+        pytest.skip(f"this libsbml build has no {package} package")
+    uri = ext.getURI(3, 1, 1)
+    assert d.doc.enablePackage(uri, package, True) == libsbml.LIBSBML_OPERATION_SUCCESS
+    d.doc.setPackageRequired(package, package != "fbc")  # as the packages' specifications ask
+    path = d.write(tmp_path / "m.xml")
+    with pytest.raises(ModelSpecError, match=f"SBML package '{package}' is not supported"):
+        read_sbml(path)

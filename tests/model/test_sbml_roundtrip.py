@@ -71,16 +71,17 @@ def test_export_then_import_matches_native(name, imported):
     assert all(abs(p_back[p.id] - p.value) <= 1e-14 * abs(p.value) for p in spec.parameters)
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param("model/data/reference_network.yaml", marks=pytest.mark.xfail(
-        reason="after the latest export change the imported reference network and libroadrunner differ beyond 1e-5 (under investigation)", strict=False)),
-    "scenario:lps-endotoxemia",
-    pytest.param("therapy:car-t-crs+tocilizumab", marks=pytest.mark.xfail(
-        reason="libroadrunner's CVODE stops at the tocilizumab dose (t = 24 h) on the network with the CAR-T, trans-signalling "
-               "and HLH-readout modules (error test failures at h ~ 1e-22, also at atol 1e-12); the export/import round trip on "
-               "cytonet's engines still agrees to 1e-8 (under investigation)", strict=False)),
-    "test:dosing"])
+@pytest.mark.parametrize("name", ["model/data/reference_network.yaml", "scenario:lps-endotoxemia",
+                                  "therapy:car-t-crs+tocilizumab", "test:dosing"])
 def test_imported_model_matches_roadrunner_on_the_same_file(name, imported):
+    """libroadrunner at rtol 1e-11, atol 1e-14 reads what cytonet reads (1e-7 relative).
+
+    libroadrunner 2.10's first CVODE run of the raw reference network in a process stops at
+    t = 3e-28 h ("error test failed repeatedly or with |h| = hmin") whatever the tolerances, while a
+    second RoadRunner of the same file, with the same settings, initial state, rates and Jacobian,
+    runs through and agrees with cytonet to 4e-10: a start-up failure of libroadrunner, not of the
+    file, so that one failure is retried once on a fresh instance.
+    """
     import roadrunner
 
     if name not in MODELS:
@@ -88,10 +89,19 @@ def test_imported_model_matches_roadrunner_on_the_same_file(name, imported):
     _, path, imp = imported(name)
     back = simulate(imp.spec, T_END, t_eval=GRID, rtol=1e-10, atol=1e-14)
     species = [s.id for s in imp.spec.species]
-    rr = roadrunner.RoadRunner(str(path))  # concentrations, as the imported species report them
-    rr.integrator.relative_tolerance = 1e-9
-    rr.integrator.absolute_tolerance = 1e-14
-    rr.integrator.maximum_num_steps = 1_000_000
-    rr.timeCourseSelections = ["time", *(s.id if s.only_substance else f"[{s.id}]" for s in imp.spec.species)]
-    ref = np.asarray(rr.simulate(times=GRID))[:, 1:]
-    assert rel_error(back.state.sel(species=species).values, ref) < 1e-5
+
+    def run_roadrunner() -> np.ndarray:
+        rr = roadrunner.RoadRunner(str(path))  # concentrations, as the imported species report them
+        rr.integrator.relative_tolerance = 1e-11
+        rr.integrator.absolute_tolerance = 1e-14
+        rr.integrator.maximum_num_steps = 1_000_000
+        rr.timeCourseSelections = ["time", *(s.id if s.only_substance else f"[{s.id}]" for s in imp.spec.species)]
+        return np.asarray(rr.simulate(times=GRID))[:, 1:]
+
+    try:
+        ref = run_roadrunner()
+    except RuntimeError as err:
+        if "CV_ERR_FAILURE" not in str(err):
+            raise
+        ref = run_roadrunner()
+    assert rel_error(back.state.sel(species=species).values, ref) < 1e-7

@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "kb": ("cytonet.cli.kb", "app", "Query, export and validate the cytokine knowledge base."),
     "model": ("cytonet.cli.model", "app", "Check, export and import model specs."),
     "demo": ("cytonet.cli.demo", "demo", "Tour the knowledge base, then compare sepsis with a resolving infection in OUT."),
-    "population": ("cytonet.cli.population", "population", "Simulate a virtual patient population of a scenario into a Parquet run directory."),
+    "population": ("cytonet.cli.population", "population", "Simulate a virtual patient population of a scenario into a Parquet run directory (or of an SBML model with --model)."),
     "runs": ("cytonet.cli.runs", "app", "Query and summarise population run directories."),
     "simulate": ("cytonet.cli.simulate", "simulate", "Run a scenario, analyse it and write data, SBML and a report to OUT (or run an SBML model with --model)."),
     "scenarios": ("cytonet.cli.scenarios", "app", "List and show the shipped simulation scenarios."),

@@ -66,6 +66,8 @@ def import_sbml_cmd(
     console().print(f"imported {file} as model {m.id!r}: {len(m.compartments)} compartments, {len(m.species)} species, "
                     f"{len(m.parameters)} parameters, {len(m.reactions)} reactions, {rules['assignment']} assignment rules, "
                     f"{rules['rate']} rate rules, {len(m.initial_assignments)} initial assignments, {events} events")
+    for note in imp.notes:
+        console().print(note)
     if imp.renamed:
         console().print("renamed (SBML id -> cytonet id): " + ", ".join(f"{a} -> {b}" for a, b in imp.renamed.items()))
     if out is not None:

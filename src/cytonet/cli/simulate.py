@@ -13,6 +13,7 @@ from cytonet.cli._lps import ForOption, LpsInfusionOption, LpsOption, apply_lps
 from cytonet.errors import ScenarioError
 
 if TYPE_CHECKING:
+    import xarray as xr
     from rich.table import Table
 
     from cytonet.analysis.storm import StormSummary
@@ -111,10 +112,7 @@ def run_scenario(scenario: str | Scenario, out: Path, hours: float | None = None
 
 def run_model_file(model: Path, out: Path, hours: float | None, sets: dict[str, float]) -> Path:
     """Simulate an SBML file for ``hours`` (its own time unit) and write ``OUT/timecourse.csv`` and ``OUT/model.yaml``."""
-    import numpy as np
-
     from cytonet.engine.simulate import simulate as run
-    from cytonet.io import atomic_write_text
     from cytonet.model.sbml_import import load_sbml
     from cytonet.model.spec import dump_spec
 
@@ -122,12 +120,21 @@ def run_model_file(model: Path, out: Path, hours: float | None, sets: dict[str, 
         raise ScenarioError("--model needs --hours, a positive end time in the model's own time unit")
     spec = load_sbml(model)
     ds = run(spec, hours, n_points=201, parameters=sets, rtol=1e-8, atol=1e-12)
+    out.mkdir(parents=True, exist_ok=True)
+    dump_spec(spec, out / "model.yaml")
+    return write_model_run(ds, out / "timecourse.csv")
+
+
+def write_model_run(ds: xr.Dataset, path: Path) -> Path:
+    """A run of a model with SBML semantics as CSV: time, every species, every variable (compartments, parameters)."""
+    import numpy as np
+
+    from cytonet.io import atomic_write_text
+
     names = [*ds.species.values.tolist(), *ds.variable.values.tolist()]
     table = np.column_stack([ds.time.values, ds.state.values, ds.variable_value.values])
     lines = [",".join(["time", *names])] + [",".join(repr(float(v)) for v in row) for row in table]
-    out.mkdir(parents=True, exist_ok=True)
-    dump_spec(spec, out / "model.yaml")
-    return atomic_write_text(out / "timecourse.csv", "\n".join(lines) + "\n")
+    return atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 def simulate(

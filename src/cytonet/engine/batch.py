@@ -12,6 +12,10 @@ thread pool. Two paths:
 
 ``method="auto"`` takes the lock-step path when the model has no threshold events (not handled on
 lanes) and there are at least ``LOCKSTEP_MIN_RUNS`` runs. Both paths report failures per run.
+
+A model with SBML semantics (imported) runs on these kernels too when its rates are products of
+factors (:mod:`cytonet.model.sbml_factors`), else as independent runs on the tape engine; either way
+the dataset has the layout of tape runs, and its ``engine`` attribute says which ran.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from cytonet.model.tape_model import needs_tape
 
 if TYPE_CHECKING:
     import xarray as xr
+
+    from cytonet.model.sbml_factors import FactorForm
 
 _EVENT_FIELDS = {"amount", "time", "rate", "start", "end"}
 #: SIMD lanes of the lock-step kernel, and the fewest runs for which ``method="auto"`` chooses it
@@ -109,6 +115,20 @@ def _apply_event_column(cm: CompiledModel, arr: dict[str, np.ndarray], eid: str,
                          f"(rate, start, end) called {eid!r}; boluses: {cm.bolus_ids}, infusions: {sorted(set(cm.infusion_ids))}")
 
 
+def _factor_form(model: object, cols: Mapping[str, np.ndarray]) -> FactorForm | None:
+    """An SBML-semantics spec on the factor kernels (:mod:`cytonet.model.sbml_factors`), when it lowers and the
+    table varies only its parameters and states; else None (the tape engine runs it)."""
+    from cytonet.model.sbml_factors import NotFactorForm, factor_model
+
+    if not isinstance(model, ModelSpec):
+        return None
+    try:
+        form = factor_model(model)
+    except NotFactorForm:
+        return None
+    return form if set(cols) <= {*form.model.parameters, *form.model.species} else None
+
+
 def thread_count(threads: int | None) -> int:
     """``threads`` checked, or numba's thread count when None."""
     if threads is None:
@@ -178,11 +198,31 @@ def simulate_batch(
         raise ModelSpecError(f"on_error must be 'raise' or 'mask', got {on_error!r}")
     if method not in ("auto", "lockstep", "independent"):
         raise ModelSpecError(f"method must be 'auto', 'lockstep' or 'independent', got {method!r}")
-    if needs_tape(model):  # SBML semantics: independent runs on the tape engine
+    if needs_tape(model):  # SBML semantics: on the factor kernels when its rates are products of factors, else the tape engine
         from cytonet.engine.tape_simulate import as_tape, simulate_tape_batch
 
-        return simulate_tape_batch(as_tape(model), _columns(table), time_grid(t_end, t_eval, n_points), rtol, atol,
-                                   max_steps, thread_count(threads), on_error)
+        cols = _columns(table)
+        form = _factor_form(model, cols)
+        grid = time_grid(t_end, t_eval, n_points)
+        if form is None:
+            return simulate_tape_batch(as_tape(model), cols, grid, rtol, atol, max_steps, thread_count(threads), on_error)
+        from cytonet.engine.tape_simulate import factor_run_as_sbml
+
+        cm = form.model
+        ds = simulate_batch(cm, cols, t_end, t_eval=t_eval, n_points=n_points, rtol=rtol, atol=atol, max_steps=max_steps,
+                            max_step=max_step, on_error=on_error, chunk_size=chunk_size, progress=progress, threads=threads,
+                            method=method)
+        out = factor_run_as_sbml(ds, model, cm, cols)
+        clipped = [cm.species.index(s) for s in form.clipped]
+        redo = np.flatnonzero((ds.state.values[:, :, clipped] < 0).any(axis=(1, 2))) if clipped else np.zeros(0, int)
+        if redo.size:  # a Hill factor of a negative state: the kernels read max(x, 0), the model x
+            tape = simulate_tape_batch(as_tape(model), {k: v[redo] for k, v in cols.items()}, grid, rtol, atol, max_steps,
+                                       thread_count(threads), on_error)
+            out["state"][redo] = tape.state.sel(species=out.species).values
+            out["variable_value"][redo] = tape.variable_value.sel(variable=out.variable).values
+            out["status"][redo] = tape.status.values
+        out.attrs["tape_rows"] = int(redo.size)
+        return out
     cm = as_compiled(model)
     if method == "lockstep" and cm.th_species.size:
         raise ModelSpecError(f"model {cm.model_id!r} has threshold events ({', '.join(cm.threshold_ids)}), whose firing times "

@@ -25,7 +25,7 @@ from cytonet.engine.rodas import (
     A21, A31, A32, A41, A42, A43, A51, A52, A53, A54,
     C21, C31, C32, C41, C42, C43, C51, C52, C53, C54, C61, C62, C63, C64, C65,
     GAMMA, H21, H22, H23, H24, H25, H31, H32, H33, H34, H35,
-    I_SPECIES, I_STEPS, I_REJECTED, I_T, MAX_STEPS, NONFINITE, OK, STEP_UNDERFLOW,
+    I_SPECIES, I_STEPS, I_REJECTED, I_T, MAX_STEPS, NONFINITE, OK, STEP_UNDERFLOW, accepted_step, rejected_step,
 )
 from cytonet.engine.sparse import GROWTH_MAX, PIVOT_TOL
 from cytonet.model.compile import CAP, HILL_ACT, HILL_INH, POWER, SAT
@@ -596,13 +596,9 @@ def solve_lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start
                 h[q] *= 0.5
                 continue
             err = np.sqrt(errs[q] / n)
-            if not np.isfinite(err):
+            if not err <= 1.0:
                 rejected[q] += 1
-                h[q] *= 0.25
-                continue
-            if err > 1.0:
-                rejected[q] += 1
-                h[q] *= max(0.2, 0.9 * err ** -0.25)
+                h[q] = rejected_step(h[q], err)
                 continue
             steps[q] += 1
             k = run[q]
@@ -634,9 +630,6 @@ def solve_lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start
                 for i in range(n):
                     out[rows[k], io[q], i] = x[i, q]
                 io[q] += 1
-            fac = 0.9 * max(err, 1e-10) ** (-0.7 / 4.0) * err_prev[q] ** (0.4 / 4.0)
-            fac = min(6.0, max(0.2, fac))
-            err_prev[q] = max(err, 1e-4)
-            h[q] = max(hq * fac, h_prop[q]) if last[q] else hq * fac
+            h[q], err_prev[q] = accepted_step(hq, h_prop[q], last[q], err, err_prev[q])
             if t[q] >= seg_end[q]:
                 at_seg[q] = True

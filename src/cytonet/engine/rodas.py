@@ -163,6 +163,35 @@ def _initial_step(x, fy0, rtol, atol):
     return 0.01 * d0 / dd if (d0 > 1e-5 and dd > 1e-5) else 1e-6
 
 
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def error_norm(x, yt, k6, y1, rtol, atol):
+    """Completes the step, y1 = yt + k6, and returns the RMS of k6 scaled by atol + rtol max(|x|, |y1|)."""
+    err = 0.0
+    n = x.shape[0]
+    for i in range(n):
+        y1[i] = yt[i] + k6[i]
+        sc = atol[i] + rtol * max(abs(x[i]), abs(y1[i]))
+        err += (k6[i] / sc) ** 2
+    return np.sqrt(err / n)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def rejected_step(h, err):
+    """The step to retry after a rejected one: a quarter after a non-finite error, else shrunk by the error."""
+    if not np.isfinite(err):
+        return 0.25 * h
+    return h * max(0.2, 0.9 * err ** -0.25)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def accepted_step(h, h_prop, last, err, err_prev):
+    """(next step, error memory) after an accepted step: PI control (Gustafsson), growth in [0.2, 6]; the step
+    that ``last`` cut short to reach a stop time resumes at least at the size proposed before the cut."""
+    fac = 0.9 * max(err, 1e-10) ** (-0.7 / 4.0) * err_prev ** (0.4 / 4.0)
+    fac = min(6.0, max(0.2, fac))
+    return (max(h * fac, h_prop) if last else h * fac), max(err, 1e-4)
+
+
 @nb.njit(cache=True, error_model="numpy")
 def _stages(x, u, C, S, fy0, h, a, L, dense, W, piv, ws, rtol, atol):
     """The six Rodas4 stages from ``x`` with the factored W; fills k1..k6 and y1 of ``ws``, returns the error norm."""
@@ -202,12 +231,7 @@ def _stages(x, u, C, S, fy0, h, a, L, dense, W, piv, ws, rtol, atol):
     for i in range(n):
         k6[i] = fw[i] + ih * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
     _solve(a, L, dense, W, piv, k6, w)
-    err = 0.0
-    for i in range(n):
-        y1[i] = yt[i] + k6[i]
-        sc = atol[i] + rtol * max(abs(x[i]), abs(y1[i]))
-        err += (k6[i] / sc) ** 2
-    return np.sqrt(err / n)
+    return error_norm(x, yt, k6, y1, rtol, atol)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -367,12 +391,10 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
                 err = _stages(x, u, C, S, fy0, h, a, L, dense, W, piv, ws, rtol, atol)
                 finite = np.isfinite(err)
             if not finite:
+                err = np.inf
+            if not err <= 1.0:
                 rejected += 1
-                h *= 0.25
-                continue
-            if err > 1.0:
-                rejected += 1
-                h *= max(0.2, 0.9 * err ** -0.25)
+                h = rejected_step(h, err)
                 continue
             # accepted
             steps += 1
@@ -408,10 +430,7 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
             rhs_kernel(x, u, C, S, fy0)
             new_J = True
             if e_ev < 0:
-                fac = 0.9 * max(err, 1e-10) ** (-0.7 / 4.0) * err_prev ** (0.4 / 4.0)
-                fac = min(6.0, max(0.2, fac))
-                err_prev = max(err, 1e-4)
-                h = max(h * fac, h_prop) if last else h * fac
+                h, err_prev = accepted_step(h, h_prop, last, err, err_prev)
         t = seg_end
     info[I_STEPS] = steps
     info[I_REJECTED] = rejected

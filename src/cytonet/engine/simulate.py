@@ -164,8 +164,9 @@ def to_dataset(cm: CompiledModel, t: np.ndarray, state: np.ndarray, p: np.ndarra
         pp = p if p.ndim == 1 else p[:, None, :]
         values.update({q: pp[..., j] for j, q in enumerate(cm.parameters)})
         for oid, node in cm.observables.items():
-            arr = np.broadcast_to(evaluate(node, values), state.shape[:-1])
-            data[oid] = (dims[:-1], np.array(arr), {"units": cm.observable_units.get(oid, "")})
+            arr = np.array(np.broadcast_to(evaluate(node, values), state.shape[:-1]))
+            values[oid] = arr  # a later observable may read it
+            data[oid] = (dims[:-1], arr, {"units": cm.observable_units.get(oid, "")})
     return xr.Dataset(
         data, coords=coords,
         attrs={"model_id": cm.model_id, "model_hash": cm.digest, "solver": SOLVER_NAME, "rtol": rtol,

@@ -17,7 +17,8 @@ from cytonet.engine.rodas import (
     A21, A31, A32, A41, A42, A43, A51, A52, A53, A54,
     C21, C31, C32, C41, C42, C43, C51, C52, C53, C54, C61, C62, C63, C64, C65,
     GAMMA, H21, H22, H23, H24, H25, H31, H32, H33, H34, H35,
-    MAX_STEPS, NONFINITE, STEP_UNDERFLOW, _dense, _initial_step, lu_factor, lu_solve,
+    MAX_STEPS, NONFINITE, STEP_UNDERFLOW, _dense, _initial_step, accepted_step, error_norm, lu_factor, lu_solve,
+    rejected_step,
 )
 from cytonet.model.tape import run_tape
 
@@ -218,20 +219,10 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
             for i in range(n):
                 k6[i] = fw[i] + ih * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
             lu_solve(W, piv, k6)
-            err = 0.0
-            for i in range(n):
-                y1[i] = yt[i] + k6[i]
-                sc = atol[i] + rtol * max(abs(x[i]), abs(y1[i]))
-                err += (k6[i] / sc) ** 2
-            err = np.sqrt(err / n)
-            finite = np.isfinite(err)
-        if not finite:
+            err = error_norm(x, yt, k6, y1, rtol, atol)
+        if not err <= 1.0:
             rejected += 1
-            h *= 0.25
-            continue
-        if err > 1.0:
-            rejected += 1
-            h *= max(0.2, 0.9 * err ** -0.25)
+            h = rejected_step(h, err)
             continue
         steps += 1
         for i in range(n):
@@ -309,10 +300,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
         for r in range(nr):
             s0[r] = reg[root_reg[r]] > 0.0
         new_J = True
-        fac = 0.9 * max(err, 1e-10) ** (-0.7 / 4.0) * err_prev ** (0.4 / 4.0)
-        fac = min(6.0, max(0.2, fac))
-        err_prev = max(err, 1e-4)
-        h = max(h * fac, h_prop) if last else h * fac
+        h, err_prev = accepted_step(h, h_prop, last, err, err_prev)
     info[J_T] = x[it]
     info[J_STEPS] += steps
     info[J_REJECTED] += rejected

@@ -15,6 +15,7 @@ import numpy as np
 
 from cytonet.engine.sbml_events import TapeRun, run_tape_model, symbol_values
 from cytonet.errors import ModelSpecError, SolverError, close_matches
+from cytonet.model.compile import CompiledModel
 from cytonet.model.spec import ModelSpec
 from cytonet.model.tape_model import TapeModel, compile_tape
 
@@ -55,10 +56,13 @@ def start_vectors(tm: TapeModel, parameters: Mapping[str, float] | None, initial
             raise ModelSpecError(f"model {tm.model_id!r}: {name!r} is no constant parameter or compartment{hint}")
         p[tm.parameters.index(name)] = float(v)
     for sid, v in (initial or {}).items():
-        if sid not in tm.states or sid not in tm.species_compartment:
-            sugg = close_matches(sid, list(tm.species_compartment))
+        if sid not in tm.states or sid == tm.states[-1]:  # the last state is time
+            sugg = close_matches(sid, tm.states[:-1])
             hint = f"; did you mean {' or '.join(sugg)}?" if sugg else ""
-            raise ModelSpecError(f"model {tm.model_id!r}: {sid!r} is no species with a state of its own{hint}")
+            raise ModelSpecError(f"model {tm.model_id!r}: {sid!r} is no species or rate-rule variable with a state of its own{hint}")
+        if sid not in tm.species_compartment:  # a rate-rule variable: its value is the state
+            x0[tm.states.index(sid)] = float(v)
+            continue
         scale = 1.0 if tm.species_only_substance[sid] else tm.aux_values(x0, p)[tm.symbol_reg[tm.species_compartment[sid]]]
         x0[tm.states.index(sid)] = float(v) * scale
     return x0, p
@@ -86,14 +90,15 @@ def simulate_tape(tm: TapeModel, t: np.ndarray, rtol: float, atol: Any, max_step
 
 def simulate_tape_batch(tm: TapeModel, cols: Mapping[str, np.ndarray], t: np.ndarray, rtol: float, atol: Any,
                         max_steps: int, threads: int, on_error: str) -> xr.Dataset:
-    """Every row of ``cols`` (parameter or species columns) as an independent run."""
+    """Every row of ``cols`` (parameter, species or rate-rule variable columns: initial values) as an independent run."""
     n = len(next(iter(cols.values())))
     species, params = list(tm.species_compartment), set(tm.parameters)
     for name in cols:
-        if name not in params and name not in species:
-            sugg = close_matches(name, [*tm.parameters, *species])
+        if name not in params and name not in tm.states[:-1]:
+            sugg = close_matches(name, [*tm.parameters, *tm.states[:-1]])
             hint = f"; did you mean {' or '.join(sugg)}?" if sugg else ""
-            raise ModelSpecError(f"batch column {name!r} is neither a parameter nor a species of model {tm.model_id!r}{hint}")
+            raise ModelSpecError(f"batch column {name!r} is neither a parameter, a species nor a rate-rule variable of "
+                                 f"model {tm.model_id!r}{hint}")
     a = _atol(tm, atol)
     state = np.full((n, t.size, len(species)), np.nan)
     var = np.full((n, t.size, len(_variables(tm))), np.nan)
@@ -116,24 +121,58 @@ def simulate_tape_batch(tm: TapeModel, cols: Mapping[str, np.ndarray], t: np.nda
         raise SolverError(f"model {tm.model_id!r}: {len(errors)} of {n} runs failed; pass on_error='mask' to keep the others\n" + "\n".join(lines))
     ds = _dataset(tm, t, state, var, rtol, atol, patient=np.arange(n))
     ds["status"] = ("patient", np.asarray([1 if i in errors else 0 for i in range(n)], np.int64), {"meaning": "0 ok, 1 failed"})
-    ds.attrs["batch_method"] = "independent"
+    ds.attrs.update(batch_method="independent", engine="tape")
     return ds
 
 
 def _dataset(tm: TapeModel, t: np.ndarray, state: np.ndarray, var: np.ndarray, rtol: float, atol: Any,
              patient: np.ndarray | None = None) -> xr.Dataset:
+    return sbml_dataset(tm.model_id, tm.digest, list(tm.species_compartment), _variables(tm), t, state, var, rtol, atol,
+                        patient, solver="-tape")
+
+
+def sbml_dataset(model_id: str, digest: str, species: list[str], variables: list[str], t: np.ndarray, state: np.ndarray,
+                 var: np.ndarray, rtol: float, atol: Any, patient: np.ndarray | None = None, solver: str = "") -> xr.Dataset:
+    """The layout of runs of models with SBML semantics: ``state`` per species, ``variable_value`` per variable."""
     import xarray as xr
 
     from cytonet import __version__
     from cytonet.engine.simulate import SOLVER_NAME
 
     lead = ("time",) if patient is None else ("patient", "time")
-    coords: dict = {"time": ("time", t), "species": list(tm.species_compartment), "variable": _variables(tm)}
+    coords: dict = {"time": ("time", t), "species": species, "variable": variables}
     if patient is not None:
         coords["patient"] = patient
     return xr.Dataset(
         {"state": ((*lead, "species"), state), "variable_value": ((*lead, "variable"), var)}, coords=coords,
-        attrs={"model_id": tm.model_id, "model_hash": tm.digest, "solver": SOLVER_NAME + "-tape", "rtol": rtol,
+        attrs={"model_id": model_id, "model_hash": digest, "solver": SOLVER_NAME + solver, "rtol": rtol,
                "atol": atol if np.ndim(atol) == 0 else np.asarray(atol, float), "cytonet_version": __version__,
                "time_unit": "model"},
     )
+
+
+def factor_run_as_sbml(ds: xr.Dataset, spec: ModelSpec, cm: CompiledModel, cols: Mapping[str, np.ndarray]) -> xr.Dataset:
+    """A factor-kernel batch (:mod:`cytonet.model.sbml_factors`) of an SBML-semantics spec in the layout of tape runs."""
+    n, nt = ds.sizes["patient"], ds.sizes["time"]
+    state = ds.state.values
+    default = {q.id: q.value for q in spec.parameters}
+
+    def column(name: str) -> np.ndarray:
+        if name in cm.species:
+            return state[:, :, cm.species.index(name)]
+        if name in cm.observables:  # compartment sizes and assignment-rule variables
+            return ds[name].values
+        v = cols[name][:, None] if name in cols else default[name]
+        return np.broadcast_to(v, (n, nt))
+
+    species = [s.id for s in spec.species]
+    variables = [c.id for c in spec.compartments] + [q.id for q in spec.parameters]
+    def stacked(names: list[str]) -> np.ndarray:
+        return np.stack([column(v) for v in names], axis=-1) if names else np.zeros((n, nt, 0))
+
+    out = sbml_dataset(spec.id, spec.digest(), species, variables, ds.time.values, stacked(species), stacked(variables),
+                       ds.attrs["rtol"], ds.attrs["atol"], patient=ds.patient.values)
+    for k in ("status", "steps"):
+        out[k] = ds[k]
+    out.attrs.update(batch_method=ds.attrs["batch_method"], engine="factor kernels")
+    return out

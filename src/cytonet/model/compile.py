@@ -282,14 +282,6 @@ def compile_model(spec: ModelSpec) -> CompiledModel:
     for r in spec.reactions:
         frs.extend(_lower(r, sidx, pidx, []))
 
-    f_ptr = np.zeros(len(frs) + 1, np.int64)
-    s_ptr = np.zeros(len(frs) + 1, np.int64)
-    facs = [f for fr in frs for f in fr.factors]
-    sts = [(i, c) for fr in frs for i, c in fr.stoich.items()]
-    for j, fr in enumerate(frs):
-        f_ptr[j + 1] = f_ptr[j] + len(fr.factors)
-        s_ptr[j + 1] = s_ptr[j] + len(fr.stoich)
-
     boluses = [e for e in spec.events if isinstance(e, Bolus)]
     segs: list[tuple[str, float, float, int, float]] = []
     for e in spec.events:
@@ -309,51 +301,81 @@ def compile_model(spec: ModelSpec) -> CompiledModel:
 
     names = set(species) | set(pidx)
     observables = {o.id: parse(o.expression, names, f"observable {o.id!r}") for o in spec.observables}
-    i64 = lambda v: np.asarray(v, dtype=np.int64)  # noqa: E731
-    f64 = lambda v: np.asarray(v, dtype=np.float64)  # noqa: E731
-    return CompiledModel(
-        model_id=spec.id,
-        digest=spec.digest(),
-        species=species,
-        species_units=units,
-        parameters=spec.parameter_ids,
-        x0=x0,
-        p=f64([q.value for q in spec.parameters]),
-        reaction_names=[fr.name for fr in frs],
-        r_k=i64([fr.k for fr in frs]),
-        r_kpow=f64([fr.kpow for fr in frs]),
-        r_scale=f64([fr.scale for fr in frs]),
-        f_ptr=f_ptr,
-        f_kind=i64([f.kind for f in facs]),
-        f_species=i64([f.species for f in facs]),
-        f_nu=f64([f.nu for f in facs]),
-        f_K=i64([f.K for f in facs]),
-        f_n=i64([f.n for f in facs]),
-        f_b=i64([f.b for f in facs]),
-        s_ptr=s_ptr,
-        s_species=i64([s for s, _ in sts]),
-        s_coef=f64([c for _, c in sts]),
+    return assemble(
+        spec.id, spec.digest(), species, units, spec.parameter_ids, x0, [q.value for q in spec.parameters], frs,
         bolus_ids=[e.id for e in boluses],
-        bolus_time=f64([e.time for e in boluses]),
-        bolus_species=i64([sidx[e.target] for e in boluses]),
-        bolus_amount=f64([e.amount for e in boluses]),
+        bolus_time=_f64([e.time for e in boluses]),
+        bolus_species=_i64([sidx[e.target] for e in boluses]),
+        bolus_amount=_f64([e.amount for e in boluses]),
         infusion_ids=[s[0] for s in segs],
-        inf_start=f64([s[1] for s in segs]),
-        inf_end=f64([s[2] for s in segs]),
-        inf_species=i64([s[3] for s in segs]),
-        inf_rate=f64([s[4] for s in segs]),
+        inf_start=_f64([s[1] for s in segs]),
+        inf_end=_f64([s[2] for s in segs]),
+        inf_species=_i64([s[3] for s in segs]),
+        inf_rate=_f64([s[4] for s in segs]),
         threshold_ids=[e.id for e in ths],
-        th_species=i64([sidx[e.species] for e in ths]),
-        th_value=f64([e.threshold for e in ths]),
-        th_dir=i64([1 if e.direction == "rising" else -1 for e in ths]),
+        th_species=_i64([sidx[e.species] for e in ths]),
+        th_value=_f64([e.threshold for e in ths]),
+        th_dir=_i64([1 if e.direction == "rising" else -1 for e in ths]),
         th_ptr=th_ptr,
         a_is_param=np.asarray([a[0] for a in assigns], dtype=np.bool_),
-        a_target=i64([a[1] for a in assigns]),
-        a_op=i64([a[2] for a in assigns]),
-        a_value=f64([a[3] for a in assigns]),
+        a_target=_i64([a[1] for a in assigns]),
+        a_op=_i64([a[2] for a in assigns]),
+        a_value=_f64([a[3] for a in assigns]),
         observables=observables,
         observable_units={o.id: o.unit for o in spec.observables},
+    )
+
+
+def _i64(v) -> np.ndarray:
+    return np.asarray(v, dtype=np.int64)
+
+
+def _f64(v) -> np.ndarray:
+    return np.asarray(v, dtype=np.float64)
+
+
+def _no_events() -> dict:
+    return dict(bolus_ids=[], infusion_ids=[], threshold_ids=[], th_ptr=np.zeros(1, np.int64),
+                a_is_param=np.zeros(0, np.bool_), a_target=_i64([]), a_op=_i64([]), a_value=_f64([]),
+                **{k: _i64([]) for k in ("bolus_species", "inf_species", "th_species", "th_dir")},
+                **{k: _f64([]) for k in ("bolus_time", "bolus_amount", "inf_start", "inf_end", "inf_rate", "th_value")})
+
+
+def assemble(model_id: str, digest: str, species: list[str], units: list[str], parameters: list[str], x0, p,
+             frs: list[FactorReaction], **events) -> CompiledModel:
+    """A :class:`CompiledModel` from lowered reactions (CSR arrays built here); ``events`` are the
+    event and observable fields (default: none)."""
+    f_ptr = np.zeros(len(frs) + 1, np.int64)
+    s_ptr = np.zeros(len(frs) + 1, np.int64)
+    facs = [f for fr in frs for f in fr.factors]
+    sts = [(i, c) for fr in frs for i, c in fr.stoich.items()]
+    for j, fr in enumerate(frs):
+        f_ptr[j + 1] = f_ptr[j] + len(fr.factors)
+        s_ptr[j + 1] = s_ptr[j] + len(fr.stoich)
+    return CompiledModel(
+        model_id=model_id,
+        digest=digest,
+        species=list(species),
+        species_units=list(units),
+        parameters=list(parameters),
+        x0=_f64(x0),
+        p=_f64(p),
+        reaction_names=[fr.name for fr in frs],
+        r_k=_i64([fr.k for fr in frs]),
+        r_kpow=_f64([fr.kpow for fr in frs]),
+        r_scale=_f64([fr.scale for fr in frs]),
+        f_ptr=f_ptr,
+        f_kind=_i64([f.kind for f in facs]),
+        f_species=_i64([f.species for f in facs]),
+        f_nu=_f64([f.nu for f in facs]),
+        f_K=_i64([f.K for f in facs]),
+        f_n=_i64([f.n for f in facs]),
+        f_b=_i64([f.b for f in facs]),
+        s_ptr=s_ptr,
+        s_species=_i64([s for s, _ in sts]),
+        s_coef=_f64([c for _, c in sts]),
         factor_reactions=frs,
+        **{**_no_events(), **events},
     )
 
 

@@ -8,7 +8,8 @@ from trigger time), variable stoichiometries, ``rateOf`` and ``delay`` (constant
 becomes the safe expression tree of :mod:`cytonet.model.expr`, stored as text that only its
 whitelist parser reads. Algebraic rules linear in the variable they determine become assignment
 rules (:mod:`cytonet.model.algebraic`). Constructs cytonet cannot run (other algebraic rules, fast
-reactions, stoichiometryMath, packages such as comp or fbc) raise ``ModelSpecError`` naming the element.
+reactions, stoichiometryMath, packages such as comp or fbc) raise ``ModelSpecError`` naming the element;
+the graphics packages (layout, render) are ignored with a note.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ from cytonet.model.spec import EventAssignment, InitialAssignment, ModelSpec, Ru
 
 @dataclass
 class SbmlImport:
-    """An imported model: the spec, and the SBML ids renamed on the way (SBML id -> spec id)."""
+    """An imported model: the spec, the SBML ids renamed on the way (SBML id -> spec id) and notes on what was ignored."""
 
     spec: ModelSpec
     renamed: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    notes: list[str] = field(default_factory=list)  # what was read but ignored, one line each
 
     def spec_id(self, sbml_id: str) -> str:
         return self.renamed.get(sbml_id, sbml_id)
@@ -62,6 +64,10 @@ def read_sbml(path: str | Path) -> SbmlImport:
     return _Importer(doc, str(p)).run()
 
 
+#: SBML packages that only draw the diagram: read past, with a note
+GRAPHICS_PACKAGES = ("layout", "render")
+
+
 def _safe_id(sid: str) -> str:
     return f"{sid}_" if keyword.iskeyword(sid) or sid in FUNCTIONS or sid in ("True", "False", "None") else sid
 
@@ -77,10 +83,16 @@ class _Importer:
         m = doc.getModel()
         if m is None:
             raise ModelSpecError(f"{source}: the SBML document holds no model")
+        self.notes: list[str] = []
         for i in range(doc.getNumPlugins()):
             pkg = doc.getPlugin(i).getPackageName()
-            if doc.getLevel() >= 3 and pkg not in ("core", "", "l3v2extendedmath") and doc.isPackageEnabled(pkg):
-                raise ModelSpecError(f"{source}: SBML package {pkg!r} is not supported (core SBML only)")
+            if pkg in ("core", "", "l3v2extendedmath") or not doc.isPackageEnabled(pkg):
+                continue
+            if pkg in GRAPHICS_PACKAGES:
+                self.notes.append(f"ignored SBML package {pkg!r}: it draws the diagram and carries no model semantics")
+            elif doc.getLevel() >= 3:
+                raise ModelSpecError(f"{source}: SBML package {pkg!r} is not supported (core SBML only; "
+                                     f"the graphics packages {', '.join(GRAPHICS_PACKAGES)} are ignored)")
         self.m = m
         self.where = f"{source}: model {m.getId() or '(unnamed)'!r}"
         self.renamed: dict[str, str] = {}
@@ -236,7 +248,7 @@ class _Importer:
             "reactions": reactions, "events": events, "rules": rules, "initial_assignments": initial_assignments,
             "conversion_factor": self._name(m.getConversionFactor()) if m.isSetConversionFactor() else None,
         }
-        return SbmlImport(spec_from_dict(data, self.where), self.renamed, self.source)
+        return SbmlImport(spec_from_dict(data, self.where), self.renamed, self.source, self.notes)
 
     def _refuse(self) -> None:
         m = self.m
