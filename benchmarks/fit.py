@@ -10,6 +10,14 @@ are printed beside. pyPESTO with AMICI runs on the same problems when both are i
 
     .venv/bin/python benchmarks/fit.py                       # quick: the synthetic problem + 3 benchmark problems, 5 starts
     .venv/bin/python benchmarks/fit.py --starts 50 --problems Fujita_SciSignal2010 Bruno_JExpBot2016
+    .venv/bin/python benchmarks/fit.py --all-starts 50 --budget-s 900 --table fits.md   # every problem with <= 20 parameters
+
+``--all-starts K`` fits every benchmark problem with at most 20 estimated parameters from K
+random starts (the initialisation priors, seeded) with the default optimiser and forward-sensitivity
+gradients, and prints one table row per problem: the published llh (for problems without one, the
+llh cytonet computes at the collection's nominal parameters, marked *), the best llh, starts within
+0.1 of the best, starts that reached the reference (llh >= reference - 1e-3), failed starts and the
+time. ``--budget-s`` stops a problem's starts after that many seconds and says how many ran.
 """
 
 from __future__ import annotations
@@ -51,24 +59,52 @@ def _timed(fn, repeat: int = 3) -> tuple[float, object]:  # noqa: ANN001
     return best, out
 
 
-def _pypesto_amici(path: Path, starts: int, seed: int) -> str:
+def _amici_objective(path: Path):  # noqa: ANN202 - (pypesto problem, reduced-vector ids) or a reason string
     try:
-        import amici  # noqa: F401
-        import pypesto.optimize as optimize
+        import amici
         import pypesto.petab
     except ImportError:
         return "pyPESTO/AMICI not installed"
-    t0 = time.perf_counter()
     importer = pypesto.petab.PetabImporter.from_yaml(str(path))
     problem = importer.create_problem()
-    build = time.perf_counter() - t0
-    x = problem.x_guesses[0] if problem.x_guesses.size else problem.get_reduced_vector(np.asarray(problem.x_nominal_scaled))
-    t_fg, _ = _timed(lambda: problem.objective(x, sensi_orders=(0, 1)))
-    t0 = time.perf_counter()
-    res = optimize.minimize(problem, optimizer=optimize.FidesOptimizer(), n_starts=starts, progress_bar=False)
-    fvals = np.asarray(res.optimize_result.fval, float)
-    return (f"AMICI f+g {t_fg * 1e3:.2f} ms (model build {build:.0f} s); fides fit best {np.nanmin(fvals):.4f}, "
-            f"converged {int(np.sum(fvals <= np.nanmin(fvals) + 0.1))}/{starts}, {(time.perf_counter() - t0) / starts:.2f} s/start")
+    solver = problem.objective.amici_solver
+
+    def call(snake: str, camel: str, value: object) -> None:  # AMICI >= 1.0 names its setters in snake case
+        (getattr(solver, snake, None) or getattr(solver, camel))(value)
+
+    call("set_relative_tolerance", "setRelativeTolerance", 1e-8)  # cytonet's defaults: equal tolerances
+    call("set_absolute_tolerance", "setAbsoluteTolerance", 1e-12)
+    methods = getattr(amici, "SensitivityMethod", None) or __import__("amici.sim.sundials", fromlist=["x"]).SensitivityMethod
+    call("set_sensitivity_method", "setSensitivityMethod", methods.forward)
+    return problem
+
+
+def _amici_line(path: Path, x: np.ndarray, ids: list[str], g_ref: np.ndarray, t_cyto: float, starts: int) -> str:
+    """AMICI's objective + forward-sensitivity gradient at x (cytonet's ids), its error and the time ratio."""
+    import time as _t
+
+    t0 = _t.perf_counter()
+    problem = _amici_objective(path)
+    if isinstance(problem, str):
+        return problem
+    build = _t.perf_counter() - t0
+    names = [problem.x_names[i] for i in problem.x_free_indices]
+    z = np.asarray([x[ids.index(n)] for n in names])
+    t_fg, (f, g) = _timed(lambda: problem.objective(z, sensi_orders=(0, 1)))
+    g = np.asarray(g, float)
+    g_c = np.asarray([g[names.index(i)] for i in ids])
+    err = float(np.linalg.norm(g_c - g_ref) / max(np.linalg.norm(g_ref), 1e-300))
+    line = (f"AMICI objective+gradient (forward sensitivities, rtol 1e-8) {t_fg * 1e3:.2f} ms, gradient rel. error {err:.1e}, "
+            f"objective {f:.6f}; cytonet/AMICI time ratio {t_cyto / t_fg:.2f} (model build {build:.0f} s)")
+    if starts:
+        import pypesto.optimize as optimize
+
+        t0 = _t.perf_counter()
+        res = optimize.minimize(problem, optimizer=optimize.FidesOptimizer(), n_starts=starts, progress_bar=False)
+        fvals = np.asarray(res.optimize_result.fval, float)
+        line += (f"\n  pyPESTO+AMICI fides: best objective {np.nanmin(fvals):.4f}, converged "
+                 f"{int(np.sum(fvals <= np.nanmin(fvals) + 0.1))}/{starts}, {(_t.perf_counter() - t0) / starts:.2f} s/start")
+    return line
 
 
 def bench(path: Path, starts: int, seed: int, published: float | None) -> None:
@@ -78,27 +114,74 @@ def bench(path: Path, starts: int, seed: int, published: float | None) -> None:
 
     name = path.parent.name
     obj = cached_objective(ObjectiveSettings(str(path)).key())
+    fd = Objective(load_problem(path), gradient="fd")
     x = obj.problem.parameters.nominal_x()
     t_f, ev = _timed(lambda: obj.evaluate(x[None, :]))
     t_fg, (f, g) = _timed(lambda: obj.value_and_gradient(x))
-    ref = Objective(load_problem(path), rtol=1e-11, atol=1e-14, fd_step=1e-5)
+    t_fd, (_, g_fd) = _timed(lambda: fd.value_and_gradient(x))
+    ref = Objective(load_problem(path), rtol=1e-11, atol=1e-14, fd_step=1e-5, gradient="fd")
     _, g_ref = ref.value_and_gradient(x)
-    g_err = float(np.linalg.norm(g - g_ref) / max(np.linalg.norm(g_ref), 1e-300))
+    err = lambda v: float(np.linalg.norm(v - g_ref) / max(np.linalg.norm(g_ref), 1e-300))  # noqa: E731
     llh = ev.llh[0]
     pub = "" if published is None else f" (published {published:.6f}, diff {llh - published:+.1e})"
     print(f"\n{name}: {obj.n} estimated parameters, {obj.layout.measured.size} measurements, {len(obj.layout.runs)} experiments; "
           f"nominal llh {llh:.6f}{pub}")
-    print(f"  objective {t_f * 1e3:8.2f} ms   objective+gradient {t_fg * 1e3:8.2f} ms ({t_fg / t_f:.1f}x one objective, "
-          f"{2 * obj.n + 1} vectors per batch)   gradient rel. error vs rtol 1e-11: {g_err:.1e}")
+    print(f"  objective {t_f * 1e3:8.2f} ms   objective+gradient by {obj.gradient_method}: {t_fg * 1e3:8.2f} ms "
+          f"(rel. error {err(g):.1e})   by central differences ({2 * obj.n + 1} vectors): {t_fd * 1e3:8.2f} ms "
+          f"(rel. error {err(g_fd):.1e}); sensitivities/differences time ratio {t_fg / t_fd:.2f}  "
+          "[errors against central differences at rtol 1e-11, step 1e-5]")
     methods = ["ls", "fides", "lbfgsb"] if obj.least_squares else ["fides", "lbfgsb"]
-    for m in methods:
+    for m in methods if starts else []:
         t0 = time.perf_counter()
         ms = multistart(ObjectiveSettings(str(path)), starts, seed, method=m, workers=1)  # type: ignore[arg-type]
         dt = time.perf_counter() - t0
         b = ms.best
         print(f"  {m:7s} best objective {b.objective:12.4f} (llh {b.llh:.4f})  converged {ms.converged:3d}/{starts}  "
               f"failed {ms.failed}  {dt / starts:7.2f} s/start  {np.mean([s.evaluations for s in ms.starts]):7.0f} vectors/start")
-    print(f"  peer: {_pypesto_amici(path, starts, seed)}")
+    try:
+        peer = _amici_line(path, x, obj.ids, g_ref, t_fg, starts)
+    except Exception as exc:  # noqa: BLE001 - a peer tool's failure is reported, not fatal
+        peer = f"pyPESTO/AMICI failed: {type(exc).__name__}: {exc}"
+    print(f"  peer: {peer}")
+
+
+def fit_all(starts: int, seed: int, budget_s: float, names: list[str] | None, table: Path | None) -> None:
+    from cytonet.fit.optimize import CONVERGED_WITHIN, ObjectiveSettings, cached_objective, optimize_start
+
+    published = _published()
+    rows = ["| problem | parameters | reference llh | best llh | reached (llh >= ref - 1e-3) | converged (within 0.1 of best) | failed | starts run | gradient | s/start |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for folder in sorted(p for p in SHARED.iterdir() if p.is_dir()):
+        if names and folder.name not in names:
+            continue
+        path = next(folder.glob("*.yaml"))
+        obj = cached_objective(ObjectiveSettings(str(path)).key())
+        if obj.n > 20:
+            continue
+        ref = published.get(folder.name)
+        mark = ""
+        if ref is None:
+            ref, mark = float(obj.evaluate(obj.problem.parameters.nominal_x()[None, :]).llh[0]), "*"
+        X0 = obj.problem.sample_starts(starts, seed)
+        t0 = time.perf_counter()
+        results = []
+        for i, x0 in enumerate(X0):
+            if time.perf_counter() - t0 > budget_s:
+                break
+            results.append(optimize_start(obj, x0, start=i))
+        dt = time.perf_counter() - t0
+        ok = [r for r in results if r.status == "ok"]
+        best = max((r.llh for r in ok), default=-np.inf)
+        conv = sum(1 for r in ok if best - r.llh <= CONVERGED_WITHIN)
+        reached = sum(1 for r in ok if r.llh >= ref - 1e-3)
+        row = (f"| {folder.name} | {obj.n} | {ref:.4f}{mark} | {best:.4f} | {reached} | {conv} | {len(results) - len(ok)} | "
+               f"{len(results)}/{starts} | {obj.gradient_method.split(' (')[0]} | {dt / max(len(results), 1):.1f} |")
+        rows.append(row)
+        print(row, flush=True)
+    text = "\n".join(rows)
+    print("\n" + text)
+    if table is not None:
+        table.write_text(text + "\n")
 
 
 def main() -> None:
@@ -106,7 +189,13 @@ def main() -> None:
     ap.add_argument("--problems", nargs="*", default=None, help="benchmark problem folders (default: a quick set)")
     ap.add_argument("--starts", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--all-starts", type=int, default=0, help="fit every problem with <= 20 parameters from this many starts")
+    ap.add_argument("--budget-s", type=float, default=np.inf, help="with --all-starts: seconds per problem")
+    ap.add_argument("--table", type=Path, default=None, help="with --all-starts: write the markdown table here")
     args = ap.parse_args()
+    if args.all_starts:
+        fit_all(args.all_starts, args.seed, args.budget_s, args.problems, args.table)
+        return
     published = _published()
     paths = [_synthetic()]
     names = args.problems if args.problems is not None else list(QUICK)

@@ -41,7 +41,7 @@ QUERY_ROWS = 1_000
 #: memory and wall-clock limits of one ``runs query``
 QUERY_MEMORY = "2GB"
 QUERY_SECONDS = 60.0
-#: what ``population`` may plan without --allow-large: CPU hours, disk GB, memory GB per worker
+#: what ``population`` may plan without --allow-large: CPU hours, disk GB, memory GB per process
 POPULATION_BUDGET = {"cpu_hours": 24.0, "disk_gb": 50.0, "memory_gb": 8.0}
 
 

@@ -42,3 +42,24 @@ class Sourced(BaseModel):
     def source(self) -> str:
         """References, or the assumption, as one line."""
         return ", ".join(self.refs) if self.refs else f"assumption: {self.assumption}"
+
+
+class Calibration(BaseModel):
+    """How a fitted value was estimated: the estimate, its profile-likelihood 95 % interval and the data it came from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    estimate: float = Field(description="maximum-likelihood estimate, in the parameter's unit")
+    ci95: tuple[float | None, float | None] = Field(
+        description="profile-likelihood 95 % confidence interval (Raue et al. 2009); None: open on that side")
+    problem: str = Field(description="the PEtab problem fitted, as a path in the repository")
+    datasets: list[str] = Field(min_length=1, description="datasetIds of the measurements that determine it")
+
+    @model_validator(mode="after")
+    def _estimate_inside(self) -> Calibration:
+        lo, hi = self.ci95
+        if lo is None and hi is None:
+            raise ValueError("calibration interval is open on both sides: the data do not identify the parameter; fix it instead")
+        if (lo is not None and self.estimate < lo) or (hi is not None and self.estimate > hi):
+            raise ValueError(f"calibration estimate {self.estimate:g} lies outside its 95 % interval {list(self.ci95)}")
+        return self

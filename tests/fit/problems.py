@@ -40,6 +40,14 @@ SPEC = {
 }
 
 
+#: the same model with expression rates, so it runs on the tape engine (SBML semantics) and has forward sensitivities
+EXPRESSION_SPEC = {**SPEC, "id": "decay_chain_expressions", "reactions": [
+    {"id": "prod", "rate_law": "expression", "rate": "k0", "products": {"A": 1}},
+    {"id": "conv", "rate_law": "expression", "rate": "k1 * A", "reactants": {"A": 1}, "products": {"B": 1}},
+    {"id": "deg", "rate_law": "expression", "rate": "k2 * B", "reactants": {"B": 1}},
+]}
+
+
 def analytic(t: np.ndarray, k1: float, k2: float, a0: float, b0: float) -> tuple[np.ndarray, np.ndarray]:
     a = a0 * np.exp(-k1 * t)
     b = b0 * np.exp(-k2 * t) + a0 * k1 / (k2 - k1) * (np.exp(-k1 * t) - np.exp(-k2 * t))
@@ -48,12 +56,13 @@ def analytic(t: np.ndarray, k1: float, k2: float, a0: float, b0: float) -> tuple
 
 def write_problem(folder: Path, *, noise: str = "normal", transform: str = "lin", preeq: bool = False,
                   estimate_sigma: bool = False, prior: bool = False, seed: int = 0, times: np.ndarray | None = None,
-                  exact: bool = False) -> Path:
+                  exact: bool = False, expressions: bool = False) -> Path:
     """Write a PEtab problem (model spec, tables, YAML) into ``folder``; returns the YAML path.
 
     Two experiments: a0 = 1 and a0 = 2 (condition table sets species A); with ``preeq`` the second
     starts from the steady state of k0 = 0.2 instead. ``obs_a`` = A (lin), ``obs_b`` = scale_b * B
     (``transform``), noise ``noise`` with sigma_a, sigma_b given per measurement row (noiseParameters).
+    ``expressions``: the model with expression rates (:data:`EXPRESSION_SPEC`).
     """
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -101,7 +110,7 @@ def write_problem(folder: Path, *, noise: str = "normal", transform: str = "lin"
     if prior:
         params["objectivePriorType"] = ["normal", "", "", "", ""]
         params["objectivePriorParameters"] = ["0.3;0.1", "", "", "", ""]
-    (folder / "model.yaml").write_text(yaml.safe_dump(SPEC, sort_keys=False))
+    (folder / "model.yaml").write_text(yaml.safe_dump(EXPRESSION_SPEC if expressions else SPEC, sort_keys=False))
     conds.to_csv(folder / "conditions.tsv", sep="\t", index=False)
     meas.to_csv(folder / "measurements.tsv", sep="\t", index=False)
     obs.to_csv(folder / "observables.tsv", sep="\t", index=False)

@@ -45,14 +45,30 @@ def test_nominal_simulations_match_the_shipped_simulation_table(name: str) -> No
     np.testing.assert_allclose(sim, ref["simulation"].to_numpy(), rtol=1e-5, atol=1e-8)
 
 
-@pytest.mark.parametrize("name", ["Perelson_Science1996", "Bruno_JExpBot2016", "Fujita_SciSignal2010"])
+#: one problem per kind the gradient must handle: small, lin/log mixes, an oscillator (Borghans), pre-equilibration
+#: (Brannmark), many conditions (Fujita); the others cost minutes of tight differences and are measured by benchmarks/fit.py
+GRADIENT_PROBLEMS = ("Perelson_Science1996", "Bertozzi_PNAS2020", "Borghans_BiophysChem1997", "Brannmark_JBC2010",
+                     "Bruno_JExpBot2016", "Fujita_SciSignal2010")
+
+
+@pytest.mark.parametrize("name", GRADIENT_PROBLEMS)
 def test_gradient_agrees_with_central_differences_at_tight_tolerances(name: str) -> None:
+    """The objective's gradient (forward sensitivities) against central differences at rtol 1e-11. With step 1e-5
+    their truncation error is below 1e-5 relative on all problems but the oscillating Borghans model, whose
+    differences instead converge to the sensitivity gradient quadratically (error 1e-2 at h = 1e-4, 1e-4 at
+    h = 1e-5): the test asks for one or the other."""
     from cytonet.fit.objective import Objective
     from cytonet.fit.problem import load_problem
 
     problem = load_problem(next((ROOT / name).glob("*.yaml")))
     lb, ub = problem.parameters.bounds()
     x = np.clip(problem.parameters.nominal_x() + 0.05, lb, ub)  # off the optimum, where the gradient is not ~0
-    _, g = Objective(problem).value_and_gradient(x)
-    _, g_ref = Objective(problem, rtol=1e-11, atol=1e-14, fd_step=1e-5).value_and_gradient(x)
-    assert np.linalg.norm(g - g_ref) <= 2e-3 * np.linalg.norm(g_ref)
+    obj = Objective(problem)
+    _, g = obj.value_and_gradient(x)
+    assert obj.gradient_method == "forward sensitivities"
+
+    def error(h: float) -> float:
+        return float(np.linalg.norm(g - Objective(problem, rtol=1e-11, atol=1e-14, fd_step=h, gradient="fd").value_and_gradient(x)[1]))
+
+    fine = error(1e-5)
+    assert fine <= 1e-5 * np.linalg.norm(g) or fine <= 0.03 * error(1e-4)

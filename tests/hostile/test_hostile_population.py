@@ -38,7 +38,7 @@ def test_bad_options(refused, extra: list[str], expect: str) -> None:
 def test_a_billion_patients_is_refused_and_large_runs_need_allow_large(refused) -> None:
     refused([*POP, "--n", "1000000000"], "n: Input should be less than or equal to 100000000")  # today 2 million partitions
     refused([*POP, "--n", "50000000"], "CPU hours > 24; ask for fewer patients (or trajectory points), or add --allow-large")
-    refused([*POP, "--n", "100000", "--batch-size", "100000"], "GB of memory per worker > 8")
+    refused([*POP, "--n", "100000", "--batch-size", "100000"], "GB of memory per process > 8")
 
 
 def test_unreachable_dask_fails_fast(refused) -> None:

@@ -23,6 +23,7 @@ def fit(
     max_iter: Annotated[int, typer.Option("--max-iter", min=1, help="iterations per start")] = 200,
     rtol: Annotated[float, typer.Option("--rtol", help="integrator relative tolerance")] = 1e-8,
     atol: Annotated[float, typer.Option("--atol", help="integrator absolute tolerance")] = 1e-12,
+    gradient: Annotated[str, typer.Option("--gradient", help="auto (forward sensitivities where the model allows them) or fd (central differences)")] = "auto",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="write into an existing folder cytonet did not write")] = False,
 ) -> None:
     """Evaluate (--nominal) or fit a PEtab problem; write objective, estimates, plots and report.html to OUT."""
@@ -31,7 +32,7 @@ def fit(
     from cytonet.io import check_output_folder, staged_folder
 
     check_output_folder(out, "fit", overwrite)
-    settings = ObjectiveSettings(str(problem), rtol=rtol, atol=atol)
+    settings = ObjectiveSettings(str(problem), rtol=rtol, atol=atol, gradient=gradient)
     obj = cached_objective(settings.key())
     if nominal:
         with staged_folder(out, "fit", overwrite) as tmp:
@@ -48,7 +49,8 @@ def fit(
     with staged_folder(out, "fit", overwrite) as tmp:
         summary = write_fit(obj, ms, tmp, prof)
         write_report(obj, ms, tmp, prof)
-    line = (f"{obj.problem.name}: best llh {summary['best_llh']} ({ms.method}), {ms.converged} of {len(ms.starts)} starts "
+    line = (f"{obj.problem.name}: best llh {summary['best_llh']} ({ms.method}, gradient by {obj.gradient_method}), "
+            f"{ms.converged} of {len(ms.starts)} starts "
             f"converged, {ms.failed} failed -> {out}")
     if prof is not None:
         line += f"; not identifiable: {', '.join(summary['non_identifiable']) or 'none'}"

@@ -69,7 +69,7 @@ def population(
         raise ScenarioError(validation_message(err, "population")) from None
     if dask is not None:
         check_dask_address(dask)
-    est = plan(cfg, len(prepare(cfg.to_json()).host.species))
+    est = plan(cfg, len(prepare(cfg.to_json()).host.species), dask=dask)
     over = est.over(POPULATION_BUDGET)
     if over and not allow_large:
         raise ScenarioError(f"{est.patients:,} patients x {est.arms} arm(s) are estimated at {'; '.join(over)}; "

@@ -35,145 +35,89 @@ _JI = dict(cache=True, nogil=True, error_model="numpy", inline="always")
 
 
 @nb.njit(**_JI)
-def _powrow(x, code, n, out):
-    """out = x ** n elementwise, by multiplication when ``code`` is 1..4 (the same rounding as ``_pow``)."""
-    B = x.shape[0]
+def _pow_code(x, code, n):
+    """x ** n, by multiplication when ``code`` is 1..4 (see :func:`hill_codes`)."""
     if code == 1:
-        for q in range(B):
-            out[q] = x[q]
-    elif code == 2:
-        for q in range(B):
-            out[q] = x[q] * x[q]
-    elif code == 3:
-        for q in range(B):
-            out[q] = x[q] * x[q] * x[q]
-    elif code == 4:
-        for q in range(B):
-            x2 = x[q] * x[q]
-            out[q] = x2 * x2
-    else:
-        for q in range(B):
-            out[q] = x[q] ** n[q] if n[q] != 1.0 else x[q]
+        return x
+    if code == 2:
+        return x * x
+    if code == 3:
+        return x * x * x
+    if code == 4:
+        x2 = x * x
+        return x2 * x2
+    return x ** n if n != 1.0 else x
 
 
 @nb.njit(**_JI)
-def _clip(x, out):
-    for q in range(x.shape[0]):
-        out[q] = x[q] if x[q] > 0.0 else 0.0
-
-
-@nb.njit(**_JI)
-def _mul_factor(kind, x, nu, K, n, b, Kn, code, v, den, xp, xn):
-    """Multiply one factor into ``v`` (numerator) and ``den`` (denominator) over the block.
-
-    Rational factors are split so a reaction needs one division, not one per factor:
-    x/(K+x), (K-x)/K, x^n/(K^n+x^n), K^n/(K^n+x^n), (b K^n + x^n)/(K^n+x^n).
-    """
-    B = v.shape[0]
-    if kind == POWER:
-        if nu == 1.0:
-            for q in range(B):
-                v[q] *= x[q]
-        elif nu == 2.0:
-            for q in range(B):
-                v[q] *= x[q] * x[q]
-        else:
-            for q in range(B):
-                v[q] *= x[q] ** nu
-    elif kind == SAT:
-        for q in range(B):
-            v[q] *= x[q]
-            den[q] *= K[q] + x[q]
-    elif kind == CAP:
-        for q in range(B):
-            v[q] *= K[q] - x[q]
-            den[q] *= K[q]
-    else:
-        _clip(x, xp)
-        _powrow(xp, code, n, xn)
-        if kind == HILL_ACT:
-            for q in range(B):
-                v[q] *= xn[q]
-                den[q] *= Kn[q] + xn[q]
-        elif kind == HILL_INH:
-            for q in range(B):
-                v[q] *= Kn[q]
-                den[q] *= Kn[q] + xn[q]
-        else:
-            for q in range(B):
-                v[q] *= b[q] * Kn[q] + xn[q]
-                den[q] *= Kn[q] + xn[q]
-
-
-@nb.njit(**_JI)
-def _factor_rows(kind, x, nu, K, n, b, Kn, code, fv, dv, xp, xn):
-    """Value ``fv`` and derivative ``dv`` of one factor over the block."""
-    B = fv.shape[0]
-    if kind == POWER:
-        if nu == 1.0:
-            for q in range(B):
-                fv[q] = x[q]
-                dv[q] = 1.0
-        elif nu == 2.0:
-            for q in range(B):
-                fv[q] = x[q] * x[q]
-                dv[q] = 2.0 * x[q]
-        else:
-            for q in range(B):
-                fv[q] = x[q] ** nu
-                dv[q] = nu * x[q] ** (nu - 1.0)
-    elif kind == SAT:
-        for q in range(B):
-            inv = 1.0 / (K[q] + x[q])
-            fv[q] = x[q] * inv
-            dv[q] = K[q] * inv * inv
-    elif kind == CAP:
-        for q in range(B):
-            inv = 1.0 / K[q]
-            fv[q] = 1.0 - x[q] * inv
-            dv[q] = -inv
-    else:
-        _clip(x, xp)
-        _powrow(xp, code, n, xn)
-        _powm1(xp, code, n, xn, dv)  # dv = xp ** (n - 1) for now (0 ** 0 = 1)
-        for q in range(B):
-            inv = 1.0 / (Kn[q] + xn[q])
-            dh = n[q] * Kn[q] * dv[q] * inv * inv
-            if kind == HILL_ACT:
-                fv[q] = xn[q] * inv
-                dv[q] = dh
-            elif kind == HILL_INH:
-                fv[q] = Kn[q] * inv
-                dv[q] = -dh
-            else:
-                fv[q] = b[q] + (1.0 - b[q]) * xn[q] * inv
-                dv[q] = (1.0 - b[q]) * dh
-
-
-@nb.njit(**_JI)
-def _powm1(xp, code, n, xn, out):
-    """out = xp ** (n - 1) for xp >= 0 (the derivative's power; 1 at n = 1, 0 at xp = 0 for n > 1)."""
-    B = xp.shape[0]
+def _powm1(xp, code, n, xn):
+    """xp ** (n - 1) for xp >= 0 (the derivative's power; 1 at n = 1, 0 at xp = 0 for n > 1); xn = xp ** n."""
     if code == 1:
+        return 1.0
+    if code == 2:
+        return xp
+    if code == 3:
+        return xp * xp
+    if code == 4:
+        return xp * xp * xp
+    return xn / xp if xp > 0.0 else (1.0 if n == 1.0 else 0.0)
+
+
+@nb.njit(**_JI)
+def _mass_action(f_ptr, f_kind, f_nu, s_ptr, r):
+    """Reaction r is k x_a x_b (at most two first-order POWER factors) with at most two products."""
+    m = f_ptr[r + 1] - f_ptr[r]
+    if m > 2 or s_ptr[r + 1] - s_ptr[r] > 2 or s_ptr[r + 1] == s_ptr[r]:
+        return False
+    for j in range(f_ptr[r], f_ptr[r + 1]):
+        if f_kind[j] != POWER or f_nu[j] != 1.0:
+            return False
+    return True
+
+
+@nb.njit(**_JI)
+def _mass_action_rhs(X, kr, f0, f1, f_species, s0, s1, s_species, s_coef, r, out):
+    """out += N_r k x_a x_b in one pass over the lanes (the rate stays in a register)."""
+    B = X.shape[1]
+    a = f_species[f0] if f1 > f0 else 0
+    b = f_species[f0 + 1] if f1 > f0 + 1 else 0
+    o1, c1 = s_species[s0], s_coef[s0]
+    o2, c2 = (s_species[s0 + 1], s_coef[s0 + 1]) if s1 > s0 + 1 else (0, 0.0)
+    m = f1 - f0
+    two = s1 > s0 + 1
+    if m == 0:
         for q in range(B):
-            out[q] = 1.0
-    elif code == 2:
+            out[o1, q] += c1 * kr[r, q]
+    elif m == 1 and not two:
         for q in range(B):
-            out[q] = xp[q]
-    elif code == 3:
+            out[o1, q] += c1 * (kr[r, q] * X[a, q])
+    elif m == 1:
         for q in range(B):
-            out[q] = xp[q] * xp[q]
-    elif code == 4:
+            vq = kr[r, q] * X[a, q]
+            out[o1, q] += c1 * vq
+            out[o2, q] += c2 * vq
+    elif not two:
         for q in range(B):
-            out[q] = xp[q] * xp[q] * xp[q]
+            out[o1, q] += c1 * (kr[r, q] * X[a, q] * X[b, q])
     else:
         for q in range(B):
-            out[q] = xn[q] / xp[q] if xp[q] > 0.0 else (1.0 if n[q] == 1.0 else 0.0)
+            vq = kr[r, q] * X[a, q] * X[b, q]
+            out[o1, q] += c1 * vq
+            out[o2, q] += c2 * vq
+    if m == 0 and two:
+        for q in range(B):
+            out[o2, q] += c2 * kr[r, q]
 
 
 @nb.njit(**_J)
 def rhs_block(X, U, C, S, ncode, out, v, den, xp, xn):
-    """out = N v(X) + U for every run of the block; ``v``, ``den``, ``xp``, ``xn`` are scratch rows of length B."""
+    """out = N v(X) + U for every run of the block; ``v``, ``den``, ``xp``, ``xn`` are scratch rows of length B.
+
+    Rational factors are split so a reaction needs one division, not one per factor:
+    x/(K+x), (K-x)/K, x^n/(K^n+x^n), K^n/(K^n+x^n), (b K^n + x^n)/(K^n+x^n). The factor loop is
+    written out here and rows are indexed in place: helper functions and row views cost a
+    reference count per factor and lane block, as much as the arithmetic at 32 lanes.
+    """
     kr, fK, fn, fb, fKn = C
     f_ptr, f_kind, f_species, f_nu, s_ptr, s_species, s_coef = S
     B = X.shape[1]
@@ -181,6 +125,9 @@ def rhs_block(X, U, C, S, ncode, out, v, den, xp, xn):
         for q in range(B):
             out[i, q] = U[i, q]
     for r in range(kr.shape[0]):
+        if _mass_action(f_ptr, f_kind, f_nu, s_ptr, r):  # one fused pass, the same operations in the same order
+            _mass_action_rhs(X, kr, f_ptr[r], f_ptr[r + 1], f_species, s_ptr[r], s_ptr[r + 1], s_species, s_coef, r, out)
+            continue
         rational = False
         for j in range(f_ptr[r], f_ptr[r + 1]):
             rational = rational or f_kind[j] != POWER
@@ -190,20 +137,58 @@ def rhs_block(X, U, C, S, ncode, out, v, den, xp, xn):
             for q in range(B):
                 den[q] = 1.0
         for j in range(f_ptr[r], f_ptr[r + 1]):
-            _mul_factor(f_kind[j], X[f_species[j]], f_nu[j], fK[j], fn[j], fb[j], fKn[j], ncode[j], v, den, xp, xn)
+            kind, s, nu, code = f_kind[j], f_species[j], f_nu[j], ncode[j]
+            if kind == POWER:
+                if nu == 1.0:
+                    for q in range(B):
+                        v[q] *= X[s, q]
+                elif nu == 2.0:
+                    for q in range(B):
+                        v[q] *= X[s, q] * X[s, q]
+                else:
+                    for q in range(B):
+                        v[q] *= X[s, q] ** nu
+            elif kind == SAT:
+                for q in range(B):
+                    v[q] *= X[s, q]
+                    den[q] *= fK[j, q] + X[s, q]
+            elif kind == CAP:
+                for q in range(B):
+                    v[q] *= fK[j, q] - X[s, q]
+                    den[q] *= fK[j, q]
+            else:
+                for q in range(B):
+                    xq = X[s, q] if X[s, q] > 0.0 else 0.0
+                    xn[q] = _pow_code(xq, code, fn[j, q])
+                if kind == HILL_ACT:
+                    for q in range(B):
+                        v[q] *= xn[q]
+                        den[q] *= fKn[j, q] + xn[q]
+                elif kind == HILL_INH:
+                    for q in range(B):
+                        v[q] *= fKn[j, q]
+                        den[q] *= fKn[j, q] + xn[q]
+                else:
+                    for q in range(B):
+                        v[q] *= fb[j, q] * fKn[j, q] + xn[q]
+                        den[q] *= fKn[j, q] + xn[q]
         if rational:
             for q in range(B):
                 v[q] /= den[q]
         for j in range(s_ptr[r], s_ptr[r + 1]):
             c = s_coef[j]
-            o = out[s_species[j]]
+            o = s_species[j]
             for q in range(B):
-                o[q] += c * v[q]
+                out[o, q] += c * v[q]
 
 
 @nb.njit(**_J)
 def jac_block(X, C, S, ncode, dst, out, fv, dv, g, xp, xn):
-    """out[dst[e]] += term e of J for every run (``out`` ``[nnz, B]`` zeroed first); fv, dv ``[m_max, B]`` scratch."""
+    """out[dst[e]] += term e of J for every run (``out`` ``[nnz, B]`` zeroed first); fv, dv ``[m_max, B]`` scratch.
+
+    Factor i of a reaction gets its value ``fv[i]`` and derivative ``dv[i]`` over the block, written
+    out and indexed in place like :func:`rhs_block`.
+    """
     kr, fK, fn, fb, fKn = C
     f_ptr, f_kind, f_species, f_nu, s_ptr, s_species, s_coef = S
     B = X.shape[1]
@@ -212,9 +197,68 @@ def jac_block(X, C, S, ncode, dst, out, fv, dv, g, xp, xn):
     for r in range(kr.shape[0]):
         m = f_ptr[r + 1] - f_ptr[r]
         ns = s_ptr[r + 1] - s_ptr[r]
+        if _mass_action(f_ptr, f_kind, f_nu, s_ptr, r):  # d(k x_a x_b)/dx_a = k x_b, one pass per term
+            for i in range(m):
+                o1 = dst[e]
+                c1 = s_coef[s_ptr[r]]
+                o2 = dst[e + 1] if ns == 2 else o1
+                c2 = s_coef[s_ptr[r] + 1] if ns == 2 else 0.0
+                if m == 1:
+                    for q in range(B):
+                        gq = kr[r, q] * 1.0
+                        out[o1, q] += c1 * gq
+                        if ns == 2:
+                            out[o2, q] += c2 * gq
+                else:
+                    other = f_species[f_ptr[r] + 1 - i]
+                    for q in range(B):
+                        gq = kr[r, q] * 1.0 * X[other, q]
+                        out[o1, q] += c1 * gq
+                        if ns == 2:
+                            out[o2, q] += c2 * gq
+                e += ns
+            continue
         for i in range(m):
             j = f_ptr[r] + i
-            _factor_rows(f_kind[j], X[f_species[j]], f_nu[j], fK[j], fn[j], fb[j], fKn[j], ncode[j], fv[i], dv[i], xp, xn)
+            kind, s, nu, code = f_kind[j], f_species[j], f_nu[j], ncode[j]
+            if kind == POWER:
+                if nu == 1.0:
+                    for q in range(B):
+                        fv[i, q] = X[s, q]
+                        dv[i, q] = 1.0
+                elif nu == 2.0:
+                    for q in range(B):
+                        fv[i, q] = X[s, q] * X[s, q]
+                        dv[i, q] = 2.0 * X[s, q]
+                else:
+                    for q in range(B):
+                        fv[i, q] = X[s, q] ** nu
+                        dv[i, q] = nu * X[s, q] ** (nu - 1.0)
+            elif kind == SAT:
+                for q in range(B):
+                    inv = 1.0 / (fK[j, q] + X[s, q])
+                    fv[i, q] = X[s, q] * inv
+                    dv[i, q] = fK[j, q] * inv * inv
+            elif kind == CAP:
+                for q in range(B):
+                    inv = 1.0 / fK[j, q]
+                    fv[i, q] = 1.0 - X[s, q] * inv
+                    dv[i, q] = -inv
+            else:
+                for q in range(B):
+                    xq = X[s, q] if X[s, q] > 0.0 else 0.0
+                    xnq = _pow_code(xq, code, fn[j, q])
+                    inv = 1.0 / (fKn[j, q] + xnq)
+                    dh = fn[j, q] * fKn[j, q] * _powm1(xq, code, fn[j, q], xnq) * inv * inv  # 0 ** 0 = 1
+                    if kind == HILL_ACT:
+                        fv[i, q] = xnq * inv
+                        dv[i, q] = dh
+                    elif kind == HILL_INH:
+                        fv[i, q] = fKn[j, q] * inv
+                        dv[i, q] = -dh
+                    else:
+                        fv[i, q] = fb[j, q] + (1.0 - fb[j, q]) * xnq * inv
+                        dv[i, q] = (1.0 - fb[j, q]) * dh
         for i in range(m):
             for q in range(B):
                 g[q] = kr[r, q] * dv[i, q]
@@ -224,9 +268,9 @@ def jac_block(X, C, S, ncode, dst, out, fv, dv, g, xp, xn):
                         g[q] *= fv[k, q]
             for j in range(ns):
                 c = s_coef[s_ptr[r] + j]
-                o = out[dst[e + j]]
+                o = dst[e + j]
                 for q in range(B):
-                    o[q] += c * g[q]
+                    out[o, q] += c * g[q]
             e += ns
 
 
@@ -274,49 +318,28 @@ def lu_block(jv, dtg, L, a, lik, big, ok):
 
 @nb.njit(**_J)
 def solve_block(a, L, b, w):
-    """Solve W x = b in place for every run (b ``[n, B]`` in species order); ``w`` is scratch."""
+    """Solve W x = b in place for every run (b ``[n, B]`` in species order).
+
+    Row i of the permuted system is row ``perm[i]`` of ``b``, substituted in place (no copies in
+    and out); ``w`` is kept for the callers' signature.
+    """
     perm, row_ptr, col, diag = L[0], L[1], L[2], L[3]
     n, B = b.shape
     for i in range(n):
-        wi = w[i]
-        bi = b[perm[i]]
-        for q in range(B):
-            wi[q] = bi[q]
+        p = perm[i]
         for e in range(row_ptr[i], diag[i]):
-            ae = a[e]
-            wc = w[col[e]]
+            c = perm[col[e]]
             for q in range(B):
-                wi[q] -= ae[q] * wc[q]
+                b[p, q] -= a[e, q] * b[c, q]
     for i in range(n - 1, -1, -1):
-        wi = w[i]
+        p = perm[i]
         for e in range(diag[i] + 1, row_ptr[i + 1]):
-            ae = a[e]
-            wc = w[col[e]]
+            c = perm[col[e]]
             for q in range(B):
-                wi[q] -= ae[q] * wc[q]
-        ad = a[diag[i]]
+                b[p, q] -= a[e, q] * b[c, q]
+        d = diag[i]
         for q in range(B):
-            wi[q] = wi[q] / ad[q]
-    for i in range(n):
-        bi = b[perm[i]]
-        wi = w[i]
-        for q in range(B):
-            bi[q] = wi[q]
-
-
-@nb.njit(**_JI)
-def _pow_code(x, code, n):
-    """Scalar twin of :func:`_powrow`."""
-    if code == 1:
-        return x
-    if code == 2:
-        return x * x
-    if code == 3:
-        return x * x * x
-    if code == 4:
-        x2 = x * x
-        return x2 * x2
-    return x ** n if n != 1.0 else x
+            b[p, q] = b[p, q] / a[d, q]
 
 
 @nb.njit(**_J)

@@ -97,13 +97,46 @@ def _roots(root_reg, reg, out):
         out[i] = reg[root_reg[i]] > 0.0
 
 
+@nb.njit(cache=True, error_model="numpy")
+def _block_factor(W, Wb, piv, block):
+    """LU of W (dense), or of its leading diagonal block only when ``block`` > 0."""
+    if block == 0:
+        return lu_factor(W, piv)
+    for i in range(block):
+        for j in range(block):
+            Wb[i, j] = W[i, j]
+    return lu_factor(Wb, piv)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _block_solve(W, Wb, piv, block, b):
+    """Solve W z = b in place; with ``block`` > 0, W = [[A, 0, .., w0], [B1, A, .., w1], ..., [0, .., dtg]] (time
+    last): time first, then the leading block, then every other block from it (A factored in Wb)."""
+    if block == 0:
+        lu_solve(W, piv, b)
+        return
+    it = b.shape[0] - 1
+    b[it] /= W[it, it]
+    bt = b[it]
+    for s in range(0, it, block):
+        for i in range(s, s + block):
+            acc = b[i] - W[i, it] * bt
+            if s > 0:
+                for k in range(block):
+                    acc -= W[i, k] * b[k]
+            b[i] = acc
+        lu_solve(Wb, piv, b[s:s + block])
+
+
 @nb.njit(cache=True, nogil=True, error_model="numpy")
 def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row, jac_col, jac_reg, D, H,
-              rtol, atol, h, h_max, max_steps, info):
+              rtol, atol, h, h_max, max_steps, info, block):
     """Advance ``x`` (time last) towards ``t_stop``; returns (status, index of the next output row).
 
     ``D`` holds the delay slots and ``H`` the history of accepted steps they read (every step is
-    appended; HISTORY_FULL asks the caller for room); with no slots both are empty.
+    appended; HISTORY_FULL asks the caller for room); with no slots both are empty. ``block`` > 0:
+    the Jacobian is block lower-triangular with equal diagonal blocks of that size (forward
+    sensitivities, see :func:`_block_solve`); 0: dense.
     """
     n = x.shape[0]
     it = n - 1
@@ -114,6 +147,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
     s1 = np.empty(nr, np.bool_)
     J = np.zeros((n, n))
     W = np.empty((n, n))
+    Wb = np.empty((max(block, 1), max(block, 1)))
     piv = np.empty(n, np.int64)
     fy0 = np.empty(n)
     fw = np.empty(n)
@@ -182,43 +216,43 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
             for j in range(n):
                 W[i, j] = -J[i, j]
             W[i, i] += dtg
-        finite = lu_factor(W, piv)
+        finite = _block_factor(W, Wb, piv, block)
         err = np.inf
         if finite:
             ih = 1.0 / h
             for i in range(n):
                 k1[i] = fy0[i]
-            lu_solve(W, piv, k1)
+            _block_solve(W, Wb, piv, block, k1)
             for i in range(n):
                 yt[i] = x[i] + A21 * k1[i]
             _rhs(T, n_rhs, rhs_reg, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k2[i] = fw[i] + ih * C21 * k1[i]
-            lu_solve(W, piv, k2)
+            _block_solve(W, Wb, piv, block, k2)
             for i in range(n):
                 yt[i] = x[i] + A31 * k1[i] + A32 * k2[i]
             _rhs(T, n_rhs, rhs_reg, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k3[i] = fw[i] + ih * (C31 * k1[i] + C32 * k2[i])
-            lu_solve(W, piv, k3)
+            _block_solve(W, Wb, piv, block, k3)
             for i in range(n):
                 yt[i] = x[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
             _rhs(T, n_rhs, rhs_reg, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k4[i] = fw[i] + ih * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i])
-            lu_solve(W, piv, k4)
+            _block_solve(W, Wb, piv, block, k4)
             for i in range(n):
                 yt[i] = x[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
             _rhs(T, n_rhs, rhs_reg, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k5[i] = fw[i] + ih * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
-            lu_solve(W, piv, k5)
+            _block_solve(W, Wb, piv, block, k5)
             for i in range(n):
                 yt[i] += k5[i]
             _rhs(T, n_rhs, rhs_reg, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k6[i] = fw[i] + ih * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
-            lu_solve(W, piv, k6)
+            _block_solve(W, Wb, piv, block, k6)
             err = error_norm(x, yt, k6, y1, rtol, atol)
         if not err <= 1.0:
             rejected += 1

@@ -17,18 +17,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from cytonet.fit.mapping import Layout, Source, build_layout
-from cytonet.fit.problem import PetabProblem
+from cytonet.fit.problem import PetabError, PetabProblem
+from cytonet.fit.sensitivities import ForwardSensitivities, SensitivityFailed
+from cytonet.limits import MAX_HORIZON_H
+from cytonet.model.tape_sensitivity import SensitivityUnsupported
 from cytonet.model.expr import evaluate, names_in
 
 LOG10 = math.log(10.0)
 #: a pre-equilibration has converged when x(T) and x(T/10) agree to this relative tolerance (plus atol)
 STEADY_RTOL = 1e-9
-STEADY_HORIZONS = (1e4, 1e6, 1e8)
+#: horizons tried in turn, h; the last is the engine's limit (a longer one is refused, not simulated)
+STEADY_HORIZONS = (1e4, MAX_HORIZON_H)
+#: ``auto``: forward sensitivities where the model allows them, else central differences; ``fd``: always differences
+GRADIENTS = ("auto", "fd")
 
 
 @dataclass
@@ -54,8 +61,13 @@ class Objective:
     """Negative log-posterior of a PEtab problem over its estimated parameters (on their scales)."""
 
     def __init__(self, problem: PetabProblem, *, rtol: float = 1e-8, atol: float = 1e-12, fd_step: float = 1e-4,
-                 threads: int | None = None, max_steps: int = 200_000) -> None:
+                 threads: int | None = None, max_steps: int = 200_000, gradient: str = "auto") -> None:
         from cytonet.fit.model import model_info
+
+        if gradient not in GRADIENTS:
+            raise PetabError(f"gradient {gradient!r} is not known; use one of {list(GRADIENTS)}")
+        self.gradient = gradient
+        self._forward: ForwardSensitivities | None = None
 
         self.problem = problem
         self.info = problem.info if problem.info is not None else model_info(problem.spec)
@@ -173,6 +185,24 @@ class Objective:
     def simulate(self, V: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray, list[str]]:
         """The engine's Dataset (k*runs rows), the model parameters of each row, ok (k,), errors (k,)."""
         L = self.layout
+        k, n_runs = V.shape[0], len(L.runs)
+        P_all, X_all, ok, errors = self.run_settings(V)
+        ds = self._batch(P_all, X_all, L.times)
+        status = ds["status"].values.reshape(k, n_runs)
+        for i in np.flatnonzero(np.any(status != 0, axis=1) & ok):
+            bad = int(np.flatnonzero(status[i] != 0)[0])
+            errors[i] = f"integration failed in condition {L.runs[bad][1].condition!r} (status {int(status[i, bad])})"
+        ok &= np.all(status == 0, axis=1)
+        self.n_evaluations += k
+        return ds, P_all, ok, errors
+
+    def run_settings(self, V: np.ndarray, steady: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        """Model parameters and initial values (species' own sense) of every run (k*runs rows), pre-equilibrated
+        where the run asks (by ``steady``(P, X) -> (steady states, converged); default: integrating every row);
+        ok (k,) and errors (k,) of the pre-equilibrations."""
+        L = self.layout
+        steady = steady or self._steady
         info = self.info
         k, n_runs = V.shape[0], len(L.runs)
         base_P = self._model_P(V)
@@ -185,7 +215,7 @@ class Objective:
             if pre is not None:
                 if pre.condition not in pre_cache:
                     Pp, Xp = self._settings(V, pre, base_P, None)
-                    pre_cache[pre.condition] = self._steady(Pp, Xp)
+                    pre_cache[pre.condition] = steady(Pp, Xp)
                 Xs, conv = pre_cache[pre.condition]
                 for i in np.flatnonzero(~conv & ok):
                     errors[i] = f"pre-equilibration in condition {pre.condition!r} reached no steady state"
@@ -195,14 +225,7 @@ class Objective:
                 P, X = self._settings(V, sim, base_P, None)
             X_all[r::n_runs] = X
             P_all[r::n_runs] = P
-        ds = self._batch(P_all, X_all, L.times)
-        status = ds["status"].values.reshape(k, n_runs)
-        for i in np.flatnonzero(np.any(status != 0, axis=1) & ok):
-            bad = int(np.flatnonzero(status[i] != 0)[0])
-            errors[i] = f"integration failed in condition {L.runs[bad][1].condition!r} (status {int(status[i, bad])})"
-        ok &= np.all(status == 0, axis=1)
-        self.n_evaluations += k
-        return ds, P_all, ok, errors
+        return P_all, X_all, ok, errors
 
     # -- objective ------------------------------------------------------------------------
     def _values(self, node: Any, rows: np.ndarray, V: np.ndarray, ds: Any, P: np.ndarray,
@@ -235,10 +258,15 @@ class Objective:
     def evaluate(self, X: np.ndarray) -> Evaluation:
         """Objective parts at each row of ``X`` (k, n) on the parameter scale."""
         X = np.atleast_2d(np.asarray(X, float))
-        L = self.layout
         V = self.problem.parameters.values(X)
-        k, m = V.shape[0], L.measured.size
         ds, P, ok, errors = self.simulate(V)
+        return self.evaluation(X, V, ds, P, ok, errors)
+
+    def evaluation(self, X: np.ndarray, V: np.ndarray, ds: Any, P: np.ndarray, ok: np.ndarray, errors: list[str]) -> Evaluation:
+        """Objective parts from simulated runs: ``ds`` holds ``state``/``variable_value`` (k*runs, time, ...), P the
+        model parameters of each run, V the parameter-table values of each of the k vectors X."""
+        L = self.layout
+        k, m = V.shape[0], L.measured.size
         y = np.full((k, m), np.nan)
         sigma = np.full((k, m), np.nan)
         for f in (f for f in L.observable_formulas if f.rows.size):
@@ -283,19 +311,46 @@ class Objective:
         E = np.diag(h)
         return np.vstack([x, x + E, x - E]), h
 
-    def value_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        """Objective and its gradient by central differences, all 2n + 1 vectors in one batch."""
+    @property
+    def forward(self) -> ForwardSensitivities:
+        """The forward-sensitivity machinery (compiled on first use); its ``reason`` says why it does not apply."""
+        if self._forward is None:
+            self._forward = ForwardSensitivities(self)
+        return self._forward
+
+    @property
+    def gradient_method(self) -> str:
+        """How derivatives are computed: 'forward sensitivities' or 'central differences (why)'."""
+        if self.gradient == "fd":
+            return "central differences (asked for)"
+        return "forward sensitivities" if not self.forward.reason else f"central differences ({self.forward.reason})"
+
+    def derivatives(self, x: np.ndarray) -> tuple[Evaluation, np.ndarray]:
+        """The objective at x (row 0) and at 2n neighbours x + h e_j (rows 1..n), x - h e_j (rows n+1..2n), and h.
+
+        With forward sensitivities the neighbours are the runs linearised along their sensitivities, so
+        central differences of the rows give the exact gradient of the integrated model; otherwise they
+        are simulated (central finite differences, step ``fd_step``)."""
+        if self.gradient == "auto" and not self.forward.reason:
+            try:
+                return self.forward.derivatives(x)
+            except SensitivityUnsupported as err:  # e.g. a switching time that the parameters move
+                self.forward.reason = str(err)
+            except SensitivityFailed:  # the augmented system failed here (counted): differences for this call
+                pass
         X, h = self._stack(x)
-        f = self.evaluate(X).objective
+        return self.evaluate(X), h
+
+    def value_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """Objective and its gradient (see :meth:`derivatives`)."""
+        ev, h = self.derivatives(x)
+        f = ev.objective
         n = self.n
-        g = (f[1:n + 1] - f[n + 1:]) / (2 * h)
-        return float(f[0]), g
+        return float(f[0]), (f[1:n + 1] - f[n + 1:]) / (2 * h)
 
     def residuals_and_jacobian(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Weighted residuals r (n_measurements,) and dr/dx by central differences (one batch)."""
-        X, h = self._stack(x)
-        ev = self.evaluate(X)
+        """Weighted residuals r (n_measurements,) and dr/dx (see :meth:`derivatives`)."""
+        ev, h = self.derivatives(x)
         n = self.n
         r = ev.residuals
-        J = (r[1:n + 1] - r[n + 1:]).T / (2 * h)
-        return r[0], J
+        return r[0], (r[1:n + 1] - r[n + 1:]).T / (2 * h)

@@ -63,6 +63,7 @@ class ObjectiveSettings:
     fd_step: float = 1e-4
     threads: int | None = None
     max_steps: int = 200_000
+    gradient: str = "auto"
 
     def key(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -72,7 +73,7 @@ class ObjectiveSettings:
 def cached_objective(key: str) -> Objective:
     s = ObjectiveSettings(**json.loads(key))
     return Objective(load_problem(s.problem), rtol=s.rtol, atol=s.atol, fd_step=s.fd_step, threads=s.threads,
-                     max_steps=s.max_steps)
+                     max_steps=s.max_steps, gradient=s.gradient)
 
 
 def resolve_method(objective: Objective, method: str) -> str:
@@ -111,8 +112,7 @@ class _Counted:
 
     def value_grad_gn(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """(0.5 sum r^2 + const, J^T r, J^T J) for least-squares problems, fides' (f, g, H) signature."""
-        X, h = self.obj._stack(self.clip(x))
-        ev = self.obj.evaluate(X)
+        ev, h = self.obj.derivatives(self.clip(x))
         n = self.obj.n
         if not ev.ok[0]:
             return np.inf, np.zeros(n), np.eye(n)

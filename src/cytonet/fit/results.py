@@ -82,7 +82,7 @@ def write_fit(obj: Objective, ms: MultistartResult, out: Path, profiles: list[Pr
     best = ms.best
     nominal = write_nominal(obj, out, np.asarray(best.x))
     summary = {
-        "problem": obj.problem.name, "method": ms.method, "seed": ms.seed, "starts": len(ms.starts),
+        "problem": obj.problem.name, "method": ms.method, "gradient": obj.gradient_method, "seed": ms.seed, "starts": len(ms.starts),
         "failed_starts": ms.failed, "converged": ms.converged, "converged_within": CONVERGED_WITHIN,
         "best_objective": _finite(best.objective), "best_llh": _finite(best.llh), "best_chi2": _finite(best.chi2),
         "best_start": best.start, "parameters": dict(zip(ms.parameter_ids, best.x)),

@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cytonet.errors import InputError, ModelSpecError, close_matches
-from cytonet.provenance import Sourced
+from cytonet.provenance import Calibration, Sourced
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -148,6 +148,7 @@ class Parameter(Sourced):
     unit: str
     description: str = ""
     constant: bool = Field(default=True, description="False: rules or events may change it")
+    calibration: Calibration | None = Field(default=None, description="estimate, 95 % interval and data of a fitted value")
 
     _v = field_validator("id")(lambda cls, v: _check_id(v, "parameter"))
 

@@ -62,6 +62,7 @@ class TapeBuilder:
         self.val: list[float] = []
         self._memo: dict[tuple, int] = {}
         self._deps: dict[int, frozenset[int]] = {}
+        self._pdeps: dict[int, frozenset[int]] = {}
         self._dmemo: dict[tuple[int, int], int] = {}
         self._delayed: dict[int, bool] = {}
 
@@ -78,10 +79,11 @@ class TapeBuilder:
             self.val.append(v)
             self._memo[key] = reg
             self._delayed[reg] = op == DLOAD or any(self._delayed[r] for r in (a, b, c) if r >= 0 and op >= ADD)
-            if op == X:
-                self._deps[reg] = frozenset((a,))
-            else:
-                self._deps[reg] = frozenset().union(*(self._deps[r] for r in (a, b, c) if r >= 0)) if op not in (CONST, P, DLOAD) else frozenset()
+            leaf = op in (CONST, X, P, DLOAD)
+            self._deps[reg] = frozenset((a,)) if op == X else (
+                frozenset() if leaf else frozenset().union(*(self._deps[r] for r in (a, b, c) if r >= 0)))
+            self._pdeps[reg] = frozenset((a,)) if op == P else (
+                frozenset() if leaf else frozenset().union(*(self._pdeps[r] for r in (a, b, c) if r >= 0)))
         return reg
 
     def const(self, v: float) -> int:
@@ -139,6 +141,10 @@ class TapeBuilder:
     def depends_on(self, r: int) -> frozenset[int]:
         """The state indices register ``r`` depends on."""
         return self._deps[r]
+
+    def depends_on_parameters(self, r: int) -> frozenset[int]:
+        """The parameter indices register ``r`` depends on."""
+        return self._pdeps[r]
 
     def reads_delay(self, r: int) -> bool:
         """Whether register ``r`` reads a delayed value (which changes in time whatever its derivatives)."""
@@ -199,15 +205,23 @@ class TapeBuilder:
     # -- symbolic derivative -----------------------------------------------------------------
     def derivative(self, r: int, k: int) -> int:
         """Register of d(register r)/d x[k]."""
-        if k not in self._deps[r]:
+        return self._derivative(r, k)
+
+    def parameter_derivative(self, r: int, j: int) -> int:
+        """Register of d(register r)/d p[j]."""
+        return self._derivative(r, -1 - j)
+
+    def _derivative(self, r: int, k: int) -> int:
+        """d(register r)/d x[k] for k >= 0, d/d p[-1 - k] for k < 0."""
+        if (k >= 0 and k not in self._deps[r]) or (k < 0 and -1 - k not in self._pdeps[r]):
             return self.const(0.0)
         key = (r, k)
         if key in self._dmemo:
             return self._dmemo[key]
         op = self.op[r]
         a, b, c = self.args[r]
-        n, d = self.node, self.derivative
-        if op == X:
+        n, d = self.node, self._derivative
+        if op in (X, P):
             out = self.const(1.0)
         elif op == ADD:
             out = n(ADD, d(a, k), d(b, k))
@@ -220,7 +234,7 @@ class TapeBuilder:
         elif op == DIV:
             out = n(DIV, n(SUB, n(MUL, d(a, k), b), n(MUL, a, d(b, k))), n(MUL, b, b))
         elif op == POW:
-            if k not in self._deps[b]:
+            if (k not in self._deps[b]) if k >= 0 else (-1 - k not in self._pdeps[b]):
                 out = n(MUL, n(MUL, b, n(POW, a, n(SUB, b, self.const(1.0)))), d(a, k))
                 vb = self._value(b)
                 if vb is None or vb < 1.0:  # x^n with n < 1 has no finite slope at x = 0: the Jacobian takes 0 there

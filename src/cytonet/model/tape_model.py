@@ -70,6 +70,8 @@ class TapeModel:
     delay_tape: Tape | None = None
     delay_value: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     delay_lag: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: > 0: the Jacobian is block lower-triangular with diagonal blocks of this size (forward sensitivities)
+    block: int = 0
 
     @property
     def n_states(self) -> int:
@@ -185,6 +187,43 @@ def compile_tape(spec: ModelSpec) -> TapeModel:
 
     resolve = low.resolver(b, on_compare, on_delay)
 
+    rhs = _rhs_registers(spec, low, b, resolve, on_compare, on_delay)
+    events = [e for e in spec.events if isinstance(e, TriggerEvent)]
+    for e in events:
+        b.lower(low.tree(e.trigger, f"event {e.id!r} trigger"), resolve, on_compare, on_delay)
+    n_rhs = len(b.op)
+    rows, cols, regs = _jacobian_entries(b, rhs)
+    tape, new = b.build([*rhs, *roots, *regs])
+    n_rhs = int(new[:n_rhs].max()) + 1 if n_rhs else 0
+    rhs, roots, regs = ([int(new[r]) for r in group] for group in (rhs, roots, regs))
+    aux, symbol_reg, tevents = _aux_tape(spec, low, events, on_delay)
+    delay_tape, delay_value, delay_lag = _delay_tape(spec, low, slots, tevents)
+    x0, p0 = _initial_values(spec, low)
+    i64 = lambda v: np.asarray(v, np.int64)  # noqa: E731
+    return TapeModel(
+        model_id=spec.id, digest=spec.digest(), states=low.states, parameters=low.params, x0=x0, p=p0,
+        tape=tape, n_rhs=n_rhs, rhs_reg=i64(rhs), root_reg=i64(roots), jac_row=i64(rows), jac_col=i64(cols), jac_reg=i64(regs),
+        aux=aux, symbol_reg=symbol_reg, species_compartment=dict(low.comp_of),
+        species_only_substance={s.id: bool(s.only_substance) for s in spec.species}, events=tevents,
+        delay_tape=delay_tape, delay_value=delay_value, delay_lag=delay_lag,
+    )
+
+
+def _jacobian_entries(b: TapeBuilder, rhs: list[int]) -> tuple[list[int], list[int], list[int]]:
+    """(row, column, register) of every structurally nonzero d rhs[i] / d x[k]."""
+    rows, cols, regs = [], [], []
+    for i, f in enumerate(rhs):
+        for k in sorted(b.depends_on(f)):
+            d = b.derivative(f, k)
+            if b.op[d] != 0 or b.val[d] != 0.0:
+                rows.append(i)
+                cols.append(k)
+                regs.append(d)
+    return rows, cols, regs
+
+
+def _rhs_registers(spec: ModelSpec, low: _Lowering, b: TapeBuilder, resolve, on_compare, on_delay) -> list[int]:
+    """Registers of d(state)/dt for every state of ``low`` (in order), lowered onto ``b``."""
     rates = {r.id: b.lower(low.tree(r.rate, f"reaction {r.id!r}"), resolve, on_compare, on_delay) for r in spec.reactions}
     flux: dict[str, int] = {}
     for r in spec.reactions:
@@ -226,32 +265,7 @@ def compile_tape(spec: ModelSpec) -> TapeModel:
             rhs.append(b.node(MUL, flux[name], resolve(cf)) if cf else flux[name])
         else:
             rhs.append(b.const(0.0))
-    events = [e for e in spec.events if isinstance(e, TriggerEvent)]
-    for e in events:
-        b.lower(low.tree(e.trigger, f"event {e.id!r} trigger"), resolve, on_compare, on_delay)
-    n_rhs = len(b.op)
-    rows, cols, regs = [], [], []
-    for i, f in enumerate(rhs):
-        for k in sorted(b.depends_on(f)):
-            d = b.derivative(f, k)
-            if b.op[d] != 0 or b.val[d] != 0.0:
-                rows.append(i)
-                cols.append(k)
-                regs.append(d)
-    tape, new = b.build([*rhs, *roots, *regs])
-    n_rhs = int(new[:n_rhs].max()) + 1 if n_rhs else 0
-    rhs, roots, regs = ([int(new[r]) for r in group] for group in (rhs, roots, regs))
-    aux, symbol_reg, tevents = _aux_tape(spec, low, events, on_delay)
-    delay_tape, delay_value, delay_lag = _delay_tape(spec, low, slots, tevents)
-    x0, p0 = _initial_values(spec, low)
-    i64 = lambda v: np.asarray(v, np.int64)  # noqa: E731
-    return TapeModel(
-        model_id=spec.id, digest=spec.digest(), states=low.states, parameters=low.params, x0=x0, p=p0,
-        tape=tape, n_rhs=n_rhs, rhs_reg=i64(rhs), root_reg=i64(roots), jac_row=i64(rows), jac_col=i64(cols), jac_reg=i64(regs),
-        aux=aux, symbol_reg=symbol_reg, species_compartment=dict(low.comp_of),
-        species_only_substance={s.id: bool(s.only_substance) for s in spec.species}, events=tevents,
-        delay_tape=delay_tape, delay_value=delay_value, delay_lag=delay_lag,
-    )
+    return rhs
 
 
 def _delay_tape(spec: ModelSpec, low: _Lowering, slots: list[tuple[Node, Node]],

@@ -246,17 +246,28 @@ class Plan:
     partitions: int
     cpu_hours: float
     disk_gb: float
-    memory_gb: float  # per worker, one partition in flight
+    memory_gb: float  # peak per process: the interpreter and libraries, and every partition in flight in it
+    in_flight: int  # partitions held at once by one process (its threads; 1 per Dask worker process)
 
     def over(self, budget: dict[str, float]) -> list[str]:
         """The budget entries this plan exceeds, as 'what (estimate > limit)'."""
         found = {"cpu_hours": (self.cpu_hours, "CPU hours"), "disk_gb": (self.disk_gb, "GB of disk"),
-                 "memory_gb": (self.memory_gb, "GB of memory per worker")}
+                 "memory_gb": (self.memory_gb, "GB of memory per process")}
         return [f"{v:,.3g} {label} > {budget[k]:g}" for k, (v, label) in found.items() if v > budget[k]]
 
 
-def plan(cfg: PopulationConfig, n_species: int) -> Plan:
-    """Estimate CPU time, disk and memory of ``cfg`` (``n_species``: states of the compiled host)."""
+#: bytes of a process before its partitions: the interpreter, numpy, numba, pyarrow and the compiled models
+PROCESS_BASE_BYTES = 0.5 * 2**30
+
+
+def plan(cfg: PopulationConfig, n_species: int, threads: int | None = None, dask: str | None = None) -> Plan:
+    """Estimate CPU time, disk and memory of ``cfg`` (``n_species``: states of the compiled host).
+
+    Memory is per process, as :func:`run_population` runs it: without Dask one process whose
+    ``threads`` (default: numba's thread count) each hold a partition; with Dask each worker
+    process holds one partition at a time (one thread per worker).
+    """
+    from cytonet.engine.batch import thread_count
     from cytonet.scenarios import load_scenario
 
     sc = load_scenario(cfg.scenario)
@@ -266,8 +277,11 @@ def plan(cfg: PopulationConfig, n_species: int) -> Plan:
     columns = len(NEEDED) + 8 + n_species  # outcomes, ids and status, and at most one column per varied parameter
     disk = rows * columns * 8 + rows * cfg.trajectory_points * (3 + len(NEEDED)) * 8
     batch = min(cfg.n, cfg.batch_size)
-    memory = batch * points * (n_species + len(NEEDED)) * 8 * (arms + 1) + 0.5 * 2**30  # + the interpreter and libraries
-    return Plan(cfg.n, arms, cfg.n_partitions, rows * CPU_SECONDS_PER_PATIENT_ARM / 3600, disk / 1e9, memory / 2**30)
+    partition = batch * points * (n_species + len(NEEDED)) * 8 * (arms + 1)
+    in_flight = 1 if dask is not None else min(thread_count(threads), cfg.n_partitions)
+    memory = PROCESS_BASE_BYTES + in_flight * partition
+    return Plan(cfg.n, arms, cfg.n_partitions, rows * CPU_SECONDS_PER_PATIENT_ARM / 3600, disk / 1e9, memory / 2**30,
+                in_flight)
 
 
 def run_population(cfg: PopulationConfig, out: str | Path, *, dask: str | None = None, workers: int = 2,

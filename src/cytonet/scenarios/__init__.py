@@ -89,9 +89,9 @@ def scenario_model(
 
     sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
     host = host_model(sc, parameters, base)
-    # a species that rests at 0 may come out of the steady-state solve at -1e-30 (round-off); a run cannot start below 0
-    rest = {k: 0.0 if -1e-9 < v < 0.0 else v for k, v in steady_state(host).as_dict().items()}
-    species = [s.model_copy(update={"initial": max(rest[s.id], 0.0)}) for s in host.species]
+    # amounts cannot be negative: a steady solve may leave -1e-32 where the true value is 0
+    rest = {k: max(v, 0.0) for k, v in steady_state(host).as_dict().items()}
+    species = [s.model_copy(update={"initial": rest[s.id]}) for s in host.species]
     try:
         spec = ModelSpec.model_validate(
             {**host.model_dump(), "id": sc.id.replace("-", "_"), "species": [s.model_dump() for s in species],

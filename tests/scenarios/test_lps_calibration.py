@@ -1,0 +1,144 @@
+"""The calibrated LPS core: provenance of the fitted values, and predictions of held-out protocols against human data.
+
+Fitted (data/lps_human/calibration, 2 ng/kg): total IL-6 at 2 h (Copeland et al. 2005) sets k_IL6_Mr; IL-10
+at 2 h (van der Poll et al. 1996) is in the objective but its parameter is kept fixed (see k_IL10_Ma). Held out: the 4 ng/kg rows of data/lps_human/measurements.tsv (Fijen et al. 2000),
+the dose series (Dillingh et al. 2014, Suffredini et al. 1999) and the resolution after 2 ng/kg (Copeland 2005).
+The calibration itself runs in benchmarks/calibrate_lps.py; these tests check its recorded result quickly.
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cytonet.model.build import reference_network
+from cytonet.scenarios import load_scenario, lps_protocol, simulate_scenario, with_lps
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "data/lps_human"
+CALIBRATION = DATA / "calibration"
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def measured(observable: str, condition: str) -> tuple[float, float, float]:
+    """(time, mean, spread) of the one measurement of ``observable`` under ``condition``."""
+    (m,) = [r for r in rows(DATA / "measurements.tsv")
+            if r["observableId"] == observable and r["simulationConditionId"] == condition]
+    return float(m["time"]), float(m["measurement"]), float(m["noiseParameters"])
+
+
+def predicted(prediction_id: str) -> tuple[float, float, float]:
+    """(best, band low, band high) recorded by the calibration."""
+    (r,) = [r for r in rows(CALIBRATION / "predictions.tsv") if r["predictionId"] == prediction_id]
+    return float(r["best"]), float(r["band95Lower"]), float(r["band95Upper"])
+
+
+@lru_cache(maxsize=None)
+def bolus(dose: float, hours: float = 24.0):  # noqa: ANN201 - xarray.Dataset
+    sc = with_lps(load_scenario("lps-endotoxemia"), lps_protocol([(dose, 0.0)]))
+    return simulate_scenario(sc, hours=hours, points_per_hour=12)
+
+
+def series(ds, name: str) -> np.ndarray:  # noqa: ANN001
+    return ds[name].values if name in ds else ds["state"].sel(species=name).values
+
+
+def at(ds, name: str, t: float) -> float:  # noqa: ANN001
+    return float(np.interp(t, ds.time.values, series(ds, name)))
+
+
+def test_the_calibration_fits_only_the_2ngkg_rows_of_the_human_data() -> None:
+    fitted = rows(CALIBRATION / "measurements.tsv")
+    assert fitted == [r for r in rows(DATA / "measurements.tsv") if r["simulationConditionId"] == "lps_2ngkg"]
+    assert {r["simulationConditionId"] for r in rows(DATA / "measurements.tsv")} - {"lps_2ngkg"}, "nothing held out"
+
+
+def test_every_fitted_parameter_carries_its_estimate_interval_and_data() -> None:
+    net = {p.id: p for p in reference_network().parameters}
+    datasets = {r["datasetId"] for r in rows(CALIBRATION / "measurements.tsv")}
+    table = [r for r in rows(CALIBRATION / "parameters.tsv") if r["estimate"] == "1"]
+    assert table
+    for r in table:
+        p = net[r["parameterId"]]
+        assert p.calibration is not None, p.id
+        c = p.calibration
+        assert p.value == pytest.approx(c.estimate) == pytest.approx(float(r["nominalValue"]), rel=1e-3)
+        bounds = [b for b in c.ci95 if b is not None]
+        assert bounds and all(float(r["lowerBound"]) < b < float(r["upperBound"]) for b in bounds), "bounded on one side at least"
+        assert (c.ci95[0] is None or c.ci95[0] < c.estimate) and (c.ci95[1] is None or c.estimate < c.ci95[1])
+        assert (ROOT / c.problem).is_file() and set(c.datasets) <= datasets
+    fitted_elsewhere = [p.id for p in net.values() if p.calibration and p.id not in {r["parameterId"] for r in table}]
+    assert not fitted_elsewhere
+
+
+def test_the_recorded_predictions_are_those_of_the_network() -> None:
+    """predictions.tsv was written by benchmarks/calibrate_lps.py for the network as it is now."""
+    assert at(bolus(2.0), "IL10", 2.0) == pytest.approx(predicted("il10_2h_2ngkg")[0], rel=1e-3)
+    assert at(bolus(4.0), "IL10", 3.0) == pytest.approx(predicted("il10_3h_4ngkg")[0], rel=1e-3)
+
+
+def test_the_fitted_2ngkg_il6_lies_within_the_measured_spread() -> None:
+    t, mean, spread = measured("obs_IL6", "lps_2ngkg")
+    assert abs(at(bolus(2.0), "IL6_total", t) - mean) <= spread
+
+
+@pytest.mark.xfail(strict=True, reason="known deviation (docs/validation.md): k_IL10_Ma is kept at its hand-set value "
+                   "because fitting it to this point raises resting IL-10 and damps the other syndromes; the network "
+                   "gives 77 pg/mL at 2 h")
+def test_the_2ngkg_il10_lies_within_the_measured_spread() -> None:
+    t, mean, spread = measured("obs_IL10", "lps_2ngkg")
+    assert abs(at(bolus(2.0), "IL10", t) - mean) <= spread
+
+
+def test_held_out_4ngkg_il10_is_predicted_inside_the_published_spread() -> None:
+    """Fijen et al. 2000 (4 ng/kg, n = 6): IL-10 peak 427 +/- 348 pg/mL at 3 h; not used in the fit."""
+    t, mean, sd = measured("obs_IL10", "lps_4ngkg")
+    best, lo, hi = predicted("il10_3h_4ngkg")
+    assert mean - sd <= at(bolus(4.0), "IL10", t) <= mean + sd
+    assert lo <= best <= hi and lo < mean + sd and hi > mean - sd
+
+
+@pytest.mark.xfail(strict=True, reason="known deviation (docs/validation.md): TNF at 4 ng/kg is 5665 +/- 1910 pg/mL in "
+                   "Fijen et al. 2000, an order of magnitude above the network, whose TNF scale is an assumption "
+                   "(no 2 ng/kg TNF number in the calibration data; reported TNF peaks differ by assay)")
+def test_held_out_4ngkg_tnf_is_predicted_inside_the_published_spread() -> None:
+    t, mean, sd = measured("obs_TNF", "lps_4ngkg")
+    assert mean - sd <= at(bolus(4.0), "TNF", t) <= mean + sd
+
+
+def test_the_response_grows_with_the_dose() -> None:
+    """Dose-dependent responses from 0.5 ng/kg on (Dillingh 2014), graded over 1-4 ng/kg (Suffredini 1999)."""
+    doses = (0.5, 1.0, 2.0, 4.0)
+    for name in ("TNF", "IL6_total", "IL10", "TEMP", "CRP"):
+        peaks = [float(series(bolus(d), name).max()) for d in doses]
+        assert all(a < b for a, b in zip(peaks, peaks[1:])), (name, peaks)
+    tnf = [float(series(bolus(d), "TNF").max()) for d in (0.5, 4.0)]
+    assert tnf[1] / tnf[0] > 3.0  # was 1.07 with TLR4 saturated at every clinical dose
+
+
+def test_il6_resolves_within_hours_of_a_2ngkg_bolus() -> None:
+    """TNF and IL-6 peak at about 2 h and are back at baseline by 4-6 h (Copeland 2005). The network gets part of the
+    way: IL-6 at 6 h is 18 % of its peak (95 % band 14-27 %; it was 66 % while endothelial activation outlasted the
+    stimulus by hours), back near rest by 12 h; the remaining gap is listed in docs/validation.md."""
+    ds = bolus(2.0)
+    il6 = series(ds, "IL6_total")
+    t_peak = float(ds.time.values[int(np.argmax(il6))])
+    assert 1.5 <= t_peak <= 3.0
+    assert at(ds, "IL6_total", 6.0) / il6.max() < 0.3
+    assert at(ds, "IL6_total", 12.0) < 5 * il6[0]
+
+
+def test_hepatocyte_stat3_no_longer_caps_crp() -> None:
+    """CRP grows with the dose (Suffredini 1999) and passes the former 149 mg/L cap in a sustained storm."""
+    crp = [float(series(bolus(d), "CRP").max()) for d in (2.0, 4.0)]
+    assert crp[0] < crp[1]
+    storm = simulate_scenario("sepsis-storm", points_per_hour=1)
+    assert float(series(storm, "CRP").max()) > 200.0
