@@ -7,10 +7,12 @@ nesting-depth and value-count limits (``cytonet.limits``), YAML's safe loader, n
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,15 @@ def _umask() -> int:
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def atomic_write_csv(path: str | Path, header: list[str], rows: Iterable[Iterable[Any]]) -> Path:
+    """A CSV table (the header, then ``rows``; LF line ends), written atomically."""
+    text = io.StringIO()
+    w = csv.writer(text, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return atomic_write_text(path, text.getvalue())
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:

@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from cytonet.analysis.units import readable_number
 from cytonet.cli import app, main
 
 runner = CliRunner()
@@ -31,7 +32,7 @@ def test_simulate_writes_run_folder_and_report_rebuilds(tmp_path: Path) -> None:
     assert summary["units"]["cytokines"] == "pg/mL" and summary["max_crs_grade"] >= 1
     total = summary["readouts"]["IL6_total"]["peak"]  # the summary prints total serum IL-6, as docs/model.md uses
     assert total == pytest.approx(pq.read_table(out / "timecourse.parquet").column("IL6_total").to_numpy().max())
-    assert "serum IL-6 peak pg/mL (h)" in result.output and f"{total:.3g} (" in result.output
+    assert "serum IL-6 peak pg/mL (h)" in result.output and f"{readable_number(total)} (" in result.output
     assert "<sbml" in (out / "model.xml").read_text()[:400]
     sbml = libsbml.readSBML(str(out / "model.xml")).getModel()
     for sid in json.loads(table.schema.metadata[b"cytonet"])["species"]:  # model.xml starts where the run started

@@ -18,7 +18,7 @@ if CASES is None or not CASES.is_dir():
 
 #: cases the engine cannot run yet, with the reason
 ENGINE_LIMITS = {
-    "0018": "the initial value of a parameter driven by a rate rule cannot be set per run by simulate_batch",
+    "0018": "the condition mapping does not yet set the initial value of a rate-rule variable (simulate_batch accepts it)",
 }
 
 

@@ -129,12 +129,11 @@ def write_model_run(ds: xr.Dataset, path: Path) -> Path:
     """A run of a model with SBML semantics as CSV: time, every species, every variable (compartments, parameters)."""
     import numpy as np
 
-    from cytonet.io import atomic_write_text
+    from cytonet.io import atomic_write_csv
 
     names = [*ds.species.values.tolist(), *ds.variable.values.tolist()]
     table = np.column_stack([ds.time.values, ds.state.values, ds.variable_value.values])
-    lines = [",".join(["time", *names])] + [",".join(repr(float(v)) for v in row) for row in table]
-    return atomic_write_text(path, "\n".join(lines) + "\n")
+    return atomic_write_csv(path, ["time", *names], ([repr(float(v)) for v in row] for row in table))
 
 
 def simulate(

@@ -45,8 +45,6 @@ def treat(
     With ``--model FILE.xml`` the drug binds the species its targets are mapped onto (``--target IL6R=R``);
     OUT gets untreated.csv, treated.csv, changes.csv and model.yaml (the treated model).
     """
-    import csv
-    import io
 
     from cytonet.errors import TherapyError
 
@@ -62,7 +60,7 @@ def treat(
 
     from cytonet.analysis.treatment import treatment_changes
     from cytonet.analysis.units import with_unit
-    from cytonet.io import atomic_write_text, begin_staged, check_output_folder, commit_staged
+    from cytonet.io import atomic_write_csv, begin_staged, check_output_folder, commit_staged
     from cytonet.limits import check_hours
     from cytonet.report import write_timecourse, write_treatment
     from cytonet.scenarios import load_scenario
@@ -84,11 +82,8 @@ def treat(
     write_timecourse(run.untreated, out / "untreated.parquet")
     write_timecourse(run.treated, out / "treated.parquet")
 
-    text = io.StringIO()
-    w = csv.writer(text, lineterminator="\n")
-    w.writerow(["measure", "unit", "untreated", "treated", "untreated_at_end", "treated_at_end"])
-    w.writerows([c.measure, c.unit, c.untreated, c.treated, c.untreated_at_end, c.treated_at_end] for c in changes)
-    atomic_write_text(out / "changes.csv", text.getvalue())
+    atomic_write_csv(out / "changes.csv", ["measure", "unit", "untreated", "treated", "untreated_at_end", "treated_at_end"],
+                     ([c.measure, c.unit, c.untreated, c.treated, c.untreated_at_end, c.treated_at_end] for c in changes))
     write_treatment(out, run, changes, title=f"{sc.name}: untreated vs {d.id}")
     out = commit_staged(out, final, "treat")
     from rich.table import Table
@@ -118,14 +113,12 @@ def parse_targets(items: list[str]) -> dict[str, str]:
 
 def _treat_model(model: Path, drug: str, out: Path, targets: list[str], dose: str | None, at: str, route: str | None,
                  every: str | None, doses: int, weight: float, hours: float | None, overwrite: bool) -> None:
-    import csv
-    import io
     import math
 
     from cytonet.cli.simulate import write_model_run
     from cytonet.engine.simulate import simulate
     from cytonet.errors import TherapyError
-    from cytonet.io import atomic_write_text, staged_folder
+    from cytonet.io import atomic_write_csv, staged_folder
     from cytonet.model.sbml_import import load_sbml
     from cytonet.model.spec import dump_spec
     from cytonet.therapy import Regimen, get_drug, labelled_regimen
@@ -147,14 +140,11 @@ def _treat_model(model: Path, drug: str, out: Path, targets: list[str], dose: st
     for sid in untreated.species.values.tolist():
         a, b = untreated.state.sel(species=sid).values, treated.state.sel(species=sid).values
         rows.append([sid, repr(float(a.max())), repr(float(b.max())), repr(float(a[-1])), repr(float(b[-1]))])
-    text = io.StringIO()
-    w = csv.writer(text, lineterminator="\n")
-    w.writerow(["species", "untreated_peak", "treated_peak", "untreated_final", "treated_final"])
-    w.writerows(rows)
     with staged_folder(out, "treat-model", overwrite) as tmp:
         write_model_run(untreated, tmp / "untreated.csv")
         write_model_run(treated, tmp / "treated.csv")
-        atomic_write_text(tmp / "changes.csv", text.getvalue())
+        atomic_write_csv(tmp / "changes.csv", ["species", "untreated_peak", "treated_peak", "untreated_final", "treated_final"],
+                         rows)
         dump_spec(treated_spec, tmp / "model.yaml")
     from rich.table import Table
 

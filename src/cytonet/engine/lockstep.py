@@ -26,6 +26,7 @@ from cytonet.engine.rodas import (
     C21, C31, C32, C41, C42, C43, C51, C52, C53, C54, C61, C62, C63, C64, C65,
     GAMMA, H21, H22, H23, H24, H25, H31, H32, H33, H34, H35,
     I_SPECIES, I_STEPS, I_REJECTED, I_T, MAX_STEPS, NONFINITE, OK, STEP_UNDERFLOW, accepted_step, rejected_step,
+    step_to,
 )
 from cytonet.engine.sparse import GROWTH_MAX, PIVOT_TOL
 from cytonet.model.compile import CAP, HILL_ACT, HILL_INH, POWER, SAT
@@ -538,13 +539,7 @@ def solve_lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start
             if steps[q] + rejected[q] >= max_steps:
                 fail = MAX_STEPS
             else:
-                if h[q] > h_max:
-                    h[q] = h_max
-                h_prop[q] = h[q]
-                last[q] = False
-                if t[q] + 1.01 * h[q] >= seg_end[q]:
-                    h[q] = seg_end[q] - t[q]
-                    last[q] = True
+                h[q], h_prop[q], last[q] = step_to(t[q], h[q], h_max, seg_end[q])
                 if h[q] < 1e-14 * max(1.0, abs(t[q])):
                     fail = STEP_UNDERFLOW
             if fail != OK:

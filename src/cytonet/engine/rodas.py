@@ -176,6 +176,17 @@ def error_norm(x, yt, k6, y1, rtol, atol):
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
+def step_to(t, h, h_max, t_stop):
+    """(step, step proposed before the cut, whether it is cut) of a step from ``t``: at most ``h_max``, and cut
+    to end exactly at ``t_stop`` when within 1 % of it."""
+    if h > h_max:
+        h = h_max
+    if t + 1.01 * h >= t_stop:
+        return t_stop - t, h, True
+    return h, h, False
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def rejected_step(h, err):
     """The step to retry after a rejected one: a quarter after a non-finite error, else shrunk by the error."""
     if not np.isfinite(err):
@@ -368,13 +379,7 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
         while t < seg_end:
             if steps + rejected >= max_steps:
                 return _stop(info, t, steps, rejected, MAX_STEPS)
-            if h > h_max:
-                h = h_max
-            h_prop = h
-            last = False
-            if t + 1.01 * h >= seg_end:
-                h = seg_end - t
-                last = True
+            h, h_prop, last = step_to(t, h, h_max, seg_end)
             if h < 1e-14 * max(1.0, abs(t)):
                 return _stop(info, t, steps, rejected, STEP_UNDERFLOW)
             if new_J:

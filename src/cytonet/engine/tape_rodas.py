@@ -18,7 +18,7 @@ from cytonet.engine.rodas import (
     C21, C31, C32, C41, C42, C43, C51, C52, C53, C54, C61, C62, C63, C64, C65,
     GAMMA, H21, H22, H23, H24, H25, H31, H32, H33, H34, H35,
     MAX_STEPS, NONFINITE, STEP_UNDERFLOW, _dense, _initial_step, accepted_step, error_norm, lu_factor, lu_solve,
-    rejected_step,
+    rejected_step, step_to,
 )
 from cytonet.model.tape import run_tape
 
@@ -182,13 +182,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
         if d.shape[0] > 0 and H[6][0] >= cap:
             status = HISTORY_FULL
             break
-        if h > h_max:
-            h = h_max
-        h_prop = h
-        last = False
-        if t + 1.01 * h >= t_stop:
-            h = t_stop - t
-            last = True
+        h, h_prop, last = step_to(t, h, h_max, t_stop)
         if h < 1e-14 * max(1.0, abs(t)):
             status = STEP_UNDERFLOW
             break

@@ -15,8 +15,6 @@ Patients whose run fails are reported and left out of the summary (status in ``p
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,19 +36,11 @@ class ModelPopulation:
     batch_method: str
 
 
-def _csv(header: list[str], rows) -> str:
-    text = io.StringIO()
-    w = csv.writer(text, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return text.getvalue()
-
-
 def model_population(path: Path, variation: VariationFile, n: int, hours: float, out: Path,
                      method: Method | None = None, seed: int = 0) -> ModelPopulation:
     """Sample, simulate and write the population of ``path`` into the folder ``out`` (see the module docstring)."""
     from cytonet.engine.batch import simulate_batch
-    from cytonet.io import atomic_write_text
+    from cytonet.io import atomic_write_csv
     from cytonet.model.sbml_import import load_sbml
     from cytonet.model.spec import dump_spec
 
@@ -63,19 +53,18 @@ def model_population(path: Path, variation: VariationFile, n: int, hours: float,
     status = ds.status.values
     ok = status == 0
     names = [pid for pid, _, _ in varied]
-    atomic_write_text(out / "parameters.csv", _csv(["patient", "status", *names],
-                                                   ([i, int(status[i]), *(repr(float(cols[k][i])) for k in names)] for i in range(n))))
+    atomic_write_csv(out / "parameters.csv", ["patient", "status", *names],
+                     ([i, int(status[i]), *(repr(float(cols[k][i])) for k in names)] for i in range(n)))
     species = ds.species.values.tolist()
     state, t = ds.state.values, ds.time.values
-    atomic_write_text(out / "timecourses.csv", _csv(["patient", "time", *species], (
-        [i, repr(float(t[j])), *(repr(float(v)) for v in state[i, j])] for i in np.flatnonzero(ok) for j in range(t.size))))
+    atomic_write_csv(out / "timecourses.csv", ["patient", "time", *species], (
+        [i, repr(float(t[j])), *(repr(float(v)) for v in state[i, j])] for i in np.flatnonzero(ok) for j in range(t.size)))
     rows = []
     if ok.any():
         for k, sid in enumerate(species):
             peak, final = state[ok, :, k].max(axis=1), state[ok, -1, k]
             rows.append([sid, *(repr(float(v)) for v in np.percentile(peak, [5, 50, 95])),
                          *(repr(float(v)) for v in np.percentile(final, [5, 50, 95]))])
-    atomic_write_text(out / "summary.csv", _csv(["species", "peak_p5", "peak_p50", "peak_p95", "final_p5", "final_p50",
-                                                 "final_p95"], rows))
+    atomic_write_csv(out / "summary.csv", ["species", "peak_p5", "peak_p50", "peak_p95", "final_p5", "final_p50", "final_p95"], rows)
     dump_spec(spec, out / "model.yaml")
     return ModelPopulation(n, int((~ok).sum()), names, ds.attrs.get("engine", ""), ds.attrs.get("batch_method", ""))
