@@ -87,9 +87,17 @@ def roadrunner_run(sbml: str, t: np.ndarray, names: list[str], peaks: np.ndarray
     if peaks is not None:
         rr.integrator.relative_tolerance = RR_RTOL
         rr.integrator.maximum_num_steps = 1_000_000
+        wanted = {}
         for name, peak in zip(names, peaks):
             if name in states:
-                rr.integrator.setIndividualTolerance(name, max(RR_ATOL * peak, 1e-20) * states[name][1])
+                wanted[states[name][0]] = max(RR_ATOL * peak, 1e-20) * states[name][1]
+                rr.integrator.setIndividualTolerance(name, wanted[states[name][0]])
+        # setIndividualTolerance does not reach every state a rate rule integrates (the antimicrobial exposure ABX of
+        # sepsis-treated kept 2.8e-15 instead of 1e-18, and libroadrunner read it 2e-14 off the analytic exponential
+        # decay that cytonet follows to 2e-17): write those entries of the state vector's tolerance directly
+        atol = list(rr.integrator.getValue("absolute_tolerance"))
+        ids = [rr.model.getStateVectorId(i) for i in range(len(atol))]
+        rr.integrator.setValue("absolute_tolerance", [wanted.get(sid, a) for sid, a in zip(ids, atol)])
     rr.timeCourseSelections = ["time", *(states[n][0] if n in states else n for n in names)]
     return np.asarray(rr.simulate(times=t))[:, 1:]
 
@@ -116,15 +124,15 @@ DEFAULT_SETTINGS_FAILS = {
 }
 
 
-#: known defect: COPASI 4.48's LSODA stops on these exports of the network with the disease modules (corrector convergence
-#: failures at t ~ 400-840 h at rtol 1e-10, atol 1e-20), not yet investigated; libroadrunner must still agree
-_COPASI_WHY = "known defect: COPASI LSODA fails on the export of the network with the disease modules (not yet investigated)"
+#: known defect, open: COPASI 4.48's LSODA stops ("corrector convergence failed repeatedly") on these exports of the network
+#: with the disease modules at rtol 1e-10, atol 1e-20. Not round-off in absent species: the rest states now hold exact zeros
+#: (analysis.steady.absent_species) and the failures remain, at times that move with any small parameter change (1.2 h to
+#: 840 h); removing the new IL-18, CXCL9, sIL-2R and sIL-6R sources makes healthy pass, and rtol 1e-9 passes healthy but not
+#: all. libroadrunner must still agree on every one of them.
+_COPASI_WHY = "known defect: COPASI LSODA's corrector fails on the export of the network with the disease modules (docs/validation.md)"
 COPASI_INTEGRATION_FAILS = {n: _COPASI_WHY for n in (
-    "scenario:autoimmune-chronic", "scenario:car-t-crs", "scenario:healthy", "scenario:sepsis-treated",
-    "therapy:car-t-crs+tocilizumab", "therapy:lps-endotoxemia+infliximab", "therapy:hlh+emapalumab")}
-
-#: known defect, not yet investigated: tight libroadrunner differs by ~1e-5 relative on the treated sepsis run
-ROADRUNNER_TIGHT_MISMATCH = {"scenario:sepsis-treated"}
+    "model/data/reference_network.yaml", "scenario:autoimmune-chronic", "scenario:car-t-crs", "scenario:healthy",
+    "scenario:sepsis-treated", "therapy:car-t-crs+tocilizumab", "therapy:lps-endotoxemia+infliximab", "therapy:hlh+emapalumab")}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -143,8 +151,7 @@ def test_roadrunner_and_copasi_read_what_cytonet_reports(name, tmp_path):
     except AssertionError:
         if name not in COPASI_INTEGRATION_FAILS:
             raise
-        if name not in ROADRUNNER_TIGHT_MISMATCH:
-            assert tight.max() < REL, f"{name}: roadrunner max rel err {tight.max():.3g}"
+        assert tight.max() < REL, f"{name}: roadrunner max rel err {tight.max():.3g}"
         pytest.xfail(COPASI_INTEGRATION_FAILS[name])
     checks = [("roadrunner", tight, REL), ("COPASI", copasi, REL)]
     try:

@@ -98,6 +98,39 @@ def _roots(root_reg, reg, out):
 
 
 @nb.njit(cache=True, error_model="numpy")
+def _absent(x, f, J, it, zero):
+    """Mark in ``zero`` the states (not time) that are exactly 0 with dx/dt = 0 and depend, to first order, only on
+    each other (the largest such set): a pathogen, tumour or drug that is absent and has no source. Their Rosenbrock
+    stages are exactly 0, so the Jacobian's entries of their columns in the other rows multiply zeros."""
+    n = x.shape[0]
+    for i in range(n):
+        zero[i] = i != it and x[i] == 0.0 and f[i] == 0.0
+    changed = True
+    while changed:
+        changed = False
+        for i in range(n):
+            if zero[i]:
+                for j in range(n):
+                    if not zero[j] and J[i, j] != 0.0:
+                        zero[i] = False
+                        changed = True
+                        break
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _decouple_absent(W, zero):
+    """Drop from W the entries of absent states' columns in the other rows: the solve gives the same stages in exact
+    arithmetic (those columns multiply exact zeros), but partial pivoting can no longer pivot another state's equation
+    into an absent state's column and leave round-off (1e-17) where the value is exactly 0."""
+    n = W.shape[0]
+    for j in range(n):
+        if zero[j]:
+            for i in range(n):
+                if not zero[i]:
+                    W[i, j] = 0.0
+
+
+@nb.njit(cache=True, error_model="numpy")
 def _block_factor(W, Wb, piv, block):
     """LU of W (dense), or of its leading diagonal block only when ``block`` > 0."""
     if block == 0:
@@ -149,6 +182,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
     W = np.empty((n, n))
     Wb = np.empty((max(block, 1), max(block, 1)))
     piv = np.empty(n, np.int64)
+    zero = np.zeros(n, np.bool_)
     fy0 = np.empty(n)
     fw = np.empty(n)
     yt = np.empty(n)
@@ -210,6 +244,9 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
             for j in range(n):
                 W[i, j] = -J[i, j]
             W[i, i] += dtg
+        if block == 0:
+            _absent(x, fy0, J, it, zero)
+            _decouple_absent(W, zero)
         finite = _block_factor(W, Wb, piv, block)
         err = np.inf
         if finite:
