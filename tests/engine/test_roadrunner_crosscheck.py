@@ -123,6 +123,13 @@ DEFAULT_SETTINGS_FAILS = {
                                          "CVODE's error test can fail at t ~ 1e-26 h on this output grid",
 }
 
+#: models whose libroadrunner reading at default settings drifts past DEFAULT_REL, with why; the tight libroadrunner run and
+#: COPASI must agree as usual. sepsis-treated: CD8 effectors fall six decades after the pathogen is cleared (0.34 at 16 h,
+#: 5.1e-7 at 327 h, just above the 1e-6 floor of their peak), and CVODE at atol 1e-12 reads them 1.08e-3 off there
+DEFAULT_SETTINGS_DRIFT = {
+    "scenario:sepsis-treated": "CD8 effectors falling six decades below their peak, under CVODE's default absolute tolerance",
+}
+
 
 #: known defect, open: COPASI 4.48's LSODA stops ("corrector convergence failed repeatedly") on these exports of the network
 #: with the disease modules at rtol 1e-10, atol 1e-20. Not round-off in absent species: the rest states now hold exact zeros
@@ -160,7 +167,8 @@ def test_roadrunner_and_copasi_read_what_cytonet_reports(name, tmp_path):
         if name not in DEFAULT_SETTINGS_FAILS or "CV_ERR_FAILURE" not in str(err):
             raise
     else:  # when it runs, it must agree
-        checks.append(("roadrunner (default settings)", relative_error(ours, default, DEFAULT_FLOOR), DEFAULT_REL))
+        if name not in DEFAULT_SETTINGS_DRIFT:
+            checks.append(("roadrunner (default settings)", relative_error(ours, default, DEFAULT_FLOOR), DEFAULT_REL))
     for tool, rel, bound in checks:
         i, j = np.unravel_index(rel.argmax(), rel.shape)
         assert rel.max() < bound, f"{name}: {tool} max rel err {rel.max():.3g} in {names[j]} at t = {t[i]:g} h"
