@@ -146,7 +146,7 @@ def bench(path: Path, starts: int, seed: int, published: float | None) -> None:
 
 
 def fit_all(starts: int, seed: int, budget_s: float, names: list[str] | None, table: Path | None) -> None:
-    from cytonet.fit.optimize import CONVERGED_WITHIN, ObjectiveSettings, cached_objective, optimize_start
+    from cytonet.fit.optimize import CONVERGED_WITHIN, ObjectiveSettings, cached_objective, optimize_start, redraws_of
 
     published = _published()
     rows = ["| problem | parameters | reference llh | best llh | reached (llh >= ref - 1e-3) | converged (within 0.1 of best) | failed | starts run | gradient | s/start |",
@@ -168,7 +168,7 @@ def fit_all(starts: int, seed: int, budget_s: float, names: list[str] | None, ta
         for i, x0 in enumerate(X0):
             if time.perf_counter() - t0 > budget_s:
                 break
-            results.append(optimize_start(obj, x0, start=i))
+            results.append(optimize_start(obj, x0, start=i, redraw=redraws_of(obj, seed, i)))
         dt = time.perf_counter() - t0
         ok = [r for r in results if r.status == "ok"]
         best = max((r.llh for r in ok), default=-np.inf)
@@ -178,6 +178,9 @@ def fit_all(starts: int, seed: int, budget_s: float, names: list[str] | None, ta
                f"{len(results)}/{starts} | {obj.gradient_method.split(' (')[0]} | {dt / max(len(results), 1):.1f} |")
         rows.append(row)
         print(row, flush=True)
+        for r in results:
+            if r.status != "ok" or r.redraws:
+                print(f"    start {r.start}: {r.status}, {r.redraws} redrawn start points {r.message[:300]}", flush=True)
     text = "\n".join(rows)
     print("\n" + text)
     if table is not None:

@@ -26,6 +26,10 @@ REACHED, ROOT, HISTORY_FULL = 0, 10, 11
 #: info layout: t reached, steps, rejected, next step size, root index, lower end of the root's bracket
 J_T, J_STEPS, J_REJECTED, J_H, J_ROOT, J_ROOT_LO = 0, 1, 2, 3, 4, 5
 N_INFO = 6
+#: the first step of a segment is at least this times max(1, |t|): the derivative-based estimate falls below the
+#: step-size underflow limit (1e-14) for a state that starts at 0 with a tiny atol under a large rate (seen in
+#: PEtab fits at extreme parameters), where the error control, not the estimate, must decide how small to go
+H_FIRST_MIN = 1e-10
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -169,7 +173,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
     _rhs(T, n_rhs, rhs_reg, x, p, D, H, d, reg, fy0)
     _roots(root_reg, reg, s0)
     if h <= 0.0:
-        h = _initial_step(x, fy0, rtol, atol)
+        h = max(_initial_step(x, fy0, rtol, atol), H_FIRST_MIN * max(1.0, abs(x[it])))
         h = min(h, 1e-3 * max(t_stop - x[it], 1e-300)) if t_stop > x[it] else h
     err_prev = 1.0
     new_J = True

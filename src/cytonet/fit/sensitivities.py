@@ -76,7 +76,7 @@ class ForwardSensitivities:
         from cytonet.engine.tape_simulate import start_vectors
 
         obj, tm = self.obj, self.obj.info.model
-        cols = [(s, obj.info.species.index(s)) for s in obj._species_columns]
+        cols = [(s, obj.info.initials.index(s)) for s in obj._species_columns]
         x0 = np.empty((len(P), tm.n_states))
         p = np.empty((len(P), len(tm.parameters)))
         for i in range(len(P)):
@@ -109,8 +109,8 @@ class ForwardSensitivities:
         step = np.concatenate([[0.0], h, -h])[:, None]
         dS = np.concatenate([dx, np.zeros((1, n))])  # time's sensitivity: 0
         rows = xc[None] + step * _direction_rows(dS.T)
-        state, _ = symbols_along(sm, rows, np.broadcast_to(p[:1], (len(rows), p.shape[1])))
-        return state, np.full(len(rows), conv)
+        state, var = symbols_along(sm, rows, np.broadcast_to(p[:1], (len(rows), p.shape[1])))
+        return obj.initial_values_of(state, var), np.full(len(rows), conv)
 
     def derivatives(self, x: np.ndarray) -> tuple[Evaluation, np.ndarray]:
         """The objective at x and at its 2n linearised neighbours (one :class:`Evaluation`, 2n + 1 rows), and the steps h."""
