@@ -103,7 +103,7 @@ def initial_values(info: ModelInfo, P: np.ndarray, fixed: set[str]) -> dict[str,
     if not info.initial_defs:
         return {}
     n = P.shape[0]
-    env: dict[str, np.ndarray] = {k: np.full(n, v) for k, v in info.constants.items()}
+    env: dict[str, np.ndarray | float] = dict(info.constants)  # scalars broadcast against the per-run columns
     env.update({p: P[:, j] for j, p in enumerate(info.parameters)})
     env["time"] = np.zeros(n)
     out: dict[str, np.ndarray] = {}

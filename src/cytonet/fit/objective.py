@@ -174,7 +174,7 @@ class Objective:
             if not rows.size:
                 break
             ds = self._batch(P[rows], out[rows], np.array([0.0, T / 10, T]), all_species=T != STEADY_HORIZONS[0])
-            S = self.initial_values_of(ds["state"].values, ds["variable_value"].values)
+            S = self.initial_values_of(ds["state"].values, ds["variable_value"].values if self.info.rate_variables else None)
             ok = ds["status"].values == 0
             a, b = S[:, 1], S[:, 2]
             conv = ok & np.all(np.abs(b - a) <= STEADY_RTOL * np.abs(b) + self.atol, axis=1)
@@ -183,8 +183,10 @@ class Objective:
             done[rows[conv]] = True
         return out, done
 
-    def initial_values_of(self, state: np.ndarray, variables: np.ndarray) -> np.ndarray:
+    def initial_values_of(self, state: np.ndarray, variables: np.ndarray | None) -> np.ndarray:
         """Values (..., info.initials) from the engine's species (..., species) and variable values (..., variables)."""
+        if not self.info.rate_variables:
+            return state
         idx = [self.info.variables.index(v) for v in self.info.rate_variables]
         return np.concatenate([state, variables[..., idx]], axis=-1)
 
