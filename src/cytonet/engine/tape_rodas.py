@@ -177,6 +177,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
         h = min(h, 1e-3 * max(t_stop - x[it], 1e-300)) if t_stop > x[it] else h
     err_prev = 1.0
     new_J = True
+    have_reg = False  # reg holds the whole tape at x (the end of the last accepted step)
     status = REACHED
     while x[it] < t_stop:
         t = x[it]
@@ -191,9 +192,12 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
             status = STEP_UNDERFLOW
             break
         if new_J:
-            delayed_values(D, x, p, H, d)
-            run_tape(T, x, p, d, reg, T[0].shape[0])
-            J[:, :] = 0.0
+            if not have_reg:
+                delayed_values(D, x, p, H, d)
+                run_tape(T, x, p, d, reg, T[0].shape[0])
+            have_reg = False
+            for e in range(jac_row.shape[0]):  # J is zero but at its entries
+                J[jac_row[e], jac_col[e]] = 0.0
             for e in range(jac_row.shape[0]):
                 J[jac_row[e], jac_col[e]] += reg[jac_reg[e]]
             if d.shape[0] > 0:
@@ -210,10 +214,19 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
                     J[i, it] = (fw[i] - k6[i]) / (2.0 * dt)
             new_J = False
         dtg = 1.0 / (h * GAMMA)
-        for i in range(n):
-            for j in range(n):
-                W[i, j] = -J[i, j]
-            W[i, i] += dtg
+        if block == 0:
+            for i in range(n):
+                for j in range(n):
+                    W[i, j] = -J[i, j]
+                W[i, i] += dtg
+        else:  # only what _block_solve reads: the first block's columns and time's
+            for i in range(n):
+                for j in range(block):
+                    W[i, j] = -J[i, j]
+                W[i, it] = -J[i, it]
+            for i in range(block):
+                W[i, i] += dtg
+            W[it, it] += dtg
         finite = _block_factor(W, Wb, piv, block)
         err = np.inf
         if finite:
@@ -328,10 +341,15 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
             break
         if hit >= 0:
             break
-        _rhs(T, n_rhs, rhs_reg, x, p, D, H, d, reg, fy0)
+        # the whole tape at the new x: its right-hand side for the next step's first stage, and its Jacobian
+        delayed_values(D, x, p, H, d)
+        run_tape(T, x, p, d, reg, T[0].shape[0])
+        for i in range(rhs_reg.shape[0]):
+            fy0[i] = reg[rhs_reg[i]]
         for r in range(nr):
             s0[r] = reg[root_reg[r]] > 0.0
         new_J = True
+        have_reg = True
         h, err_prev = accepted_step(h, h_prop, last, err, err_prev)
     info[J_T] = x[it]
     info[J_STEPS] += steps
