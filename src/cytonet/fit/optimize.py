@@ -40,6 +40,8 @@ METHODS = ("auto", "ls", "fides", "lbfgsb")
 CONVERGED_WITHIN = 0.1
 #: a sampled start not finite at its initial point is redrawn this many times at most
 REDRAWS = 20
+#: a start whose last point fails to simulate reports the best of this many lowest visited points that simulates
+BACKTRACK = 10
 
 
 @dataclass
@@ -99,12 +101,18 @@ class _Counted:
 
     def __init__(self, obj: Objective, lb: np.ndarray, ub: np.ndarray) -> None:
         self.obj, self.lb, self.ub = obj, lb, ub
+        self.visited: list[tuple[float, np.ndarray]] = []  # (finite objective, point) of every call
+
+    def _seen(self, x: np.ndarray, f: float) -> None:
+        if np.isfinite(f):
+            self.visited.append((f, x.copy()))
 
     def clip(self, x: np.ndarray) -> np.ndarray:
         return np.clip(x, self.lb, self.ub)
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
         ev = self.obj.evaluate(self.clip(x)[None, :])
+        self._seen(self.clip(x), float(ev.objective[0]))
         return ev.residuals[0] if ev.ok[0] else np.full(ev.residuals.shape[1], np.nan)
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
@@ -113,6 +121,7 @@ class _Counted:
 
     def value_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         f, g = self.obj.value_and_gradient(self.clip(x))
+        self._seen(self.clip(x), f)
         if not np.isfinite(f):
             return np.inf, np.zeros_like(x)
         return f, np.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
@@ -121,6 +130,7 @@ class _Counted:
         """(0.5 sum r^2 + const, J^T r, J^T J) for least-squares problems, fides' (f, g, H) signature."""
         ev, h = self.obj.derivatives(self.clip(x))
         n = self.obj.n
+        self._seen(self.clip(x), float(ev.objective[0]))
         if not ev.ok[0]:
             return np.inf, np.zeros(n), np.eye(n)
         r = ev.residuals[0]
@@ -164,19 +174,30 @@ def optimize_start(obj: Objective, x0: np.ndarray, *, method: str = "auto", max_
         return failed(f"{type(err).__name__}: {err}", redraws)
     x = c.clip(full(z))
     ev = obj.evaluate(x[None, :])
+    message = ev.error[0]
+    if not ev.ok[0]:  # the last point failed to simulate: the best visited point that simulates
+        last = ev.error[0]
+        for _, y in sorted(c.visited, key=lambda v: v[0])[:BACKTRACK]:
+            ev = obj.evaluate(y[None, :])
+            if ev.ok[0]:
+                x, message = y, f"the optimiser's last point failed ({last}); reported: the best visited point that simulates"
+                break
     status = "ok" if ev.ok[0] else "failed"
     return StartResult(start, x0.tolist(), x.tolist(), float(ev.objective[0]), float(ev.llh[0]), float(ev.chi2[0]),
-                       obj.n_evaluations - n0, time.perf_counter() - t0, m, status, ev.error[0], redraws)
+                       obj.n_evaluations - n0, time.perf_counter() - t0, m, status, message, redraws)
 
 
 def _not_finite_at(obj: Objective, x: np.ndarray, free: np.ndarray) -> str:
-    """Why the objective or its gradient (over ``free``) is not finite at x, as the optimisers see them; '' if both are."""
+    """Why the objective (simulated, and as the gradient's runs give it) or its gradient (over ``free``) is not
+    finite at x; '' if all are."""
     try:
+        plain = obj.evaluate(x[None, :])
         ev, h = obj.derivatives(x)
     except CytonetError as err:
         return str(err)
-    if not ev.ok[0]:
-        return f"objective not finite at the start: {ev.error[0]}"
+    for e in (plain, ev):
+        if not e.ok[0]:
+            return f"objective not finite at the start: {e.error[0]}"
     n = obj.n
     g = (ev.objective[1:n + 1] - ev.objective[n + 1:]) / (2 * h)
     if not np.all(np.isfinite(g[free])):
