@@ -48,9 +48,10 @@ if TYPE_CHECKING:
 _EVENT_FIELDS = {"amount", "time", "rate", "start", "end"}
 #: SIMD lanes of the lock-step kernel, and the fewest runs for which ``method="auto"`` chooses it
 LOCKSTEP_LANES, LOCKSTEP_MIN_RUNS = 128, 8
-#: runs from which ``kernels="auto"`` writes the model's own lock-step kernels when they are not built yet (their first
-#: compile takes one to two minutes for the reference network; later calls and processes load them from the cache)
-GENERATED_MIN_RUNS = 4096
+#: runs from which ``kernels="auto"`` writes the model's own lock-step kernels when they are not built yet. Their first
+#: compile takes 95-265 s for the reference network and saves about 0.64 ms of CPU per patient (docs/performance.md),
+#: so it pays for itself within one run only from about 10^5 runs; later calls and processes load them from the cache
+GENERATED_MIN_RUNS = 100_000
 
 
 def _columns(table: Any) -> dict[str, np.ndarray]:
