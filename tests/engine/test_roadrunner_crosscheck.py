@@ -131,17 +131,6 @@ DEFAULT_SETTINGS_DRIFT = {
 }
 
 
-#: known defect, open: COPASI 4.48's LSODA stops ("corrector convergence failed repeatedly") on these exports of the network
-#: with the disease modules at rtol 1e-10, atol 1e-20. Not round-off in absent species: the rest states now hold exact zeros
-#: (analysis.steady.absent_species) and the failures remain, at times that move with any small parameter change (1.2 h to
-#: 840 h); removing the new IL-18, CXCL9, sIL-2R and sIL-6R sources makes healthy pass, and rtol 1e-9 passes healthy but not
-#: all. libroadrunner must still agree on every one of them.
-_COPASI_WHY = "known defect: COPASI LSODA's corrector fails on the export of the network with the disease modules (docs/validation.md)"
-COPASI_INTEGRATION_FAILS = {n: _COPASI_WHY for n in (
-    "model/data/reference_network.yaml", "scenario:autoimmune-chronic", "scenario:car-t-crs", "scenario:healthy",
-    "scenario:sepsis-treated", "therapy:car-t-crs+tocilizumab", "therapy:lps-endotoxemia+infliximab", "therapy:hlh+emapalumab")}
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_roadrunner_and_copasi_read_what_cytonet_reports(name, tmp_path):
     spec, start, hours = case(name)
@@ -153,13 +142,7 @@ def test_roadrunner_and_copasi_read_what_cytonet_reports(name, tmp_path):
     sbml = sbml_string(spec, start)
 
     tight = relative_error(ours, roadrunner_run(sbml, t, names, np.abs(ours).max(axis=0)), FLOOR)
-    try:
-        copasi = relative_error(ours, copasi_run(sbml, t, names, tmp_path), FLOOR)
-    except AssertionError:
-        if name not in COPASI_INTEGRATION_FAILS:
-            raise
-        assert tight.max() < REL, f"{name}: roadrunner max rel err {tight.max():.3g}"
-        pytest.xfail(COPASI_INTEGRATION_FAILS[name])
+    copasi = relative_error(ours, copasi_run(sbml, t, names, tmp_path), FLOOR)
     checks = [("roadrunner", tight, REL), ("COPASI", copasi, REL)]
     try:
         default = roadrunner_run(sbml, t, names)
