@@ -8,10 +8,11 @@ quantities (rate-rule states, observables) as values.
 
 COPASI's SBML import cannot take a mass as the model's substance unit: it replaces ``ng`` by
 ``mol`` (warning "SBML (66)"), so every nanogram becomes 6.02e23 particles in the state vector it
-integrates (up to 2e30), next to rate-rule states down to 3e-10. Across those 40 decades its LSODA and RADAU5
-stop at rtol 1e-10 ("corrector convergence failed repeatedly", "step size became too small"; see
-docs/validation.md). The file's own substance unit is therefore set back as COPASI's quantity unit,
-keeping the concentrations the file gives.
+integrates (up to 2e30), next to rate-rule states down to 3e-10. Across those 40 decades the LU
+factorisation in its LSODA and RADAU5 pivots on round-off, and they stop at rtol 1e-10 ("corrector
+convergence failed repeatedly", "step size became too small"; docs/validation.md). The file's own
+substance unit is therefore set back as COPASI's quantity unit, keeping the concentrations the file
+gives.
 """
 
 from __future__ import annotations
