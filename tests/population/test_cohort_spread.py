@@ -1,0 +1,116 @@
+"""The spread of the lps-endotoxemia virtual population against the spread human endotoxemia cohorts reported.
+
+Every row of ``data/lps_human/cohort_spreads.tsv`` (a source each) is one readout: the simulated
+statistic (CV, IQR / median or a rank correlation over 400 patients, seed 0, the shipped variation,
+nothing fitted to these data) must lie inside the 95 % interval of the cohort's statistic given its n.
+Readouts known to lie outside are strict xfails whose reason gives the measured gap.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cytonet.population.cohort import (
+    CohortSpread, SpreadKind, cohort_interval, compare, population_statistic, readout_values, sample_statistic,
+    simulate_cohort, spread_from_row,
+)
+
+TABLE = Path(__file__).resolve().parents[2] / "data" / "lps_human" / "cohort_spreads.tsv"
+DOSES = {"lps_1ngkg": 1.0, "lps_2ngkg": 2.0}
+#: the population of a "healthy" (resting) row: the 1 ng/kg run, whose t = 0 is the rest state
+REST_DOSE = 1.0
+N_PATIENTS, SEED = 400, 0
+
+
+def _rows() -> list[dict[str, str]]:
+    with open(TABLE, newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def _id(row: dict[str, str]) -> str:
+    return f"{row['observableId']}-{row['measure']}-{row['conditionId']}-n{row['n']}"
+
+
+#: measured with the shipped variation (seed 0, 400 patients; 387 with a rest state): the gap is the
+#: simulated statistic minus the nearer end of the cohort's 95 % interval
+OUTSIDE = {
+    "CRP-peak-lps_1ngkg-n193": "simulated peak-CRP IQR/median 0.50 lies 0.06 below the GENE European-ancestry interval "
+                               "0.56-0.88 (mixed-sex cohort; the population has no sex or body-size covariate)",
+    "CRP-peak-lps_1ngkg-n101": "simulated peak-CRP IQR/median 0.50 lies 0.03 below the GENE African-ancestry interval 0.53-0.98",
+}
+
+
+def _params() -> list:
+    out = []
+    for row in _rows():
+        rid = _id(row)
+        marks = [pytest.mark.xfail(strict=True, reason=OUTSIDE[rid])] if rid in OUTSIDE else []
+        out.append(pytest.param(row, id=rid, marks=marks))
+    return out
+
+
+@pytest.fixture(scope="module")
+def cohorts(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("cohorts")
+    return {d: simulate_cohort(d, N_PATIENTS, SEED, str(out / f"lps_{d}"), batch_size=N_PATIENTS // 2)
+            for d in sorted(set(DOSES.values()) | {REST_DOSE})}
+
+
+@pytest.mark.parametrize("row", _params())
+def test_simulated_spread_lies_inside_the_cohort_interval(row: dict[str, str], cohorts: dict) -> None:
+    sim = cohorts[DOSES.get(row["conditionId"], REST_DOSE)]
+    assert sim.n >= 0.9 * N_PATIENTS  # nearly every sampled host has a rest state
+    c = compare(row, sim)
+    assert c.inside, (f"{row['quantity']}: simulated {c.spread.statistic} {c.simulated.estimate:.3f} "
+                      f"outside the cohort's {c.cohort.low:.3f}-{c.cohort.high:.3f} (gap {c.gap:+.3f})")
+
+
+def test_every_row_names_its_source_and_a_known_condition() -> None:
+    conditions = {r["conditionId"] for r in csv.DictReader(open(TABLE.parent / "conditions.tsv"), delimiter="\t")}
+    readme = (TABLE.parents[1] / "README.md").read_text()
+    for row in _rows():
+        assert row["conditionId"] in conditions and row["source"] and row["location"] == "abstract", row
+        assert row["source"].split()[0] in readme and row["reading"], row
+        spread_from_row(row)  # every row parses
+
+
+# ----------------------------------------------------------------------------- the statistics
+@pytest.mark.parametrize("kind", [SpreadKind.SEM, SpreadKind.IQR_WIDTH])
+def test_population_statistic_is_the_large_sample_limit(kind: SpreadKind) -> None:
+    z = np.random.default_rng(5).standard_normal(2_000_000)
+    for sigma in (0.2, 0.5, 0.9):
+        assert sample_statistic(kind, np.exp(sigma * z)) == pytest.approx(float(population_statistic(kind, sigma)), rel=0.01)
+
+
+def test_sem_interval_covers_the_true_cv_about_95_percent_of_cohorts() -> None:
+    """40 cohorts of 15 from a log-normal population (σ = 0.4): the interval holds the true CV in nearly all."""
+    rng, sigma, n = np.random.default_rng(11), 0.4, 15
+    true_cv = float(population_statistic(SpreadKind.SEM, sigma))
+    hits = 0
+    for _ in range(40):
+        x = np.exp(sigma * rng.standard_normal(n))
+        c = CohortSpread(SpreadKind.SEM, float(x.mean()), n, float(x.std(ddof=1) / np.sqrt(n)))
+        hits += true_cv in cohort_interval(c, draws=500)
+    assert 34 <= hits <= 40
+
+
+def test_rounding_and_small_cohorts_widen_the_interval() -> None:
+    exact = cohort_interval(CohortSpread(SpreadKind.IQR_WIDTH, 17.4, 193, 12.0))
+    rounded = cohort_interval(CohortSpread(SpreadKind.IQR_WIDTH, 17.4, 193, 12.0, 0.1, 1.0))
+    small = cohort_interval(CohortSpread(SpreadKind.IQR_WIDTH, 17.4, 30, 12.0))
+    assert rounded.low <= exact.low < exact.estimate < exact.high <= rounded.high
+    assert small.high - small.low > exact.high - exact.low
+
+
+def test_rank_correlation_bound_is_fisher_z_and_readouts_are_paired() -> None:
+    iv = cohort_interval(CohortSpread(SpreadKind.UPPER_BOUND, 0.2, 193))
+    assert iv.high == pytest.approx(np.tanh(np.arctanh(0.2) + 1.959964 / np.sqrt(190)), rel=1e-6) and iv.low == -1
+    peaks, rests = {"IL6": np.array([10.0, 30.0])}, {"IL6": np.array([1.0, 2.0])}
+    np.testing.assert_array_equal(readout_values("rise", "IL6", peaks, rests), [9.0, 28.0])
+    assert readout_values("rank_correlation_rest_peak", "IL6", peaks, rests)[0] is rests["IL6"]
+    with pytest.raises(ValueError, match="unknown measure"):
+        readout_values("trough", "IL6", peaks, rests)
