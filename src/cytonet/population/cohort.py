@@ -21,9 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from cytonet.population.sampling import VariationFile
 
 #: z of the 97.5 % quantile of the standard normal
 Z975 = 1.959963984540054
@@ -113,6 +118,7 @@ def _lognormal_statistic(kind: SpreadKind, z: np.ndarray, sigma: float) -> np.nd
     return (q3 - q1) / q2
 
 
+@lru_cache(maxsize=256)
 def cohort_interval(c: CohortSpread, seed: int = 0, draws: int = N_DRAWS) -> Interval:
     """95 % interval of the cohort population's statistic given what was reported (see the module docstring)."""
     est, lo, hi = c.reported()
@@ -153,7 +159,11 @@ def bootstrap(c: CohortSpread, values: np.ndarray | tuple[np.ndarray, np.ndarray
     m = arrays[0].size
     idx = rng.integers(0, m, (n_boot, m))
     if c.kind == SpreadKind.UPPER_BOUND:
-        boots = np.array([spearman(arrays[0][i], arrays[1][i]) for i in idx])
+        from scipy.stats import rankdata
+
+        rx, ry = (rankdata(a[idx], axis=1) for a in arrays)  # Spearman's rs: Pearson's r of the ranks
+        rx, ry = rx - rx.mean(axis=1, keepdims=True), ry - ry.mean(axis=1, keepdims=True)
+        boots = np.sum(rx * ry, axis=1) / np.sqrt(np.sum(rx**2, axis=1) * np.sum(ry**2, axis=1))
     else:
         boots = sample_statistic(c.kind, arrays[0][idx], axis=1)
     lo, hi = np.percentile(boots, [2.5, 97.5])
@@ -204,14 +214,15 @@ class SimulatedCohort:
 COHORT_READOUTS = ("TNF", "IL6", "IL10", "CRP", "TEMP")
 
 
-def simulate_cohort(dose_ng_per_kg: float, n: int, seed: int, out: str, batch_size: int | None = None) -> SimulatedCohort:
-    """Run the ``lps-endotoxemia`` population with the shipped variation and one LPS bolus at 0 h into ``out``."""
+def simulate_cohort(dose_ng_per_kg: float, n: int, seed: int, out: str, variation: VariationFile | None = None,
+                    batch_size: int | None = None) -> SimulatedCohort:
+    """Run the ``lps-endotoxemia`` population (``variation``, default the shipped one) with one LPS bolus at 0 h into ``out``."""
     from cytonet.population.runner import PopulationConfig, run_population
     from cytonet.population.sampling import load_variation
     from cytonet.scenarios.lps import LpsBolus, LpsProtocol
     from cytonet.store.runs import connect
 
-    cfg = PopulationConfig(scenario="lps-endotoxemia", n=n, variation=load_variation(), seed=seed,
+    cfg = PopulationConfig(scenario="lps-endotoxemia", n=n, variation=variation or load_variation(), seed=seed,
                            batch_size=batch_size or n, trajectory_points=2,
                            lps=LpsProtocol(boluses=(LpsBolus(dose_ng_per_kg=dose_ng_per_kg),)))
     run_population(cfg, out, show_progress=False)
