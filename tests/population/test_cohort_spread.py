@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cytonet.errors import InputError
 from cytonet.population.cohort import (
     CohortSpread, SpreadKind, cohort_interval, compare, population_statistic, readout_values, sample_statistic,
     simulate_cohort, spread_from_row,
@@ -133,5 +134,15 @@ def test_rank_correlation_bound_is_fisher_z_and_readouts_are_paired() -> None:
     peaks, rests = {"IL6": np.array([10.0, 30.0])}, {"IL6": np.array([1.0, 2.0])}
     np.testing.assert_array_equal(readout_values("rise", "IL6", peaks, rests), [9.0, 28.0])
     assert readout_values("rank_correlation_rest_peak", "IL6", peaks, rests)[0] is rests["IL6"]
-    with pytest.raises(ValueError, match="unknown measure"):
-        readout_values("trough", "IL6", peaks, rests)
+    with pytest.raises(InputError, match="unknown measure 'rice'; did you mean rise"):
+        readout_values("rice", "IL6", peaks, rests)
+
+
+def test_a_malformed_row_is_a_one_line_input_error() -> None:
+    good = _rows()[0]
+    with pytest.raises(InputError, match="unknown spread_kind 'sd'"):
+        spread_from_row({**good, "spread_kind": "sd"})
+    with pytest.raises(InputError, match="upper_bound goes with measure rank_correlation_rest_peak"):
+        spread_from_row({**good, "spread_kind": "upper_bound"})
+    with pytest.raises(InputError, match="must be numbers"):
+        spread_from_row({**good, "n": "fifteen"})

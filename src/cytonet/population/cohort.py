@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from enum import StrEnum
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from cytonet.errors import InputError, close_matches
 
 if TYPE_CHECKING:
     from cytonet.population.sampling import VariationFile
@@ -131,7 +133,8 @@ def cohort_interval(c: CohortSpread, seed: int = 0, draws: int = N_DRAWS) -> Int
     q_lo, q_hi = np.percentile(stats, [2.5, 97.5], axis=1)
     kept = SIGMA_GRID[(q_hi >= lo) & (q_lo <= hi)]
     if kept.size == 0:
-        raise ValueError(f"reported {c.statistic} {est:.3g} is outside every log-normal population scanned")
+        raise InputError(f"reported {c.statistic} {est:.3g} (n = {c.n}) is outside every log-normal population with "
+                         f"log-SD {SIGMA_GRID[0]}-{SIGMA_GRID[-1]}; check the value and its spread")
     pop = population_statistic(c.kind, kept)
     return Interval(float(est), float(pop.min()), float(pop.max()))
 
@@ -184,18 +187,33 @@ def readout_values(measure: str, species: str, peaks: Mapping[str, np.ndarray],
         return rests[species]
     if measure == "rank_correlation_rest_peak":
         return rests[species], peaks[species]
-    raise ValueError(f"unknown measure {measure!r}; expected one of {', '.join(MEASURES)}")
+    raise InputError(f"unknown measure {measure!r}{_hint(measure, MEASURES)}")
+
+
+def _hint(name: str, choices: tuple[str, ...]) -> str:
+    close = close_matches(name, choices)
+    return f"; did you mean {' or '.join(close)}?" if close else f"; expected one of {', '.join(choices)}"
 
 
 def spread_from_row(row: Mapping[str, str]) -> CohortSpread:
     """A :class:`CohortSpread` from one row of a cohort-spread table (columns as in ``data/lps_human/cohort_spreads.tsv``)."""
-
-    def number(key: str) -> float:
-        return float(row[key]) if row.get(key) else 0.0
-
-    return CohortSpread(SpreadKind(row["spread_kind"]), float(row["value"]), int(row["n"]),
-                        float(row["spread"]) if row.get("spread") else None,
-                        number("value_resolution"), number("spread_resolution"))
+    where = f"cohort-spread row {row.get('quantity', '?')!r}"
+    kinds = tuple(str(k) for k in SpreadKind)
+    if row.get("spread_kind") not in kinds:
+        raise InputError(f"{where}: unknown spread_kind {row.get('spread_kind')!r}{_hint(str(row.get('spread_kind')), kinds)}")
+    kind = SpreadKind(row["spread_kind"])
+    if (kind == SpreadKind.UPPER_BOUND) != (row.get("measure") == "rank_correlation_rest_peak"):
+        raise InputError(f"{where}: spread_kind upper_bound goes with measure rank_correlation_rest_peak and only with it, "
+                         f"got {kind} with {row.get('measure')!r}")
+    try:
+        numbers = {k: float(row[k]) if row.get(k) else None
+                   for k in ("value", "n", "spread", "value_resolution", "spread_resolution")}
+    except ValueError as err:
+        raise InputError(f"{where}: {err}; value, n, spread and the resolutions must be numbers") from None
+    if numbers["value"] is None or not numbers["n"] or (kind != SpreadKind.UPPER_BOUND and numbers["spread"] is None):
+        raise InputError(f"{where}: needs value, n and (unless upper_bound) spread")
+    return CohortSpread(kind, numbers["value"], int(numbers["n"]), numbers["spread"],
+                        numbers["value_resolution"] or 0.0, numbers["spread_resolution"] or 0.0)
 
 
 @dataclass(frozen=True)
