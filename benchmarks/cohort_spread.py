@@ -88,7 +88,7 @@ def fit(n: int, seed: int, work: Path) -> tuple[float, float, float, list]:
     scan = []
     for cv in FIT_GRID:
         sim = simulate(with_group_cv(load_variation(), FIT_GROUP, cv), n, seed, work, doses=(1.0,))[1.0]
-        stat = simulated_statistic(c, readout_values(row["measure"], row["observableId"], sim.peaks, sim.rests))
+        stat = simulated_statistic(c, readout_values(row["measure"], row["observableId"], sim))
         scan.append((float(cv), stat, sim.n))
         print(f"  K_* CV {cv:.2f}: simulated {c.statistic} {stat:.3f} ({sim.n} patients)", flush=True)
     cvs, stats = np.array([s[0] for s in scan]), np.array([s[1] for s in scan])

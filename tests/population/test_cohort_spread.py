@@ -22,7 +22,7 @@ import pytest
 
 from cytonet.errors import InputError
 from cytonet.population.cohort import (
-    CohortSpread, SpreadKind, cohort_interval, compare, population_statistic, readout_values, sample_statistic,
+    CohortSpread, SimulatedCohort, SpreadKind, cohort_interval, compare, population_statistic, readout_values, sample_statistic,
     simulate_cohort, spread_from_row,
 )
 from cytonet.population.sampling import load_variation
@@ -50,6 +50,8 @@ def _id(row: dict[str, str]) -> str:
 OUTSIDE = {
     "default-CRP-peak-lps_1ngkg-n193": "simulated peak-CRP IQR/median 0.50 lies 0.06 below the GENE European-ancestry interval "
                                "0.56-0.88 (mixed-sex cohort; the population has no sex or body-size covariate)",
+    "default-MAP-fall-lps_2ngkg-n48": "simulated CV of the MAP fall 0.42 lies 0.09 below the interval 0.51-1.15 of Coyle's "
+                                      "48 men (SD 9.0 on a 13.0 mmHg mean fall; simulated 4.4 on 10.3)",
     "default-CRP-peak-lps_1ngkg-n101": "simulated peak-CRP IQR/median 0.50 lies 0.03 below the GENE African-ancestry interval 0.53-0.98",
 }
 
@@ -131,11 +133,15 @@ def test_rounding_and_small_cohorts_widen_the_interval() -> None:
 def test_rank_correlation_bound_is_fisher_z_and_readouts_are_paired() -> None:
     iv = cohort_interval(CohortSpread(SpreadKind.UPPER_BOUND, 0.2, 193))
     assert iv.high == pytest.approx(np.tanh(np.arctanh(0.2) + 1.959964 / np.sqrt(190)), rel=1e-6) and iv.low == -1
-    peaks, rests = {"IL6": np.array([10.0, 30.0])}, {"IL6": np.array([1.0, 2.0])}
-    np.testing.assert_array_equal(readout_values("rise", "IL6", peaks, rests), [9.0, 28.0])
-    assert readout_values("rank_correlation_rest_peak", "IL6", peaks, rests)[0] is rests["IL6"]
+    sim = SimulatedCohort({"IL6": np.array([10.0, 30.0])}, {"IL6": np.array([1.0, 2.0]), "MAP": np.array([90.0, 95.0])},
+                          {"MAP": np.array([80.0, 70.0])})
+    np.testing.assert_array_equal(readout_values("rise", "IL6", sim), [9.0, 28.0])
+    np.testing.assert_array_equal(readout_values("fall", "MAP", sim), [10.0, 25.0])
+    assert readout_values("rank_correlation_rest_peak", "IL6", sim)[0] is sim.rests["IL6"]
     with pytest.raises(InputError, match="unknown measure 'rice'; did you mean rise"):
-        readout_values("rice", "IL6", peaks, rests)
+        readout_values("rice", "IL6", sim)
+    with pytest.raises(InputError, match="no fall of 'IL6'"):
+        readout_values("fall", "IL6", sim)
 
 
 def test_a_malformed_row_is_a_one_line_input_error() -> None:

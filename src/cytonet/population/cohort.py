@@ -173,21 +173,21 @@ def bootstrap(c: CohortSpread, values: np.ndarray | tuple[np.ndarray, np.ndarray
     return Interval(simulated_statistic(c, values), float(lo), float(hi))
 
 
-MEASURES = ("peak", "rise", "rest", "rank_correlation_rest_peak")
+MEASURES = ("peak", "rise", "fall", "rest", "rank_correlation_rest_peak")
 
 
-def readout_values(measure: str, species: str, peaks: Mapping[str, np.ndarray],
-                   rests: Mapping[str, np.ndarray]) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Per-patient values of ``measure`` of ``species``: its peak, rise (peak − rest), rest, or (rest, peak)."""
-    if measure == "peak":
-        return peaks[species]
-    if measure == "rise":
-        return peaks[species] - rests[species]
-    if measure == "rest":
-        return rests[species]
-    if measure == "rank_correlation_rest_peak":
-        return rests[species], peaks[species]
-    raise InputError(f"unknown measure {measure!r}{_hint(measure, MEASURES)}")
+def readout_values(measure: str, species: str, sim: SimulatedCohort) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Per-patient values of ``measure`` of ``species``: its peak, rise (peak − rest), fall (rest − nadir),
+    rest, or (rest, peak) for a rank correlation."""
+    table = {"peak": sim.peaks, "rise": sim.peaks, "fall": sim.nadirs, "rest": sim.rests, "rank_correlation_rest_peak": sim.peaks}
+    if measure not in table:
+        raise InputError(f"unknown measure {measure!r}{_hint(measure, MEASURES)}")
+    if species not in table[measure] or species not in sim.rests:
+        raise InputError(f"no {measure} of {species!r} in a simulated cohort; it keeps {', '.join(sorted(table[measure]))}")
+    rest = sim.rests[species]
+    return {"peak": lambda: sim.peaks[species], "rise": lambda: sim.peaks[species] - rest,
+            "fall": lambda: rest - sim.nadirs[species], "rest": lambda: rest,
+            "rank_correlation_rest_peak": lambda: (rest, sim.peaks[species])}[measure]()
 
 
 def _hint(name: str, choices: tuple[str, ...]) -> str:
@@ -218,18 +218,20 @@ def spread_from_row(row: Mapping[str, str]) -> CohortSpread:
 
 @dataclass(frozen=True)
 class SimulatedCohort:
-    """Peaks and resting values per simulated patient (only patients with a rest state and a finished run)."""
+    """Peaks, nadirs and resting values per simulated patient (only patients with a rest state and a finished run)."""
 
     peaks: dict[str, np.ndarray]
     rests: dict[str, np.ndarray]
+    nadirs: dict[str, np.ndarray]
 
     @property
     def n(self) -> int:
         return next(iter(self.peaks.values())).size
 
 
-#: readouts a simulated cohort keeps (peaks from the outcome table, rests from the trajectory at t = 0)
+#: readouts a simulated cohort keeps: peaks (or nadirs) from the outcome table, rests from the trajectory at t = 0
 COHORT_READOUTS = ("TNF", "IL6", "IL10", "CRP", "TEMP")
+COHORT_NADIRS = ("MAP",)
 
 
 def simulate_cohort(dose_ng_per_kg: float, n: int, seed: int, out: str, variation: VariationFile | None = None,
@@ -244,12 +246,16 @@ def simulate_cohort(dose_ng_per_kg: float, n: int, seed: int, out: str, variatio
                            batch_size=batch_size or n, trajectory_points=2,
                            lps=LpsProtocol(boluses=(LpsBolus(dose_ng_per_kg=dose_ng_per_kg),)))
     run_population(cfg, out, show_progress=False)
-    cols = ", ".join([*(f"p.peak_{s}" for s in COHORT_READOUTS), *(f"t.{s} AS rest_{s}" for s in COHORT_READOUTS)])
+    cols = ", ".join([*(f"p.peak_{s}" for s in COHORT_READOUTS), *(f"p.nadir_{s}" for s in COHORT_NADIRS),
+                      *(f"t.{s} AS rest_{s}" for s in (*COHORT_READOUTS, *COHORT_NADIRS))])
     rows = connect(out).execute(
-        f"SELECT {cols} FROM patients p JOIN trajectories t USING (patient, arm) "  # safe: column names from a constant tuple
+        f"SELECT {cols} FROM patients p JOIN trajectories t USING (patient, arm) "  # safe: column names from constant tuples
         "WHERE p.status = 0 AND t.time = 0 ORDER BY p.patient").fetchnumpy()
-    return SimulatedCohort({s: np.asarray(rows[f"peak_{s}"], float) for s in COHORT_READOUTS},
-                           {s: np.asarray(rows[f"rest_{s}"], float) for s in COHORT_READOUTS})
+
+    def col(prefix: str, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        return {s: np.asarray(rows[f"{prefix}_{s}"], float) for s in names}
+
+    return SimulatedCohort(col("peak", COHORT_READOUTS), col("rest", (*COHORT_READOUTS, *COHORT_NADIRS)), col("nadir", COHORT_NADIRS))
 
 
 @dataclass(frozen=True)
@@ -274,5 +280,5 @@ class Comparison:
 def compare(row: Mapping[str, str], sim: SimulatedCohort) -> Comparison:
     """Compare one cohort-spread row with the simulated population run under its condition."""
     c = spread_from_row(row)
-    values = readout_values(row["measure"], row["observableId"], sim.peaks, sim.rests)
+    values = readout_values(row["measure"], row["observableId"], sim)
     return Comparison(c, cohort_interval(c), bootstrap(c, values))
