@@ -110,15 +110,20 @@ def test_population_statistic_is_the_large_sample_limit(kind: SpreadKind) -> Non
         assert sample_statistic(kind, np.exp(sigma * z)) == pytest.approx(float(population_statistic(kind, sigma)), rel=0.01)
 
 
-def test_sem_interval_covers_the_true_cv_about_95_percent_of_cohorts() -> None:
-    """40 cohorts of 15 from a log-normal population (σ = 0.4): the interval holds the true CV in nearly all."""
-    rng, sigma, n = np.random.default_rng(11), 0.4, 15
-    true_cv = float(population_statistic(SpreadKind.SEM, sigma))
+@pytest.mark.parametrize(("kind", "n", "sigma"), [(SpreadKind.SEM, 15, 0.4), (SpreadKind.IQR_WIDTH, 101, 0.5)])
+def test_interval_covers_the_true_statistic_in_about_95_percent_of_cohorts(kind: SpreadKind, n: int, sigma: float) -> None:
+    """40 cohorts of n from a log-normal population: the interval holds the population's statistic in nearly all."""
+    rng = np.random.default_rng(11)
+    truth = float(population_statistic(kind, sigma))
     hits = 0
     for _ in range(40):
         x = np.exp(sigma * rng.standard_normal(n))
-        c = CohortSpread(SpreadKind.SEM, float(x.mean()), n, float(x.std(ddof=1) / np.sqrt(n)))
-        hits += true_cv in cohort_interval(c, draws=300)
+        if kind == SpreadKind.SEM:
+            c = CohortSpread(kind, float(x.mean()), n, float(x.std(ddof=1) / np.sqrt(n)))
+        else:
+            q1, q2, q3 = np.percentile(x, [25, 50, 75])
+            c = CohortSpread(kind, float(q2), n, float(q3 - q1))
+        hits += truth in cohort_interval(c, draws=300)
     assert 34 <= hits <= 40
 
 
