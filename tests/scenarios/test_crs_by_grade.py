@@ -86,12 +86,29 @@ def test_severe_crs_has_higher_cytokine_peaks_than_milder_crs(patients: dict[str
     assert ratio > 1.0, f"{cytokine}: median peak severe / milder = {ratio:.2f} (published: {ref['value']})"
 
 
-def test_crs_onset_is_near_the_published_median_day() -> None:
-    """JULIET (tisagenlecleucel): median CRS onset 3 days after infusion. The default car-t-crs patient's first fever
-    (>= 38 °C, which starts ASTCT CRS) falls within one day of it: the onset is reported in whole days."""
-    median_days = summary("TEMP", "crs_juliet", "median").value
+@pytest.fixture(scope="module")
+def fever() -> tuple[np.ndarray, np.ndarray]:
+    """The default car-t-crs patient: time (h) and whether the body temperature is >= 38 °C (fever starts ASTCT CRS)."""
     ds = simulate_scenario("car-t-crs")
-    temp = ds["state"].sel(species="TEMP").values
-    assert temp.max() >= 38.0
-    onset_h = float(ds.time.values[np.argmax(temp >= 38.0)])
+    return ds.time.values, ds["state"].sel(species="TEMP").values >= 38.0
+
+
+def test_crs_onset_is_near_the_published_median_day(fever: tuple[np.ndarray, np.ndarray]) -> None:
+    """JULIET (tisagenlecleucel): median CRS onset 3 days after infusion. The default car-t-crs patient's first fever
+    falls within one day of it: the onset is reported in whole days."""
+    median_days = summary("TEMP", "crs_juliet", "median").value
+    t, febrile = fever
+    assert febrile.any()
+    onset_h = float(t[np.argmax(febrile)])
     assert abs(onset_h - 24 * median_days) <= 24, f"onset {onset_h:.0f} h vs published median {median_days:g} d"
+
+
+def test_crs_lasts_as_long_as_published(fever: tuple[np.ndarray, np.ndarray]) -> None:
+    """JULIET: CRS lasts a median 7 days (range 2-30). The default patient's fever, first to last febrile hour, lasts
+    within the range and within one day of the median; it has ended before the horizon."""
+    ref = summary("TEMP", "crs_juliet", "median (range)")
+    t, febrile = fever
+    first, last = float(t[np.argmax(febrile)]), float(t[len(t) - 1 - np.argmax(febrile[::-1])])
+    assert last < t[-1], "still febrile at the end of the horizon"
+    days = (last - first) / 24
+    assert ref.low <= days <= ref.high and abs(days - ref.value) <= 1, f"{days:.1f} d vs {ref.value:g} ({ref.low:g}-{ref.high:g}) d"
