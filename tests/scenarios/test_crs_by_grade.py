@@ -18,7 +18,7 @@ from cytonet.population.summary import wilson
 from cytonet.scenarios import simulate_scenario
 from cytonet.store import runs as store
 
-from clinical_data import _rows, summary
+from clinical_data import rows, summary
 
 #: small, fixed population: about 13 s on one core; enough to tell 12 % severe from 97 %
 N, SEED = 60, 1
@@ -38,7 +38,7 @@ def patients(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
 
 
 def _hay(quantity_starts: str) -> str:
-    return next(r["value"] for r in _rows() if r["conditionId"] == "crs_adults_cd19" and r["quantity"].startswith(quantity_starts))
+    return next(r["value"] for r in rows() if r["conditionId"] == "crs_adults_cd19" and r["quantity"].startswith(quantity_starts))
 
 
 def hay_grade_fractions() -> dict[int, float]:
@@ -77,7 +77,7 @@ def test_severe_crs_has_higher_cytokine_peaks_than_milder_crs(patients: dict[str
                                                               observable: str, condition: str) -> None:
     """Teachey et al. 2016 (peak in the first month) and Lee et al. 2015 (maximum fold change): IL-6 and IFN-γ are higher
     in severe CRS. Compared here: median peak of grade >= 4 against grade <= 3 (free IL-6, as the population stores it)."""
-    ref = next(r for r in _rows() if r["observableId"] == observable and r["conditionId"] == condition)
+    ref = next(r for r in rows() if r["observableId"] == observable and r["conditionId"] == condition)
     assert ref["value"] == "higher"
     g = patients["crs_grade"]
     severe, milder = patients[f"peak_{cytokine}"][g >= SEVERE_GRADE], patients[f"peak_{cytokine}"][g < SEVERE_GRADE]
