@@ -289,25 +289,31 @@ def jac_block(X, C, S, ncode, dst, out, fv, dv, g, xp, xn):
 
 @nb.njit(**_J)
 def lu_block(jv, dtg, L, a, lik, big, ok):
-    """a = dtg I - J (``dtg`` one value per lane) factored in place; ``ok[q]`` False where a pivot of lane q is unsafe."""
+    """a = dtg I - J (``dtg`` one value per lane) factored in place; ``ok[q]`` False where a pivot of lane q is unsafe.
+
+    Every pass over a row of lanes costs about the same, whatever it computes, so W and its largest
+    entry are formed in one pass per entry, and the pivot and growth tests after the elimination in
+    another (the same values as separate passes: max and ``&`` do not depend on the order).
+    """
     perm, row_ptr, col, diag, l_pos, l_piv, op_ptr, op_src, op_dst = L
     nnz, B = a.shape
+    is_diag = np.zeros(nnz, np.bool_)
+    for i in range(diag.shape[0]):
+        is_diag[diag[i]] = True
     for q in range(B):
         big[q] = 0.0
         ok[q] = True
     for e in range(nnz):
         ae = a[e]
         je = jv[e]
-        for q in range(B):
-            ae[q] = -je[q]
-    for i in range(diag.shape[0]):
-        ad = a[diag[i]]
-        for q in range(B):
-            ad[q] += dtg[q]
-    for e in range(nnz):
-        ae = a[e]
-        for q in range(B):
-            big[q] = max(big[q], abs(ae[q]))
+        if is_diag[e]:
+            for q in range(B):
+                ae[q] = -je[q] + dtg[q]
+                big[q] = max(big[q], abs(ae[q]))
+        else:
+            for q in range(B):
+                ae[q] = -je[q]
+                big[q] = max(big[q], abs(ae[q]))
     for k in range(l_pos.shape[0]):
         d = a[l_piv[k]]
         lrow = a[l_pos[k]]
@@ -319,14 +325,14 @@ def lu_block(jv, dtg, L, a, lik, big, ok):
             sr = a[op_src[o]]
             for q in range(B):
                 dr[q] -= lik[q] * sr[q]
-    for i in range(diag.shape[0]):  # tiny pivots and element growth, per lane (NaN fails both)
-        d = a[diag[i]]
-        for q in range(B):
-            ok[q] &= abs(d[q]) > PIVOT_TOL * big[q]
-    for e in range(nnz):
+    for e in range(nnz):  # tiny pivots and element growth, per lane (NaN fails both)
         ae = a[e]
-        for q in range(B):
-            ok[q] &= abs(ae[q]) < GROWTH_MAX * big[q]
+        if is_diag[e]:
+            for q in range(B):
+                ok[q] &= (abs(ae[q]) > PIVOT_TOL * big[q]) & (abs(ae[q]) < GROWTH_MAX * big[q])
+        else:
+            for q in range(B):
+                ok[q] &= abs(ae[q]) < GROWTH_MAX * big[q]
 
 
 @nb.njit(**_J)
@@ -495,7 +501,6 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
     x = np.zeros((n, B))
     u = np.zeros((n, B))
     w = np.empty((n, B))
-    fy0 = np.empty((n, B))
     fw = np.empty((n, B))
     yt = np.empty((n, B))
     y1 = np.empty((n, B))
@@ -506,6 +511,7 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
     k5 = np.empty((n, B))
     k6 = np.empty((n, B))
     errs = np.empty(B)
+    parked = np.zeros(B, np.bool_)  # idle lane whose states are zeroed already
     dtg = np.ones(B)
     ih = np.ones(B)
     ok = np.ones(B, np.bool_)
@@ -536,6 +542,7 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
                     k = next_run
                     next_run += 1
                     run[q] = k
+                    parked[q] = False
                     _load_lane(q, P[k], Q, C, ncode)
                     for i in range(n):
                         x[i, q] = X0[k, i]
@@ -585,15 +592,17 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
         active = 0
         for q in range(B):
             if run[q] < 0:
-                for i in range(n):  # idle lane: harmless finite values
-                    x[i, q] = 0.0
-                    u[i, q] = 0.0
+                if not parked[q]:
+                    for i in range(n):  # idle lane: harmless finite values
+                        x[i, q] = 0.0
+                        u[i, q] = 0.0
+                    parked[q] = True
                 h[q] = 1.0
             else:
                 active += 1
         if active == 0:
             break
-        _rhs(gen, grhs, x, u, C, S, ncode, fy0, v, den, xp, xn)
+        _rhs(gen, grhs, x, u, C, S, ncode, k1, v, den, xp, xn)  # f(x): k1 before its solve
         _jac(gen, gjac, x, C, S, ncode, jac_dst, jv, fv, dv, v, xp, xn)
         # 2. step sizes; failures by max_steps or underflow end the run
         for q in range(B):
@@ -606,7 +615,7 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
                 for i in range(n):
                     sc = atol[i] + rtol * abs(x[i, q])
                     d0 += (x[i, q] / sc) ** 2
-                    dd += (fy0[i, q] / sc) ** 2
+                    dd += (k1[i, q] / sc) ** 2
                 d0 = np.sqrt(d0 / n)
                 dd = np.sqrt(dd / n)
                 h[q] = 0.01 * d0 / dd if (d0 > 1e-5 and dd > 1e-5) else 1e-6
@@ -633,7 +642,6 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
             ih[q] = 1.0 / h[q]
         lu_block(jv, dtg, L, a, v, big, ok)
         # 3. the six stages on every lane
-        k1[:, :] = fy0
         _solve(gen, gsolve, a, L, k1, w)
         for i in range(n):
             for q in range(B):
