@@ -19,11 +19,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any, TypeVar
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 def base_module(rev: str, path: str, folder: Path) -> ModuleType:
@@ -40,13 +43,14 @@ def base_module(rev: str, path: str, folder: Path) -> ModuleType:
     return mod
 
 
-def cpu(fn):  # type: ignore[no-untyped-def]
+def cpu(fn: Callable[[], T]) -> tuple[T, float]:
+    """(fn(), the CPU seconds it took)."""
     c = time.process_time()
     out = fn()
     return out, time.process_time() - c
 
 
-def simulate(lockstep: ModuleType, cm, table: dict, t: np.ndarray, generated: bool) -> tuple[np.ndarray, ...]:  # type: ignore[no-untyped-def]
+def simulate(lockstep: ModuleType, cm: Any, table: dict, t: np.ndarray, generated: bool) -> tuple[np.ndarray, ...]:
     """The patients of ``table`` on ``lockstep``'s driver, as ``simulate_batch`` runs one chunk."""
     from cytonet.engine import lane_codegen, rodas
     from cytonet.engine.batch import LOCKSTEP_LANES, run_arrays
