@@ -69,6 +69,29 @@ def simulate(lockstep: ModuleType, cm: Any, table: dict, t: np.ndarray, generate
     return out, status, info
 
 
+def lu_per_lane(lockstep: ModuleType, cm: Any, X: np.ndarray, P: np.ndarray, calls: int = 200) -> tuple[float, np.ndarray]:
+    """(best of 15 timings of ``lockstep.lu_block`` in ns per call and lane, its factors) on the first 128 patients'
+    Jacobians at their rest states, dtg 10 (wall time of many short calls: their minimum is robust to other load)."""
+    from cytonet.engine import rodas
+    from cytonet.engine.batch import LOCKSTEP_LANES as B
+
+    S, Q, L, dst = rodas.model_arrays(cm)
+    ncode = lockstep.hill_codes(P[:B], Q[4])
+    C = lockstep.block_constants(np.ascontiguousarray(P[:B]), Q, ncode)
+    jv = np.empty((L[2].shape[0], B))
+    m_max = int(np.diff(S[0]).max(initial=1))
+    lockstep.jac_block(np.ascontiguousarray(X[:B].T), C, S, ncode, dst, jv, np.empty((m_max, B)), np.empty((m_max, B)),
+                       *np.empty((3, B)))
+    a, ok, lik, big, dtg = np.empty_like(jv), np.ones(B, bool), np.empty(B), np.empty(B), np.full(B, 10.0)
+    best = np.inf
+    for _ in range(15):
+        t = time.perf_counter()
+        for _ in range(calls):
+            lockstep.lu_block(jv, dtg, L, a, lik, big, ok)
+        best = min(best, (time.perf_counter() - t) / calls / B * 1e9)
+    return best, np.vstack([a, ok])
+
+
 def compare(label: str, runs: list[tuple[float, float]], same: bool, n: int) -> None:
     base, new = np.array(runs).T
     r = base / new
@@ -118,11 +141,14 @@ def main() -> None:
                 rn, c_new = cpu(sims[(lockstep, g)])
                 times[key].append((c_old, c_new))
                 same[key] &= all(np.array_equal(x, y, equal_nan=True) for x, y in zip(ro, rn))
+        (lu_old, f_old), (lu_new, f_new) = (lu_per_lane(m, prep.host, X[ok], np.ascontiguousarray(P[ok])) for m in (old_lock, lockstep))
     print(f"[{a.scenario}] {a.n} patients ({ok.size} with a rest state), one thread, {a.repeats} alternated repeats; "
           f"CPU ms per patient: base {a.base} | this checkout")
     compare("rest states", times["rest"], same["rest"], a.n)
     compare("simulation, generated kernels", times["gen"], same["gen"], ok.size)
     compare("simulation, interpreted kernels", times["int"], same["int"], ok.size)
+    print(f"  LU per call and lane (ns, best of 15)      {lu_old:>9.0f}{lu_new:>9.0f}   {lu_old / lu_new:.2f}x   "
+          f"bit-identical: {np.array_equal(f_old, f_new)}")
 
 
 if __name__ == "__main__":
