@@ -33,7 +33,7 @@ from typing import Literal
 import numpy as np
 
 from cytonet.errors import CytonetError
-from cytonet.fit.objective import Objective
+from cytonet.fit.objective import Objective, differences
 from cytonet.fit.problem import PetabError, PetabProblem, load_problem
 
 Method = Literal["auto", "ls", "fides", "fides-bfgs", "lbfgsb"]
@@ -43,7 +43,7 @@ CONVERGED_WITHIN = 0.1
 #: a sampled start not finite at its initial point is redrawn this many times at most
 REDRAWS = 20
 #: optimiser iterations per start (SciPy least squares: residual evaluations; fides, L-BFGS-B: iterations)
-MAX_ITER = 200
+MAX_ITER = 1000
 #: a parameter this close to a bound, relative to the box's width, is at it (optimisers stop a hair inside)
 AT_BOUND = 1e-6
 #: a start whose last point fails to simulate reports the best of this many lowest visited points that simulates
@@ -131,9 +131,9 @@ class _Counted:
     def value_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         f, g = self.obj.value_and_gradient(self.clip(x))
         self._seen(self.clip(x), f)
-        if not np.isfinite(f):
+        if not (np.isfinite(f) and np.all(np.isfinite(g))):  # a point whose gradient is undefined counts as failed
             return np.inf, np.zeros_like(x)
-        return f, np.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
+        return f, g
 
     def value_grad_fisher(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """(objective, gradient, Fisher information), fides' (f, g, H) signature; J^T J for least-squares problems."""
@@ -142,10 +142,10 @@ class _Counted:
         n = self.obj.n
         f = float(ev.objective[0])
         self._seen(x, f)
-        g = (ev.objective[1:n + 1] - ev.objective[n + 1:]) / (2 * h)
-        if not np.isfinite(f):
+        g = differences(ev.objective, h)
+        if not (np.isfinite(f) and np.all(np.isfinite(g))):  # a point whose gradient is undefined counts as failed
             return np.inf, np.zeros(n), np.eye(n)
-        return f, np.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0), self.obj.fisher(x, ev, h)
+        return f, g, self.obj.fisher(x, ev, h)
 
 
 def optimize_start(obj: Objective, x0: np.ndarray, *, method: str = "auto", max_iter: int = MAX_ITER, start: int = 0,
@@ -224,7 +224,7 @@ def _not_finite_at(obj: Objective, x: np.ndarray, free: np.ndarray) -> str:
         if not e.ok[0]:
             return f"objective not finite at the start: {e.error[0]}"
     n = obj.n
-    g = (ev.objective[1:n + 1] - ev.objective[n + 1:]) / (2 * h)
+    g = differences(ev.objective, h)
     if not np.all(np.isfinite(g[free])):
         return "gradient not finite at the start (a neighbouring point failed: " + next(e for e in ev.error if e) + ")"
     return ""
@@ -250,15 +250,18 @@ def _run(m: str, c: _Counted, full: Callable[[np.ndarray], np.ndarray], free: np
 
     import fides
 
+    # a failed trial point gives fides a NaN gradient: fides tests its gradient-norm criterion on every trial point,
+    # rejected ones too, so a zero there would stop the start as converged (seen on Perelson: exit GTOL at |g| 37)
     if m == "fides" and c.obj.normal_noise:
         def fun(z: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
             f, g, H = c.value_grad_fisher(full(z))
-            return f, g[free], H[np.ix_(free, free)]
+            nan = np.nan if not np.isfinite(f) else 0.0
+            return f, g[free] + nan, H[np.ix_(free, free)]
         update = None
     else:
         def fun(z: np.ndarray) -> tuple[float, np.ndarray]:  # type: ignore[misc]
             f, g = c.value_grad(full(z))
-            return f, g[free]
+            return f, g[free] + (np.nan if not np.isfinite(f) else 0.0)
         update = fides.BFGS()
     opt = fides.Optimizer(fun, ub=ub, lb=lb, verbose=logging.WARNING, hessian_update=update,
                           options={fides.Options.MAXITER: max_iter, fides.Options.FATOL: 1e-8, fides.Options.FRTOL: 1e-10})
