@@ -14,7 +14,7 @@ exit reasons counted.
 
 ``--budget-s`` stops a problem's starts after that many seconds (the row says how many ran);
 ``--starts-out DIR`` writes every start's record (start and end point, exit, gradient norm) as
-``DIR/PROBLEM.json``.
+``DIR/PROBLEM.json``, rewritten after every start.
 """
 
 from __future__ import annotations
@@ -87,6 +87,9 @@ def fit_problem(name: str, path: Path, starts: int, seed: int, method: str, max_
             break
         r = optimize_start(obj, x0, method=m, max_iter=max_iter, start=i, redraw=redraws_of(obj, seed, i))
         results.append(r)
+        if starts_out is not None:  # after every start, so a run stopped by its timeout keeps what it did
+            starts_out.mkdir(parents=True, exist_ok=True)
+            (starts_out / f"{name}.json").write_text(json.dumps([asdict(s) for s in results], indent=1, default=float))
         print(f"  start {i:2d}: llh {r.llh:14.4f}  {r.iterations:5d} it  |g| {r.gradient_norm:9.2e}  {r.seconds:7.1f} s  "
               f"{r.status} {r.exit[:90]} {r.message[:120]}", flush=True)
     wall = time.perf_counter() - t0
@@ -95,9 +98,6 @@ def fit_problem(name: str, path: Path, starts: int, seed: int, method: str, max_
     conv = sum(1 for r in ok if best - r.llh <= CONVERGED_WITHIN)
     reached = sum(1 for r in ok if r.llh >= ref - 1e-3)
     exits = collections.Counter(_exit_kind(r.exit) if r.status == "ok" else "failed" for r in results)
-    if starts_out is not None:
-        starts_out.mkdir(parents=True, exist_ok=True)
-        (starts_out / f"{name}.json").write_text(json.dumps([asdict(r) for r in results], indent=1, default=float))
     return (f"| {name} | {obj.n} | {m} | {ref:.4f}{mark} | {best:.4f} | {reached} | {conv} | {len(results) - len(ok)} | "
             f"{len(results)}/{starts} | {wall:.0f} | {wall / max(len(results), 1):.1f} | "
             + ", ".join(f"{k} {v}" for k, v in exits.most_common()) + " |")
