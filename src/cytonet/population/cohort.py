@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cytonet.errors import InputError, close_matches
+from cytonet.errors import InputError, did_you_mean
 
 if TYPE_CHECKING:
     from cytonet.population.sampling import VariationFile
@@ -191,8 +191,7 @@ def readout_values(measure: str, species: str, sim: SimulatedCohort) -> np.ndarr
 
 
 def _hint(name: str, choices: tuple[str, ...]) -> str:
-    close = close_matches(name, choices)
-    return f"; did you mean {' or '.join(close)}?" if close else f"; expected one of {', '.join(choices)}"
+    return did_you_mean(name, choices, f"; expected one of {', '.join(choices)}")
 
 
 def spread_from_row(row: Mapping[str, str]) -> CohortSpread:
