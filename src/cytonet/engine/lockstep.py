@@ -438,6 +438,16 @@ def _jac(gen, gjac, X, C, S, ncode, dst, out, fv, dv, g, xp, xn):
         jac_block(X, C, S, ncode, dst, out, fv, dv, g, xp, xn)
 
 
+@nb.njit(**_J)
+def _lanes_of(a, keep):
+    """Columns ``keep`` of a ``[rows, B]`` block, as a new block."""
+    out = np.empty((a.shape[0], keep.shape[0]))
+    for i in range(a.shape[0]):
+        for j in range(keep.shape[0]):
+            out[i, j] = a[i, keep[j]]
+    return out
+
+
 _DRIVERS: dict[tuple, object] = {}
 _DRIVERS_LOCK = threading.Lock()
 
@@ -599,6 +609,25 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
                 active += 1
         if active == 0:
             break
+        if not gen and next_run >= N and 2 * active <= B:  # no run waits: narrow the block to the running lanes
+            keep = np.empty(active, np.int64)
+            j = 0
+            for q in range(B):
+                if run[q] >= 0:
+                    keep[j] = q
+                    j += 1
+            B = active
+            C = (_lanes_of(C[0], keep), _lanes_of(C[1], keep), _lanes_of(C[2], keep), _lanes_of(C[3], keep),
+                 _lanes_of(C[4], keep))
+            x, u = _lanes_of(x, keep), _lanes_of(u, keep)
+            run, t, h, h_prop, seg_end, err_prev = run[keep], t[keep], h[keep], h_prop[keep], seg_end[keep], err_prev[keep]
+            last, at_seg, io, ib, steps, rejected, bps = last[keep], at_seg[keep], io[keep], ib[keep], steps[keep], rejected[keep], bps[keep]
+            fv, dv, jv, a = np.empty((m_max, B)), np.empty((m_max, B)), np.empty((nnz, B)), np.empty((nnz, B))
+            v, den, xp, xn, big, errs = np.empty(B), np.empty(B), np.empty(B), np.empty(B), np.empty(B), np.empty(B)
+            w, fy0, fw, yt, y1 = np.empty((n, B)), np.empty((n, B)), np.empty((n, B)), np.empty((n, B)), np.empty((n, B))
+            k1, k2, k3, k4, k5, k6 = (np.empty((n, B)), np.empty((n, B)), np.empty((n, B)), np.empty((n, B)), np.empty((n, B)),
+                                      np.empty((n, B)))
+            dtg, ih, ok, stepping = np.ones(B), np.ones(B), np.ones(B, np.bool_), np.zeros(B, np.bool_)
         _rhs(gen, grhs, x, u, C, S, ncode, fy0, v, den, xp, xn)
         _jac(gen, gjac, x, C, S, ncode, jac_dst, jv, fv, dv, v, xp, xn)
         # 2. step sizes; failures by max_steps or underflow end the run
