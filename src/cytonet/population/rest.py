@@ -24,8 +24,9 @@ from cytonet.model.compile import CompiledModel
 #: status code of a patient without a healthy resting state (solver codes are 0-3)
 REST_FAILED = 10
 MAX_NEWTON = 40
-#: step lengths Newton's backtracking tries: 1, 1/2, ..., 2^-11
-HALVINGS = 12
+#: step lengths Newton's backtracking tries: 1, 1/2, ..., 2^-11; and the most lanes of a block whose shorter steps are
+#: tried in one call (each patient once per step length)
+HALVINGS, TILED_LANES = 12, 2048
 #: nominal rest values below this are rounding residue of an exact zero (e.g. 1e-27 pathogen after relaxation)
 ZERO = 1e-15
 
@@ -47,15 +48,16 @@ class _Kernels:
         Q = cm.parameter_arrays()
         self.ncode = lockstep.hill_codes(P, Q[4])
         self.C = lockstep.block_constants(np.ascontiguousarray(P, dtype=float), Q, self.ncode)
-        self._pinned: tuple[np.ndarray, tuple[np.ndarray, ...]] | None = None
+        self._pinned: list[tuple[np.ndarray, tuple[np.ndarray, ...]]] = []
         self._last: tuple[np.ndarray, tuple[np.ndarray, ...]] | None = None
 
-    def pin(self, rows: np.ndarray) -> None:
-        """Keep the constants of patients ``rows`` (this object) until the next pin: Newton's block."""
-        self._pinned = (rows, self._constants(rows))
+    def pin(self, *rows: np.ndarray) -> None:
+        """Keep the constants of the patients of each ``rows`` object until the next pin (Newton's block)."""
+        self._pinned = []
+        self._pinned = [(r, self._constants(r)) for r in rows]
 
     def _constants(self, rows: np.ndarray) -> tuple[np.ndarray, ...]:
-        for held in (self._pinned, self._last):
+        for held in (*self._pinned, self._last):
             if held is not None and held[0] is rows:
                 return held[1]
         whole = rows.size == self.C[0].shape[1] and np.array_equal(rows, np.arange(rows.size))
@@ -132,8 +134,8 @@ def newton(k: _Kernels, X0: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, n
     X = np.array(X0, float)
     m = X.shape[0]
     done = np.zeros(m, bool)
-    blk, these = np.arange(m), rows  # the block: positions in X, and its rows (one object: constants copied once)
-    k.pin(these)
+    blk = np.arange(m)  # the block: positions in X
+    these, tiled = _pin_block(k, rows)
     F = k.f(X, these)
     res = _scaled(F, X)
     act = np.ones(m, bool)  # over the block: still iterating
@@ -145,15 +147,21 @@ def newton(k: _Kernels, X0: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, n
         if a.size == 0:
             break
         if 2 * a.size < blk.size:
-            blk, F, res, these = blk[a], F[a], res[a], rows[blk[a]]
+            blk, F, res = blk[a], F[a], res[a]
             act, a = np.ones(a.size, bool), np.arange(a.size)
-            k.pin(these)
+            these, tiled = _pin_block(k, rows[blk])
         Xb = X[blk]
         dx = k.newton_step(Xb, F, these, a)
         trial = Xb.copy()
         trial[a] = Xb[a] + dx[a]
         Ft = k.f(trial, these)  # the full step, on the whole block
-        a = _descend(Xb, F, res, a, trial[a], Ft[a])
+        a = _descend(Xb, F, res, a, trial[a, None], Ft[a, None])
+        if tiled is not None and 4 * a.size > blk.size:  # many left, small block: every shorter step in one call
+            lam = np.ldexp(1.0, -np.arange(1, HALVINGS))  # 2^-j: exactly the repeated halvings
+            trial = np.repeat(Xb[:, None], lam.size, axis=1)
+            trial[a] = Xb[a][:, None] + lam[None, :, None] * dx[a][:, None]
+            Ft = k.f(trial.reshape(-1, Xb.shape[1]), tiled).reshape(trial.shape)
+            a = _descend(Xb, F, res, a, trial[a], Ft[a])
         for j in range(1, HALVINGS):  # backtrack each patient until its residual drops
             if a.size == 0:
                 break
@@ -162,23 +170,35 @@ def newton(k: _Kernels, X0: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, n
                 trial = Xb.copy()
                 trial[a] = Xb[a] + lam * dx[a]
                 Ft = k.f(trial, these)
-                a = _descend(Xb, F, res, a, trial[a], Ft[a])
+                a = _descend(Xb, F, res, a, trial[a, None], Ft[a, None])
             else:  # few: those alone (their constants copied, a few rows)
                 trial = Xb[a] + lam * dx[a]
-                a = _descend(Xb, F, res, a, trial, k.f(trial, rows[blk[a]]))
+                a = _descend(Xb, F, res, a, trial[:, None], k.f(trial, rows[blk[a]])[:, None])
         res[a] = np.inf  # no descent at any step length: the patient stops
         X[blk] = Xb
     return X, done
 
 
+def _pin_block(k: _Kernels, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pin the constants of Newton's block ``rows`` and, for a small block, of every shorter step of its backtracking
+    at once (each patient repeated HALVINGS - 1 times); returns the two rows objects (the second None for a large block)."""
+    tiled = np.repeat(rows, HALVINGS - 1) if rows.size * (HALVINGS - 1) <= TILED_LANES else None
+    k.pin(rows, *([] if tiled is None else [tiled]))
+    return rows, tiled
+
+
 def _descend(X: np.ndarray, F: np.ndarray, res: np.ndarray, a: np.ndarray, trial: np.ndarray, Ft: np.ndarray) -> np.ndarray:
-    """Move each patient ``a`` whose trial point (``trial``, residual ``Ft``) lowers its scaled residual ``res`` there
-    (X, F and res updated in place); returns the patients that stay."""
-    rt = _scaled(Ft, trial)
-    good = np.isfinite(rt) & (rt < res[a])
-    g = a[good]
-    X[g], F[g], res[g] = trial[good], Ft[good], rt[good]
-    return a[~good]
+    """Move each patient ``a`` to the first of its trial points (``trial[i, t]``, residuals ``Ft[i, t]``, in order of
+    decreasing step length) that lowers its scaled residual ``res`` (X, F and res updated in place); returns the
+    patients without one."""
+    rt = _scaled(Ft.reshape(-1, Ft.shape[2]), trial.reshape(-1, trial.shape[2])).reshape(trial.shape[:2])
+    good = np.isfinite(rt) & (rt < res[a, None])
+    has = good.any(axis=1)
+    i = np.flatnonzero(has)
+    t = good[i].argmax(axis=1)
+    g = a[i]
+    X[g], F[g], res[g] = trial[i, t], Ft[i, t], rt[i, t]
+    return a[~has]
 
 
 def coupled_blocks(cm: CompiledModel, free: np.ndarray) -> list[np.ndarray]:
