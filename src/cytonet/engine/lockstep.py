@@ -12,7 +12,10 @@ Each lane keeps its own time, step size, error control, breakpoints and outputs 
 fails, so lanes never wait for each other and a failing run never touches the others. (One step
 sequence shared by a block, accepted when every run's error is <= 1, was measured first: on the
 reference network a block of 64 runs then needs ~2.4x the steps of its median run, which ate the
-vector gain.) Threshold events are not handled here (:mod:`cytonet.engine.batch` runs such models
+vector gain.) Once no run waits, lanes fall idle as their runs end; the interpreted kernels then
+narrow the block to the running lanes each time half of it is idle (a lane's arithmetic does not
+depend on its place or on B), and the generated kernels, whose lane count is built in, hand over
+to the interpreted ones (bit-identical) when three quarters are idle. Threshold events are not handled here (:mod:`cytonet.engine.batch` runs such models
 on the independent path). Differences from ``solve_one``, within rounding and tolerance: a
 reaction's rational factors share one division, and an unsafe sparse pivot halves the step
 instead of switching to dense LU.
@@ -609,6 +612,8 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
                 active += 1
         if active == 0:
             break
+        if gen and next_run >= N and 4 * active <= B:  # a quarter of the lanes left: the interpreted kernels, narrowed
+            gen = False
         if not gen and next_run >= N and 2 * active <= B:  # no run waits: narrow the block to the running lanes
             keep = np.empty(active, np.int64)
             j = 0
