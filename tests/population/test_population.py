@@ -64,6 +64,21 @@ def test_sobol_partitions_continue_one_sequence() -> None:
         np.testing.assert_array_equal(whole[pid], np.concatenate([p[pid] for p in parts]))
 
 
+def test_grouped_sampling_gives_each_parameter_its_own_quantiles() -> None:
+    # parameters of one group get their factors from one quantile call: each must equal its own column's call
+    from cytonet.population.sampling import uniform_design
+
+    groups = [Variation(parameters=["a"], distribution="lognormal", cv=0.3, assumption="test"),
+              Variation(parameters=["b"], distribution="truncnormal", cv=0.5, low=0.5, high=1.7, assumption="test"),
+              Variation(parameters=["c"], distribution="uniform", low=0.5, high=2.0, assumption="test")]
+    varied = [(f"p{i}", 1.0 + i, groups[i % 3]) for i in range(9)]
+    for method in Method:
+        got = sample(varied, method, 100, 300, 4, 2)
+        u = uniform_design(method, len(varied), 100, 300, 4, 2)
+        for j, (pid, nominal, var) in enumerate(varied):
+            np.testing.assert_array_equal(got[pid], nominal * var.factors(u[:, j]))
+
+
 def test_default_variation_states_a_reason_and_unknown_patterns_fail() -> None:
     vf = load_variation()
     assert all(v.assumption or v.refs for v in vf.variations)
