@@ -156,13 +156,15 @@ def newton(k: _Kernels, X0: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, n
         trial[a] = Xb[a] + dx[a]
         Ft = k.f(trial, these)  # the full step, on the whole block
         a = _descend(Xb, F, res, a, trial[a, None], Ft[a, None])
+        shorter = 1  # the next step length to try, 2^-shorter
         if tiled is not None and 4 * a.size > blk.size:  # many left, small block: every shorter step in one call
             lam = np.ldexp(1.0, -np.arange(1, HALVINGS))  # 2^-j: exactly the repeated halvings
             trial = np.repeat(Xb[:, None], lam.size, axis=1)
             trial[a] = Xb[a][:, None] + lam[None, :, None] * dx[a][:, None]
             Ft = k.f(trial.reshape(-1, Xb.shape[1]), tiled).reshape(trial.shape)
             a = _descend(Xb, F, res, a, trial[a], Ft[a])
-        for j in range(1, HALVINGS):  # backtrack each patient until its residual drops
+            shorter = HALVINGS
+        for j in range(shorter, HALVINGS):  # backtrack each patient until its residual drops
             if a.size == 0:
                 break
             lam = np.ldexp(1.0, -j)  # 2^-j: exactly the repeated halvings
