@@ -1,7 +1,8 @@
 """The calibrated LPS core: provenance of the fitted values, and predictions of held-out protocols against human data.
 
 Fitted (data/lps_human/calibration, 2 ng/kg): total IL-6 at 2 h (Copeland et al. 2005) sets k_IL6_Mr; IL-10
-at 2 h (van der Poll et al. 1996) is in the objective but its parameter is kept fixed (see k_IL10_Ma). Held out: the 4 ng/kg rows of data/lps_human/measurements.tsv (Fijen et al. 2000),
+at 2 h (van der Poll et al. 1996) is in the objective but its parameters are kept fixed (see k_IL10_Ma and
+k_IL10_GR). Held out: the 4 ng/kg rows of data/lps_human/measurements.tsv (Fijen et al. 2000),
 the dose series (Dillingh et al. 2014, Suffredini et al. 1999) and the resolution after 2 ng/kg (Copeland 2005).
 The calibration itself runs in benchmarks/calibrate_lps.py; these tests check its recorded result quickly.
 """
@@ -90,9 +91,10 @@ def test_the_fitted_2ngkg_il6_lies_within_the_measured_spread() -> None:
     assert abs(at(bolus(2.0), "IL6_total", t) - mean) <= spread
 
 
-@pytest.mark.xfail(strict=True, reason="known deviation (docs/validation.md): k_IL10_Ma is kept at its hand-set value "
-                   "because fitting it to this point raises resting IL-10 and damps the other syndromes; the network "
-                   "gives 77 pg/mL at 2 h")
+@pytest.mark.xfail(strict=True, reason="known deviation (docs/validation.md): neither the resting macrophage rate k_IL10_Ma "
+                   "nor the cortisol-induced k_IL10_GR can carry this point without damping the storm behaviours (both "
+                   "were fitted and kept fixed, see their assumptions); the cortisol rise peaks at 3-4 h, after the 2 h "
+                   "IL-10 peak")
 def test_the_2ngkg_il10_lies_within_the_measured_spread() -> None:
     t, mean, spread = measured("obs_IL10", "lps_2ngkg")
     assert abs(at(bolus(2.0), "IL10", t) - mean) <= spread
@@ -126,7 +128,7 @@ def test_the_response_grows_with_the_dose() -> None:
 
 def test_il6_resolves_within_hours_of_a_2ngkg_bolus() -> None:
     """TNF and IL-6 peak at about 2 h and are back at baseline by 4-6 h (Copeland 2005). The network gets part of the
-    way: IL-6 at 6 h is 18 % of its peak (95 % band 14-27 %; it was 66 % while endothelial activation outlasted the
+    way: IL-6 at 6 h is 17 % of its peak (95 % band 13-29 %; it was 66 % while endothelial activation outlasted the
     stimulus by hours), back near rest by 12 h; the remaining gap is listed in docs/validation.md."""
     ds = bolus(2.0)
     il6 = series(ds, "IL6_total")

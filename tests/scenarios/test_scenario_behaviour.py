@@ -154,7 +154,8 @@ def test_th17_gain_continuation_shows_hysteresis() -> None:
 
 def test_il10_knockout_raises_the_il6_peak() -> None:
     normal = simulate_scenario("lps-endotoxemia")
-    knockout = simulate_scenario("lps-endotoxemia", parameters={"s_IL10_basal": 1e-9, "k_IL10_Ma": 1e-9, "k_IL10_Treg": 1e-9, "k_IL10_B": 1e-9})
+    knockout = simulate_scenario("lps-endotoxemia", parameters={"s_IL10_basal": 1e-9, "k_IL10_Ma": 1e-9, "k_IL10_Treg": 1e-9, "k_IL10_B": 1e-9,
+                                                                          "k_IL10_GR": 1e-9})
     assert peak(knockout, "IL6")[0] > 1.2 * peak(normal, "IL6")[0]
 
 
