@@ -128,7 +128,7 @@ def test_the_response_grows_with_the_dose() -> None:
 
 def test_il6_resolves_within_hours_of_a_2ngkg_bolus() -> None:
     """TNF and IL-6 peak at about 2 h and are back at baseline by 4-6 h (Copeland 2005). The network gets part of the
-    way: IL-6 at 6 h is 17 % of its peak (95 % band 13-29 %; it was 66 % while endothelial activation outlasted the
+    way: IL-6 at 6 h is 15 % of its peak (95 % band 11-27 %; it was 66 % while endothelial activation outlasted the
     stimulus by hours), back near rest by 12 h; the remaining gap is listed in docs/validation.md."""
     ds = bolus(2.0)
     il6 = series(ds, "IL6_total")
