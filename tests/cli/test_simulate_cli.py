@@ -49,7 +49,7 @@ def test_simulate_writes_run_folder_and_report_rebuilds(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--scenario", "sepsis"], "unknown scenario 'sepsis'; did you mean sepsis-storm?"),
+        (["--scenario", "sepsis"], "unknown scenario 'sepsis'; did you mean sepsis-storm or sepsis-treated?"),
         (["--scenario", "healthy", "--set", "r_PP=1"], "unknown parameter 'r_PP'"),
         (["--scenario", "healthy", "--set", "IL6=abc"], "--set 'IL6=abc': 'abc' is not a number"),
         (["--scenario", "healthy", "--set", "=3"], "--set '=3': expected PARAM=VALUE"),
@@ -79,7 +79,7 @@ def test_scenarios_list_and_show() -> None:
     listed = runner.invoke(app, ["scenarios", "list"], env={"COLUMNS": "200"})
     assert listed.exit_code == 0, listed.output
     lines = listed.output.strip().splitlines()
-    assert len(lines) == 7 and any(line.startswith("sepsis-storm") for line in lines)
+    assert len(lines) == 8 and any(line.startswith("sepsis-storm") for line in lines)
     shown = runner.invoke(app, ["scenarios", "show", "hlh"], env={"COLUMNS": "200"})
     assert shown.exit_code == 0, shown.output
     assert "k_P_CD8=0.01" in shown.output and "viral_trigger" in shown.output and "doi:10.1056/NEJMra2026131" in shown.output

@@ -87,9 +87,17 @@ def roadrunner_run(sbml: str, t: np.ndarray, names: list[str], peaks: np.ndarray
     if peaks is not None:
         rr.integrator.relative_tolerance = RR_RTOL
         rr.integrator.maximum_num_steps = 1_000_000
+        wanted = {}
         for name, peak in zip(names, peaks):
             if name in states:
-                rr.integrator.setIndividualTolerance(name, max(RR_ATOL * peak, 1e-20) * states[name][1])
+                wanted[states[name][0]] = max(RR_ATOL * peak, 1e-20) * states[name][1]
+                rr.integrator.setIndividualTolerance(name, wanted[states[name][0]])
+        # setIndividualTolerance does not reach every state a rate rule integrates (the antimicrobial exposure ABX of
+        # sepsis-treated kept 2.8e-15 instead of 1e-18, and libroadrunner read it 2e-14 off the analytic exponential
+        # decay that cytonet follows to 2e-17): write those entries of the state vector's tolerance directly
+        atol = list(rr.integrator.getValue("absolute_tolerance"))
+        ids = [rr.model.getStateVectorId(i) for i in range(len(atol))]
+        rr.integrator.setValue("absolute_tolerance", [wanted.get(sid, a) for sid, a in zip(ids, atol)])
     rr.timeCourseSelections = ["time", *(states[n][0] if n in states else n for n in names)]
     return np.asarray(rr.simulate(times=t))[:, 1:]
 
@@ -115,17 +123,27 @@ DEFAULT_SETTINGS_FAILS = {
                                          "CVODE's error test can fail at t ~ 1e-26 h on this output grid",
 }
 
+#: models whose libroadrunner reading at default settings drifts past DEFAULT_REL, with why; the tight libroadrunner run and
+#: COPASI must agree as usual. sepsis-treated: CD8 effectors fall six decades after the pathogen is cleared (0.34 at 16 h,
+#: 5.1e-7 at 327 h, just above the 1e-6 floor of their peak), and CVODE at atol 1e-12 reads them 1.08e-3 off there
+DEFAULT_SETTINGS_DRIFT = {
+    "scenario:sepsis-treated": "CD8 effectors falling six decades below their peak, under CVODE's default absolute tolerance",
+}
 
-#: known defect, open: COPASI 4.48's LSODA stops ("corrector convergence failed repeatedly", "one or more components of
-#: g has a root too near to the initial point") on these exports of the network with the counter-regulators at rtol
-#: 1e-10, atol 1e-20, at times that move with small parameter changes (1.2 h in the resting healthy state); the export's
-#: Hill factors are guarded by piecewise(x, x > 0, 0), one LSODAR root function each (173 now). Making the
-#: glucocorticoid-receptor brakes inert (K_GR_nfkb or K_GR_T = 1000) lets healthy pass; so did some other values of
-#: K_GR_IL10. libroadrunner must still agree on every one of them.
-_COPASI_WHY = "known defect: COPASI LSODA's corrector fails on the export of the network with the counter-regulators (docs/validation.md)"
+
+#: known defect, open: COPASI 4.48's LSODA stops ("corrector convergence failed repeatedly") on these exports of the network
+#: with the disease modules and the counter-regulators at rtol 1e-10, atol 1e-20. Not round-off in absent species: the rest
+#: states now hold exact zeros (analysis.steady.absent_species) and the failures remain, at times that move with any small
+#: parameter change (1.2 h to 840 h); removing the new IL-18, CXCL9, sIL-2R and sIL-6R sources makes healthy pass, and rtol
+#: 1e-9 passes healthy but not all. With the counter-regulators alone, making the glucocorticoid-receptor brakes inert
+#: (K_GR_nfkb or K_GR_T = 1000) let healthy pass, and so did some values of K_GR_IL10; the export guards every Hill factor
+#: by piecewise(x, x > 0, 0), one LSODAR root function each. libroadrunner must still agree on every one of them.
+_COPASI_WHY = ("known defect: COPASI LSODA's corrector fails on the export of the network with the disease modules and the "
+               "counter-regulators (docs/validation.md)")
 COPASI_INTEGRATION_FAILS = {n: _COPASI_WHY for n in (
     "model/data/reference_network.yaml", "scenario:autoimmune-chronic", "scenario:car-t-crs", "scenario:healthy",
-    "scenario:infection-resolving")}
+    "scenario:infection-resolving", "scenario:sepsis-treated", "therapy:car-t-crs+tocilizumab",
+    "therapy:lps-endotoxemia+infliximab", "therapy:hlh+emapalumab")}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -153,7 +171,8 @@ def test_roadrunner_and_copasi_read_what_cytonet_reports(name, tmp_path):
         if name not in DEFAULT_SETTINGS_FAILS or "CV_ERR_FAILURE" not in str(err):
             raise
     else:  # when it runs, it must agree
-        checks.append(("roadrunner (default settings)", relative_error(ours, default, DEFAULT_FLOOR), DEFAULT_REL))
+        if name not in DEFAULT_SETTINGS_DRIFT:
+            checks.append(("roadrunner (default settings)", relative_error(ours, default, DEFAULT_FLOOR), DEFAULT_REL))
     for tool, rel, bound in checks:
         i, j = np.unravel_index(rel.argmax(), rel.shape)
         assert rel.max() < bound, f"{name}: {tool} max rel err {rel.max():.3g} in {names[j]} at t = {t[i]:g} h"

@@ -12,7 +12,7 @@ from problems import TRUE, write_problem
 from typer.testing import CliRunner
 
 from cytonet.fit.objective import Objective
-from cytonet.fit.optimize import ObjectiveSettings, multistart, optimize_start
+from cytonet.fit.optimize import REDRAWS, ObjectiveSettings, multistart, optimize_start
 from cytonet.fit.problem import load_problem
 from cytonet.fit.profile import THRESHOLD_95, profile_parameter
 
@@ -130,6 +130,8 @@ def test_failed_starts_are_recorded_and_the_others_go_on(tmp_path: Path) -> None
     starved = multistart(ObjectiveSettings(str(path), max_steps=2), 2, seed=1, workers=1)  # the integrator gets 2 steps
     assert [s.status for s in starved.starts] == ["failed", "failed"]
     assert all("integration failed" in s.message for s in starved.starts)
+    assert [s.redraws for s in starved.starts] == [REDRAWS, REDRAWS]  # sampled starts are redrawn, given ones are not
+    assert ms.starts[0].redraws == 0
 
 
 def test_starts_on_a_dask_cluster_match_the_serial_ones(tmp_path: Path) -> None:

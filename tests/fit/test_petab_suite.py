@@ -16,18 +16,11 @@ CASES = Path(_spec.submodule_search_locations[0]) / "cases" if _spec else None
 if CASES is None or not CASES.is_dir():
     pytest.skip("petabtests (the PEtab test suite cases) is not installed", allow_module_level=True)
 
-#: cases the engine cannot run yet, with the reason
-ENGINE_LIMITS = {
-    "0018": "the condition mapping does not yet set the initial value of a rate-rule variable (simulate_batch accepts it)",
-}
-
-
 def _cases() -> list:
     out = []
     for version in ("v1.0.0", "v2.0.0"):
         for case in sorted((CASES / version / "sbml").glob("0*")):
-            marks = [pytest.mark.xfail(reason=ENGINE_LIMITS[case.name], strict=True)] if case.name in ENGINE_LIMITS else []
-            out.append(pytest.param(case, id=f"{version}-{case.name}", marks=marks))
+            out.append(pytest.param(case, id=f"{version}-{case.name}"))
     return out
 
 

@@ -89,7 +89,8 @@ def test_newton_rest_state_equals_relaxation_then_newton() -> None:
     assert ok.all()
     for i in range(3):
         ss = steady_state(prep.host, parameters={pid: v[i] for pid, v in vals.items()})
-        np.testing.assert_allclose(X[i], np.maximum(ss.x, 0), rtol=1e-5, atol=1e-9)
+        # atol 1e-8: near-zero pools are known only to the solvers' residual tolerance (CD8 at rest, ~5e-8, differs by 1.5e-9)
+        np.testing.assert_allclose(X[i], np.maximum(ss.x, 0), rtol=1e-5, atol=1e-8)
 
 
 # ------------------------------------------------------------------------------------- outcomes

@@ -263,7 +263,10 @@ def test_population_job(client: TestClient, tmp_path) -> None:  # noqa: ANN001
     import pandas as pd
 
     table = pd.read_parquet(io.BytesIO(client.get(job["downloads"]["patients.parquet"]).content))
-    assert len(table) == 50 and table["storm"].mean() == pytest.approx(arm["storm_rate"]["estimate"])
+    # the storm rate is over the patients with a healthy rest state and a finished run (status 0), as in summarize()
+    simulated = table[table["status"] == 0]
+    assert len(table) == 50 and len(simulated) == arm["ok"]
+    assert simulated["storm"].mean() == pytest.approx(arm["storm_rate"]["estimate"])
     csv = pd.read_csv(io.StringIO(client.get(job["downloads"]["patients.csv"]).text))
     np.testing.assert_allclose(csv["peak_IL6"], table["peak_IL6"])
     assert client.get(job["downloads"]["patients.csv"].replace("patients.csv", "passwd")).status_code == 404

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +50,21 @@ def _p_with(cm: CompiledModel, parameters: Mapping[str, float] | None) -> np.nda
     return p
 
 
+def absent_species(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, x0: np.ndarray) -> np.ndarray:
+    """Mask of the species that start at exactly 0 and can never leave it: the largest set Z of them with dx_Z/dt = 0
+    whenever x_Z = 0 (an invariant face: a pathogen, tumour or drug with no source while every other such species is
+    absent), checked at ``x``. Their steady value is exactly 0; a Newton or integrator solve only leaves round-off
+    (1e-39) there, which integrators at tight relative tolerance then track as if it were a real, growing population."""
+    zero = x0 == 0.0
+    while zero.any():
+        y = np.where(zero, 0.0, x)
+        moving = zero & (f(y) != 0.0)
+        if not moving.any():
+            break
+        zero &= ~moving
+    return zero
+
+
 def steady_state(
     model: ModelSpec | CompiledModel,
     *,
@@ -64,7 +79,7 @@ def steady_state(
     """
     from scipy.optimize import root
 
-    from cytonet.engine.simulate import simulate
+    from cytonet.engine.simulate import override_vectors, simulate
 
     cm = _compiled(model)
     if len(cm.bolus_time) or len(cm.inf_start) or len(cm.th_value):
@@ -90,6 +105,8 @@ def steady_state(
     # Newton point whenever it is finite and closer to a steady state than the relaxed one
     polished = bool(np.all(np.isfinite(sol.x))) and drift(sol.x).max() <= drift(x_relaxed).max()
     x = sol.x if sol.success or polished else x_relaxed
+    x0, _ = override_vectors(cm, None, start)
+    x = np.where(absent_species(f, x, x0), 0.0, x)
     residual = drift(x)
     if not np.all(np.isfinite(x)) or residual.max() > RESIDUAL_TOL * 1e3:
         worst = cm.species[int(np.argmax(residual))]

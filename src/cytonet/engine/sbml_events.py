@@ -171,6 +171,7 @@ def run_tape_model(tm: TapeModel, t_out: np.ndarray, rtol: float, atol: np.ndarr
     ev = _Events(tm, x, p, seed, history)
     info = np.zeros(N_INFO)
     T = tm.tape.arrays()
+    n_stage, R = tm.stage_rhs()
     t_end = float(t_out[-1])
     io, h = 0, 0.0
     # a trigger crossing zero twice within one step would go unseen: with events, no step spans two output intervals
@@ -193,7 +194,7 @@ def run_tape_model(tm: TapeModel, t_out: np.ndarray, rtol: float, atol: np.ndarr
             break
         t_stop = min(t_end, ev.next_time())
         start = io
-        status, io = integrate(x, p, t_stop, t_out, io, out, T, tm.n_rhs, tm.rhs_reg, tm.root_reg,
+        status, io = integrate(x, p, t_stop, t_out, io, out, T, n_stage, R, tm.root_reg,
                                tm.jac_row, tm.jac_col, tm.jac_reg, D, history.arrays, rtol, atol, h, h_max, max_steps, info,
                                tm.block)
         P[start:io] = p

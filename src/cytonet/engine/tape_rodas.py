@@ -26,6 +26,10 @@ REACHED, ROOT, HISTORY_FULL = 0, 10, 11
 #: info layout: t reached, steps, rejected, next step size, root index, lower end of the root's bracket
 J_T, J_STEPS, J_REJECTED, J_H, J_ROOT, J_ROOT_LO = 0, 1, 2, 3, 4, 5
 N_INFO = 6
+#: the first step of a segment is at least this times max(1, |t|): the derivative-based estimate falls below the
+#: step-size underflow limit (1e-14) for a state that starts at 0 with a tiny atol under a large rate (seen in
+#: PEtab fits at extreme parameters), where the error control, not the estimate, must decide how small to go
+H_FIRST_MIN = 1e-10
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -84,17 +88,61 @@ def delayed_rows(D, X, P, H, out):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _rhs(T, n_rhs, rhs_reg, x, p, D, H, d, reg, out):
-    delayed_values(D, x, p, H, d)
-    run_tape(T, x, p, d, reg, n_rhs)
+def _outputs(R, x, p, reg, out):
+    """The right-hand side from the registers: R = (rhs_reg, product rows, registers, sources, source is p)."""
+    rhs_reg, rows, regs, src, par = R
     for i in range(rhs_reg.shape[0]):
         out[i] = reg[rhs_reg[i]]
+    for e in range(rows.shape[0]):
+        out[rows[e]] = 0.0
+    for e in range(rows.shape[0]):
+        out[rows[e]] += reg[regs[e]] * (p[src[e]] if par[e] else x[src[e]])
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _rhs(T, n_rhs, R, x, p, D, H, d, reg, out):
+    delayed_values(D, x, p, H, d)
+    run_tape(T, x, p, d, reg, n_rhs)
+    _outputs(R, x, p, reg, out)
 
 
 @nb.njit(cache=True, error_model="numpy")
 def _roots(root_reg, reg, out):
     for i in range(root_reg.shape[0]):
         out[i] = reg[root_reg[i]] > 0.0
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _absent(x, f, J, it, zero):
+    """Mark in ``zero`` the states (not time) that are exactly 0 with dx/dt = 0 and depend, to first order, only on
+    each other (the largest such set): a pathogen, tumour or drug that is absent and has no source. Their Rosenbrock
+    stages are exactly 0, so the Jacobian's entries of their columns in the other rows multiply zeros."""
+    n = x.shape[0]
+    for i in range(n):
+        zero[i] = i != it and x[i] == 0.0 and f[i] == 0.0
+    changed = True
+    while changed:
+        changed = False
+        for i in range(n):
+            if zero[i]:
+                for j in range(n):
+                    if not zero[j] and J[i, j] != 0.0:
+                        zero[i] = False
+                        changed = True
+                        break
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _decouple_absent(W, zero):
+    """Drop from W the entries of absent states' columns in the other rows: the solve gives the same stages in exact
+    arithmetic (those columns multiply exact zeros), but partial pivoting can no longer pivot another state's equation
+    into an absent state's column and leave round-off (1e-17) where the value is exactly 0."""
+    n = W.shape[0]
+    for j in range(n):
+        if zero[j]:
+            for i in range(n):
+                if not zero[i]:
+                    W[i, j] = 0.0
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -129,14 +177,15 @@ def _block_solve(W, Wb, piv, block, b):
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row, jac_col, jac_reg, D, H,
+def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_col, jac_reg, D, H,
               rtol, atol, h, h_max, max_steps, info, block):
     """Advance ``x`` (time last) towards ``t_stop``; returns (status, index of the next output row).
 
     ``D`` holds the delay slots and ``H`` the history of accepted steps they read (every step is
     appended; HISTORY_FULL asks the caller for room); with no slots both are empty. ``block`` > 0:
     the Jacobian is block lower-triangular with equal diagonal blocks of that size (forward
-    sensitivities, see :func:`_block_solve`); 0: dense.
+    sensitivities, see :func:`_block_solve`); 0: dense. The stages run the tape's first ``n_rhs``
+    instructions and take the right-hand side from ``R`` (:meth:`TapeModel.stage_rhs`).
     """
     n = x.shape[0]
     it = n - 1
@@ -149,6 +198,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
     W = np.empty((n, n))
     Wb = np.empty((max(block, 1), max(block, 1)))
     piv = np.empty(n, np.int64)
+    zero = np.zeros(n, np.bool_)
     fy0 = np.empty(n)
     fw = np.empty(n)
     yt = np.empty(n)
@@ -166,13 +216,14 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
     rejected = 0
     d = np.zeros(D[1].shape[0])
     cap = H[0].shape[0]
-    _rhs(T, n_rhs, rhs_reg, x, p, D, H, d, reg, fy0)
+    _rhs(T, n_rhs, R, x, p, D, H, d, reg, fy0)
     _roots(root_reg, reg, s0)
     if h <= 0.0:
-        h = _initial_step(x, fy0, rtol, atol)
+        h = max(_initial_step(x, fy0, rtol, atol), H_FIRST_MIN * max(1.0, abs(x[it])))
         h = min(h, 1e-3 * max(t_stop - x[it], 1e-300)) if t_stop > x[it] else h
     err_prev = 1.0
     new_J = True
+    have_reg = False  # reg holds the whole tape at x (the end of the last accepted step)
     status = REACHED
     while x[it] < t_stop:
         t = x[it]
@@ -187,9 +238,12 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
             status = STEP_UNDERFLOW
             break
         if new_J:
-            delayed_values(D, x, p, H, d)
-            run_tape(T, x, p, d, reg, T[0].shape[0])
-            J[:, :] = 0.0
+            if not have_reg:
+                delayed_values(D, x, p, H, d)
+                run_tape(T, x, p, d, reg, T[0].shape[0])
+            have_reg = False
+            for e in range(jac_row.shape[0]):  # J is zero but at its entries
+                J[jac_row[e], jac_col[e]] = 0.0
             for e in range(jac_row.shape[0]):
                 J[jac_row[e], jac_col[e]] += reg[jac_reg[e]]
             if d.shape[0] > 0:
@@ -199,17 +253,28 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
                 for i in range(n):
                     ym[i] = x[i]
                 ym[it] = t + dt
-                _rhs(T, n_rhs, rhs_reg, ym, p, D, H, d, reg, fw)
+                _rhs(T, n_rhs, R, ym, p, D, H, d, reg, fw)
                 ym[it] = t - dt
-                _rhs(T, n_rhs, rhs_reg, ym, p, D, H, d, reg, k6)
+                _rhs(T, n_rhs, R, ym, p, D, H, d, reg, k6)
                 for i in range(n):
                     J[i, it] = (fw[i] - k6[i]) / (2.0 * dt)
             new_J = False
         dtg = 1.0 / (h * GAMMA)
-        for i in range(n):
-            for j in range(n):
-                W[i, j] = -J[i, j]
-            W[i, i] += dtg
+        if block == 0:
+            for i in range(n):
+                for j in range(n):
+                    W[i, j] = -J[i, j]
+                W[i, i] += dtg
+            _absent(x, fy0, J, it, zero)
+            _decouple_absent(W, zero)
+        else:  # only what _block_solve reads: the first block's columns and time's
+            for i in range(n):
+                for j in range(block):
+                    W[i, j] = -J[i, j]
+                W[i, it] = -J[i, it]
+            for i in range(block):
+                W[i, i] += dtg
+            W[it, it] += dtg
         finite = _block_factor(W, Wb, piv, block)
         err = np.inf
         if finite:
@@ -219,31 +284,31 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
             _block_solve(W, Wb, piv, block, k1)
             for i in range(n):
                 yt[i] = x[i] + A21 * k1[i]
-            _rhs(T, n_rhs, rhs_reg, yt, p, D, H, d, reg, fw)
+            _rhs(T, n_rhs, R, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k2[i] = fw[i] + ih * C21 * k1[i]
             _block_solve(W, Wb, piv, block, k2)
             for i in range(n):
                 yt[i] = x[i] + A31 * k1[i] + A32 * k2[i]
-            _rhs(T, n_rhs, rhs_reg, yt, p, D, H, d, reg, fw)
+            _rhs(T, n_rhs, R, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k3[i] = fw[i] + ih * (C31 * k1[i] + C32 * k2[i])
             _block_solve(W, Wb, piv, block, k3)
             for i in range(n):
                 yt[i] = x[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
-            _rhs(T, n_rhs, rhs_reg, yt, p, D, H, d, reg, fw)
+            _rhs(T, n_rhs, R, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k4[i] = fw[i] + ih * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i])
             _block_solve(W, Wb, piv, block, k4)
             for i in range(n):
                 yt[i] = x[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
-            _rhs(T, n_rhs, rhs_reg, yt, p, D, H, d, reg, fw)
+            _rhs(T, n_rhs, R, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k5[i] = fw[i] + ih * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
             _block_solve(W, Wb, piv, block, k5)
             for i in range(n):
                 yt[i] += k5[i]
-            _rhs(T, n_rhs, rhs_reg, yt, p, D, H, d, reg, fw)
+            _rhs(T, n_rhs, R, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k6[i] = fw[i] + ih * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
             _block_solve(W, Wb, piv, block, k6)
@@ -273,7 +338,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
         th_hit = 1.0
         th_lo = 1.0
         if nr > 0:
-            _rhs(T, n_rhs, rhs_reg, y1, p, D, H, d, reg, fw)
+            _rhs(T, n_rhs, R, y1, p, D, H, d, reg, fw)
             _roots(root_reg, reg, s1)
             for r in range(nr):
                 if s1[r] != s0[r]:
@@ -281,14 +346,14 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
                     hi = th_hit if hit >= 0 else 1.0
                     for i in range(n):
                         ym[i] = _dense(x, y1, d1, d2, i, hi)
-                    _rhs(T, n_rhs, rhs_reg, ym, p, D, H, d, reg, fw)
+                    _rhs(T, n_rhs, R, ym, p, D, H, d, reg, fw)
                     if (reg[root_reg[r]] > 0.0) == s0[r]:
                         continue  # changes only after an earlier root already found
                     while (hi - lo) * h > 1e-13 * max(1.0, abs(t)):
                         mid = 0.5 * (lo + hi)
                         for i in range(n):
                             ym[i] = _dense(x, y1, d1, d2, i, mid)
-                        _rhs(T, n_rhs, rhs_reg, ym, p, D, H, d, reg, fw)
+                        _rhs(T, n_rhs, R, ym, p, D, H, d, reg, fw)
                         if (reg[root_reg[r]] > 0.0) != s0[r]:
                             hi = mid
                         else:
@@ -324,10 +389,14 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, rhs_reg, root_reg, jac_row
             break
         if hit >= 0:
             break
-        _rhs(T, n_rhs, rhs_reg, x, p, D, H, d, reg, fy0)
+        # the whole tape at the new x: its right-hand side for the next step's first stage, and its Jacobian
+        delayed_values(D, x, p, H, d)
+        run_tape(T, x, p, d, reg, T[0].shape[0])
+        _outputs(R, x, p, reg, fy0)
         for r in range(nr):
             s0[r] = reg[root_reg[r]] > 0.0
         new_J = True
+        have_reg = True
         h, err_prev = accepted_step(h, h_prop, last, err, err_prev)
     info[J_T] = x[it]
     info[J_STEPS] += steps

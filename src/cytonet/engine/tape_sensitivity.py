@@ -60,8 +60,12 @@ def sensitivity_batch(sm: SensitivityModel, t: np.ndarray, rtol: float, atol: ob
         except SolverError as err:
             errors[i] = str(err)
 
-    with ThreadPoolExecutor(max(1, threads)) as pool:
-        list(pool.map(one, range(r)))
+    if threads <= 1 or r == 1:  # a pool's thread start costs more than a small run
+        for i in range(r):
+            one(i)
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(one, range(r)))
     return xs, ps, Ss, errors
 
 

@@ -45,7 +45,7 @@ class Phase:
 
     condition: str
     parameters: dict[int, Source] = field(default_factory=dict)
-    initial: dict[int, Source] = field(default_factory=dict)  # NaN constant = keep (pre-equilibrated) value
+    initial: dict[int, Source] = field(default_factory=dict)  # column of info.initials -> value; NaN = keep (pre-equilibrated) value
 
 
 @dataclass
@@ -95,7 +95,9 @@ def _phase(problem: PetabProblem, info: ModelInfo, cid: str, table: dict[str, in
                          + _hint(cid, list(map(str, problem.conditions.index))))
     row = problem.conditions.loc[cid]
     ph = Phase(cid)
-    species, params = {s: i for i, s in enumerate(info.species) if s in info.settable_species}, {p: i for i, p in enumerate(info.parameters)}
+    settable = set(info.settable_initials)
+    species = {s: i for i, s in enumerate(info.initials) if s in settable}  # species and rate-rule variables
+    params = {p: i for i, p in enumerate(info.parameters)}
     for col, val in row.items():
         if col == "conditionName":
             continue
@@ -109,7 +111,8 @@ def _phase(problem: PetabProblem, info: ModelInfo, cid: str, table: dict[str, in
         elif col in species:
             ph.initial[species[col]] = _source(val, table, where)
         else:
-            raise PetabError(f"{where}: {col!r} is neither a constant model parameter nor a species with an initial value"
+            raise PetabError(f"{where}: {col!r} is neither a constant model parameter nor a species or rate-rule variable "
+                             "with an initial value"
                              + _hint(col, [*params, *species]))
     return ph
 

@@ -28,10 +28,21 @@ class ModelInfo:
     constants: dict[str, float]  # declared values of every compartment, parameter and species initial
     settable_species: list[str]  # species whose initial value a batch column may set
     native: bool  # factor kernels (initial values >= 0) rather than the tape engine
+    rate_variables: list[str]  # parameters and compartments with a rate rule: states whose initial value a column may set
 
     @property
     def readable(self) -> set[str]:
         return {*self.species, *self.parameters, *self.variables, *self.observables, *self.constants}
+
+    @property
+    def initials(self) -> list[str]:
+        """Columns of the initial-value arrays: the species (the engine's state order), then the rate-rule variables."""
+        return [*self.species, *self.rate_variables]
+
+    @property
+    def settable_initials(self) -> list[str]:
+        """Initial values a condition (or a pre-equilibration) may set."""
+        return [*self.settable_species, *self.rate_variables]
 
 
 def model_info(spec: Any) -> ModelInfo:
@@ -58,8 +69,9 @@ def model_info(spec: Any) -> ModelInfo:
     defs = _initial_defs(spec, set(constants))
     ruled = {r.variable for r in getattr(spec, "rules", []) if r.kind == "assignment"}
     settable = [s for s in species if s not in ruled and s in {x.id for x in spec.species}]
+    rated = [] if native else [s for s in compiled.states[:-1] if s not in compiled.species_compartment and s in variables]
     return ModelInfo(compiled, species, params, np.asarray(compiled.p, float), variables, observables, defs, constants,
-                     settable, native)
+                     settable, native, rated)
 
 
 def _initial_defs(spec: Any, names: set[str]) -> list[tuple[str, Node]]:
@@ -91,7 +103,7 @@ def initial_values(info: ModelInfo, P: np.ndarray, fixed: set[str]) -> dict[str,
     if not info.initial_defs:
         return {}
     n = P.shape[0]
-    env: dict[str, np.ndarray] = {k: np.full(n, v) for k, v in info.constants.items()}
+    env: dict[str, np.ndarray | float] = dict(info.constants)  # scalars broadcast against the per-run columns
     env.update({p: P[:, j] for j, p in enumerate(info.parameters)})
     env["time"] = np.zeros(n)
     out: dict[str, np.ndarray] = {}

@@ -82,11 +82,12 @@ class Objective:
                 if ph is not None:
                     fixed |= {self.info.parameters[j] for j in ph.parameters}
         self._fixed = fixed  # model parameters PEtab sets (initial assignments do not override them)
-        touched = {self.info.species[i] for pre, sim in L.runs for ph in (pre, sim) if ph is not None for i in ph.initial}
-        touched |= {t for t, _ in self.info.initial_defs if t in self.info.settable_species}
+        settable = self.info.settable_initials
+        touched = {self.info.initials[i] for pre, sim in L.runs for ph in (pre, sim) if ph is not None for i in ph.initial}
+        touched |= {t for t, _ in self.info.initial_defs if t in settable}
         if any(pre is not None for pre, _ in L.runs):
-            touched = set(self.info.settable_species)
-        self._species_columns = [s for s in self.info.species if s in touched]
+            touched = set(settable)
+        self._species_columns = [s for s in self.info.initials if s in touched]  # initial values passed to the engine
 
     # -- the parameter vector ---------------------------------------------------------
     @property
@@ -121,7 +122,7 @@ class Objective:
 
     # -- simulation -------------------------------------------------------------------
     def _settings(self, V: np.ndarray, phase, base_P: np.ndarray, base_X: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Parameters and initial values (NaN: the model's own) of a phase; base_X from a pre-equilibration."""
+        """Parameters and initial values (columns ``info.initials``) of a phase; base_X from a pre-equilibration."""
         from cytonet.fit.model import initial_values
 
         P = base_P.copy()
@@ -133,10 +134,10 @@ class Objective:
             if t in info.parameters:
                 P[:, info.parameters.index(t)] = v
         if base_X is None:
-            X = np.tile([info.constants.get(s, 0.0) for s in info.species], (len(P), 1))
+            X = np.tile([info.constants.get(s, 0.0) for s in info.initials], (len(P), 1))
             for t, v in derived.items():
-                if t in info.species:
-                    X[:, info.species.index(t)] = v
+                if t in info.initials:
+                    X[:, info.initials.index(t)] = v
         else:
             X = base_X.copy()
         for i, src in phase.initial.items():
@@ -155,9 +156,9 @@ class Objective:
 
         info = self.info
         table = {p: P[:, j] for j, p in enumerate(info.parameters)}
-        cols = info.settable_species if all_species else self._species_columns
+        cols = info.settable_initials if all_species else self._species_columns
         for s in cols:
-            v = X[:, info.species.index(s)]
+            v = X[:, info.initials.index(s)]
             table[s] = np.maximum(v, 0.0) if info.native else v
         t_end = float(t[-1]) if t[-1] > 0 else 1.0
         return simulate_batch(info.model, table, t_end, t_eval=t if t[-1] > 0 else np.array([0.0, 1.0]), rtol=self.rtol,
@@ -173,7 +174,7 @@ class Objective:
             if not rows.size:
                 break
             ds = self._batch(P[rows], out[rows], np.array([0.0, T / 10, T]), all_species=T != STEADY_HORIZONS[0])
-            S = ds["state"].values
+            S = self.initial_values_of(ds["state"].values, ds["variable_value"].values if self.info.rate_variables else None)
             ok = ds["status"].values == 0
             a, b = S[:, 1], S[:, 2]
             conv = ok & np.all(np.abs(b - a) <= STEADY_RTOL * np.abs(b) + self.atol, axis=1)
@@ -181,6 +182,13 @@ class Objective:
             out[rows[ok]] = b[ok]
             done[rows[conv]] = True
         return out, done
+
+    def initial_values_of(self, state: np.ndarray, variables: np.ndarray | None) -> np.ndarray:
+        """Values (..., info.initials) from the engine's species (..., species) and variable values (..., variables)."""
+        if not self.info.rate_variables:
+            return state
+        idx = [self.info.variables.index(v) for v in self.info.rate_variables]
+        return np.concatenate([state, variables[..., idx]], axis=-1)
 
     def simulate(self, V: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray, list[str]]:
         """The engine's Dataset (k*runs rows), the model parameters of each row, ok (k,), errors (k,)."""
@@ -207,7 +215,7 @@ class Objective:
         k, n_runs = V.shape[0], len(L.runs)
         base_P = self._model_P(V)
         P_all = np.empty((k * n_runs, len(info.parameters)))
-        X_all = np.empty((k * n_runs, len(info.species)))
+        X_all = np.empty((k * n_runs, len(info.initials)))
         errors = [""] * k
         ok = np.ones(k, bool)
         pre_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}

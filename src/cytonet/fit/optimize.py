@@ -10,8 +10,12 @@ Optimisers (``method``):
 - ``lbfgsb``: SciPy's L-BFGS-B on the objective and its gradient.
 
 ``auto`` takes ``ls`` for least-squares problems and ``fides`` (BFGS) otherwise; benchmarks/fit.py
-compares them. A start whose integration fails at its initial point, or that raises a cytonet
-error, is recorded as failed with the reason and never stops the others.
+compares them. A start drawn from the initialisation priors whose objective or gradient is not
+finite at its initial point (an integration failure, or a simulation at or below zero on a log
+scale, as at extreme random parameters) is redrawn from the same priors, up to ``REDRAWS`` times
+with seeds derived from (seed, start, attempt) (pyPESTO's checked start points); the number of
+redraws is recorded. A start that still fails, or whose optimiser raises, is recorded as failed
+with the reason and never stops the others.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Literal
 
@@ -28,12 +32,16 @@ import numpy as np
 
 from cytonet.errors import CytonetError
 from cytonet.fit.objective import Objective
-from cytonet.fit.problem import PetabError, load_problem
+from cytonet.fit.problem import PetabError, PetabProblem, load_problem
 
 Method = Literal["auto", "ls", "fides", "lbfgsb"]
 METHODS = ("auto", "ls", "fides", "lbfgsb")
 #: starts within this objective distance of the best count as converged to it
 CONVERGED_WITHIN = 0.1
+#: a sampled start not finite at its initial point is redrawn this many times at most
+REDRAWS = 20
+#: a start whose last point fails to simulate reports the best of this many lowest visited points that simulates
+BACKTRACK = 10
 
 
 @dataclass
@@ -51,6 +59,7 @@ class StartResult:
     method: str
     status: str  # 'ok' | 'failed'
     message: str = ""
+    redraws: int = 0  # start points drawn again because the objective was not finite at the earlier ones
 
 
 @dataclass
@@ -92,12 +101,18 @@ class _Counted:
 
     def __init__(self, obj: Objective, lb: np.ndarray, ub: np.ndarray) -> None:
         self.obj, self.lb, self.ub = obj, lb, ub
+        self.visited: list[tuple[float, np.ndarray]] = []  # (finite objective, point) of every call
+
+    def _seen(self, x: np.ndarray, f: float) -> None:
+        if np.isfinite(f):
+            self.visited.append((f, x.copy()))
 
     def clip(self, x: np.ndarray) -> np.ndarray:
         return np.clip(x, self.lb, self.ub)
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
         ev = self.obj.evaluate(self.clip(x)[None, :])
+        self._seen(self.clip(x), float(ev.objective[0]))
         return ev.residuals[0] if ev.ok[0] else np.full(ev.residuals.shape[1], np.nan)
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
@@ -106,6 +121,7 @@ class _Counted:
 
     def value_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         f, g = self.obj.value_and_gradient(self.clip(x))
+        self._seen(self.clip(x), f)
         if not np.isfinite(f):
             return np.inf, np.zeros_like(x)
         return f, np.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
@@ -114,6 +130,7 @@ class _Counted:
         """(0.5 sum r^2 + const, J^T r, J^T J) for least-squares problems, fides' (f, g, H) signature."""
         ev, h = self.obj.derivatives(self.clip(x))
         n = self.obj.n
+        self._seen(self.clip(x), float(ev.objective[0]))
         if not ev.ok[0]:
             return np.inf, np.zeros(n), np.eye(n)
         r = ev.residuals[0]
@@ -122,8 +139,11 @@ class _Counted:
 
 
 def optimize_start(obj: Objective, x0: np.ndarray, *, method: str = "auto", max_iter: int = 200, start: int = 0,
-                   fixed: dict[int, float] | None = None) -> StartResult:
-    """Minimise the objective from ``x0`` (parameter scale); ``fixed`` holds some positions at given values (profiles)."""
+                   fixed: dict[int, float] | None = None, redraw: Callable[[int], np.ndarray] | None = None) -> StartResult:
+    """Minimise the objective from ``x0`` (parameter scale); ``fixed`` holds some positions at given values (profiles).
+
+    ``redraw``(attempt) gives another start point (attempt = 1, 2, ... up to ``REDRAWS``) while the objective or
+    its gradient is not finite at the current one; without it such a start fails."""
     lb, ub = obj.bounds
     m = resolve_method(obj, method)
     t0, n0 = time.perf_counter(), obj.n_evaluations
@@ -137,22 +157,52 @@ def optimize_start(obj: Objective, x0: np.ndarray, *, method: str = "auto", max_
         x[free] = z
         return x
 
-    c = _Counted(obj, lb, ub)
-    z0 = x0[free]
-    try:
-        first = obj.evaluate(full(z0)[None, :])
-        if not first.ok[0]:
-            raise PetabError(f"objective not finite at the start: {first.error[0]}")
-        z = _run(m, c, full, free, z0, lb[free], ub[free], max_iter) if free.size else z0
-        message = ""
-    except CytonetError as err:
+    def failed(reason: str, redraws: int) -> StartResult:
         return StartResult(start, x0.tolist(), x0.tolist(), float("inf"), float("-inf"), float("inf"),
-                           obj.n_evaluations - n0, time.perf_counter() - t0, m, "failed", str(err))
+                           obj.n_evaluations - n0, time.perf_counter() - t0, m, "failed", reason, redraws)
+
+    c = _Counted(obj, lb, ub)
+    redraws = 0
+    while (reason := _not_finite_at(obj, full(x0[free]), free)) and redraw is not None and redraws < REDRAWS:
+        redraws += 1
+        x0 = np.clip(np.asarray(redraw(redraws), float), lb, ub)
+    if reason:
+        return failed(reason + (f" (after {redraws} redrawn start points)" if redraws else ""), redraws)
+    try:
+        z = _run(m, c, full, free, x0[free], lb[free], ub[free], max_iter) if free.size else x0[free]
+    except Exception as err:  # noqa: BLE001 - one start's failure (cytonet's or the optimiser's) is recorded, never fatal
+        return failed(f"{type(err).__name__}: {err}", redraws)
     x = c.clip(full(z))
     ev = obj.evaluate(x[None, :])
+    message = ev.error[0]
+    if not ev.ok[0]:  # the last point failed to simulate: the best visited point that simulates
+        last = ev.error[0]
+        for _, y in sorted(c.visited, key=lambda v: v[0])[:BACKTRACK]:
+            ev = obj.evaluate(y[None, :])
+            if ev.ok[0]:
+                x, message = y, f"the optimiser's last point failed ({last}); reported: the best visited point that simulates"
+                break
     status = "ok" if ev.ok[0] else "failed"
     return StartResult(start, x0.tolist(), x.tolist(), float(ev.objective[0]), float(ev.llh[0]), float(ev.chi2[0]),
-                       obj.n_evaluations - n0, time.perf_counter() - t0, m, status, message or ev.error[0])
+                       obj.n_evaluations - n0, time.perf_counter() - t0, m, status, message, redraws)
+
+
+def _not_finite_at(obj: Objective, x: np.ndarray, free: np.ndarray) -> str:
+    """Why the objective (simulated, and as the gradient's runs give it) or its gradient (over ``free``) is not
+    finite at x; '' if all are."""
+    try:
+        plain = obj.evaluate(x[None, :])
+        ev, h = obj.derivatives(x)
+    except CytonetError as err:
+        return str(err)
+    for e in (plain, ev):
+        if not e.ok[0]:
+            return f"objective not finite at the start: {e.error[0]}"
+    n = obj.n
+    g = (ev.objective[1:n + 1] - ev.objective[n + 1:]) / (2 * h)
+    if not np.all(np.isfinite(g[free])):
+        return "gradient not finite at the start (a neighbouring point failed: " + next(e for e in ev.error if e) + ")"
+    return ""
 
 
 def _run(m: str, c: _Counted, full: Callable[[np.ndarray], np.ndarray], free: np.ndarray, z0: np.ndarray,
@@ -217,9 +267,23 @@ class MultistartResult:
         return sum(1 for s in self.starts if s.status != "ok")
 
 
-def _start_task(key: str, x0: list[float], method: str, max_iter: int, start: int) -> StartResult:
+def redraws_of(obj: Objective, seed: int | None, start: int) -> Callable[[int], np.ndarray] | None:
+    """Replacement start points for sampled start ``start`` of a multistart seeded ``seed`` (None: no replacement):
+    attempt k draws from the initialisation priors with a seed derived from (seed, start, k)."""
+    if seed is None:
+        return None
+    return partial(_redrawn, obj.problem, seed, start)
+
+
+def _redrawn(problem: PetabProblem, seed: int, start: int, attempt: int) -> np.ndarray:
+    derived = int(np.random.SeedSequence([seed, start, attempt]).generate_state(1)[0])
+    return problem.sample_starts(1, derived)[0]
+
+
+def _start_task(key: str, x0: list[float], method: str, max_iter: int, start: int, seed: int | None) -> StartResult:
     """One start in a worker (the objective is built once per worker process)."""
-    return optimize_start(cached_objective(key), np.asarray(x0), method=method, max_iter=max_iter, start=start)
+    obj = cached_objective(key)
+    return optimize_start(obj, np.asarray(x0), method=method, max_iter=max_iter, start=start, redraw=redraws_of(obj, seed, start))
 
 
 def multistart(settings: ObjectiveSettings, starts: int, seed: int = 0, *, method: Method = "auto", max_iter: int = 200,
@@ -236,6 +300,7 @@ def multistart(settings: ObjectiveSettings, starts: int, seed: int = 0, *, metho
         raise PetabError(f"--starts must be at least 1, got {starts}")
     X0 = obj.problem.sample_starts(starts, seed) if x0 is None else np.atleast_2d(np.asarray(x0, float))
     out = MultistartResult(str(settings.problem), obj.ids, m, seed)
+    seed_of_redraws = seed if x0 is None else None  # given start points are never replaced
     tasks = [(x.tolist(), i) for i, x in enumerate(X0)]
 
     def collect(res: StartResult) -> None:
@@ -244,24 +309,24 @@ def multistart(settings: ObjectiveSettings, starts: int, seed: int = 0, *, metho
             progress(res)
 
     if dask:
-        _run_dask(dask, workers, settings, tasks, m, max_iter, collect)
+        _run_dask(dask, workers, settings, tasks, m, max_iter, seed_of_redraws, collect)
     elif workers <= 1:
         for x, i in tasks:
-            collect(optimize_start(obj, np.asarray(x), method=m, max_iter=max_iter, start=i))
+            collect(optimize_start(obj, np.asarray(x), method=m, max_iter=max_iter, start=i, redraw=redraws_of(obj, seed_of_redraws, i)))
     else:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         worker = ObjectiveSettings(**{**asdict(settings), "threads": settings.threads or 1})
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-            futs = [pool.submit(_start_task, worker.key(), x, m, max_iter, i) for x, i in tasks]
+            futs = [pool.submit(_start_task, worker.key(), x, m, max_iter, i, seed_of_redraws) for x, i in tasks]
             for f in as_completed(futs):
                 collect(f.result())
     out.starts.sort(key=lambda s: s.start)
     return out
 
 
-def _run_dask(address: str, workers: int, settings: ObjectiveSettings, tasks: list, method: str, max_iter: int,
+def _run_dask(address: str, workers: int, settings: ObjectiveSettings, tasks: list, method: str, max_iter: int, seed: int | None,
               collect: Callable[[StartResult], None]) -> None:
     from distributed import Client, LocalCluster, as_completed
 
@@ -269,7 +334,7 @@ def _run_dask(address: str, workers: int, settings: ObjectiveSettings, tasks: li
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) if address == "local" else None
     try:
         with Client(cluster if cluster is not None else address) as client:
-            futs = [client.submit(_start_task, worker.key(), x, method, max_iter, i, pure=False) for x, i in tasks]
+            futs = [client.submit(_start_task, worker.key(), x, method, max_iter, i, seed, pure=False) for x, i in tasks]
             for f in as_completed(futs):
                 collect(f.result())
     finally:

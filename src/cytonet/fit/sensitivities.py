@@ -72,15 +72,25 @@ class ForwardSensitivities:
         return ""
 
     def _starts(self, P: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Engine start vectors (x0 in amounts with time last, p) of runs with parameters P and initial values X."""
-        from cytonet.engine.tape_simulate import start_vectors
+        """Engine start vectors (x0 in amounts with time last, p) of runs with parameters P and initial values X:
+        :func:`cytonet.engine.tape_simulate.start_vectors` for every row at once."""
+        from cytonet.model.tape import run_tape_rows
 
         obj, tm = self.obj, self.obj.info.model
-        cols = [(s, obj.info.species.index(s)) for s in obj._species_columns]
-        x0 = np.empty((len(P), tm.n_states))
-        p = np.empty((len(P), len(tm.parameters)))
-        for i in range(len(P)):
-            x0[i], p[i] = start_vectors(tm, dict(zip(obj.info.parameters, P[i])), {s: X[i, j] for s, j in cols})
+        p = np.tile(tm.p, (len(P), 1))
+        p[:, [tm.parameters.index(q) for q in obj.info.parameters]] = P
+        x0 = np.tile(tm.x0, (len(P), 1))
+        cols = [(tm.states.index(s), obj.info.initials.index(s), s) for s in obj._species_columns]
+        scaled = [(k, j, tm.symbol_reg[tm.species_compartment[s]]) for k, j, s in cols
+                  if s in tm.species_compartment and not tm.species_only_substance[s]]
+        for k, j, _ in cols:
+            x0[:, k] = X[:, j]
+        if scaled:  # concentrations to amounts: times the compartment's size at the start
+            size = np.empty((len(P), len(scaled)))
+            run_tape_rows(tm.aux.arrays(), np.tile(tm.x0, (len(P), 1)), p, np.zeros((len(P), tm.n_delays)),
+                          np.asarray([r for _, _, r in scaled], np.int64), size)
+            for c, (k, _, _) in enumerate(scaled):
+                x0[:, k] *= size[:, c]
         return x0, p
 
     def _steady(self, P: np.ndarray, X: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -109,8 +119,8 @@ class ForwardSensitivities:
         step = np.concatenate([[0.0], h, -h])[:, None]
         dS = np.concatenate([dx, np.zeros((1, n))])  # time's sensitivity: 0
         rows = xc[None] + step * _direction_rows(dS.T)
-        state, _ = symbols_along(sm, rows, np.broadcast_to(p[:1], (len(rows), p.shape[1])))
-        return state, np.full(len(rows), conv)
+        state, var = symbols_along(sm, rows, np.broadcast_to(p[:1], (len(rows), p.shape[1])))
+        return obj.initial_values_of(state, var), np.full(len(rows), conv)
 
     def derivatives(self, x: np.ndarray) -> tuple[Evaluation, np.ndarray]:
         """The objective at x and at its 2n linearised neighbours (one :class:`Evaluation`, 2n + 1 rows), and the steps h."""

@@ -72,6 +72,16 @@ class TapeModel:
     delay_lag: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     #: > 0: the Jacobian is block lower-triangular with diagonal blocks of this size (forward sensitivities)
     block: int = 0
+    #: right-hand-side rows that the integrator's stages sum as products outside the tape (forward sensitivities:
+    #: (df/dx) S + (df/dp) dp/d theta): entry e adds register reg[e] times x[src[e]] (or p[src[e]] where par[e]) to
+    #: row[e]; the stages then run the tape's first ``n_stage`` instructions only. Empty: every row is its register.
+    products: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = field(default_factory=lambda: (
+        np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.bool_)))
+    n_stage: int = 0
+
+    def stage_rhs(self) -> tuple[int, tuple[np.ndarray, ...]]:
+        """What the integrator's right-hand side needs: the tape prefix it runs, and (rhs_reg, *products)."""
+        return (self.n_stage if self.products[0].size else self.n_rhs), (self.rhs_reg, *self.products)
 
     @property
     def n_states(self) -> int:

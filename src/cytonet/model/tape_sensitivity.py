@@ -83,28 +83,37 @@ def compile_sensitivities(spec: ModelSpec, directions: int, base: TapeModel | No
     if moving:
         raise SensitivityUnsupported(f"model {spec.id!r}: a switch in its rates depends on state {low.states[moving[0]]!r}; "
                                      "the switching time's sensitivity is not computed")
+    # every df/dx and df/dp register first: the stages run the tape up to them and sum the products outside it
+    dfx = [[(k, b.derivative(rhs[i], k)) for k in sorted(b.depends_on(rhs[i])) if k != time_index] for i in range(n_x)]
+    dfp = [[(j, b.parameter_derivative(rhs[i], j)) for j in sorted(b.depends_on_parameters(rhs[i]))] for i in range(n_x)]
+    n_stage_raw = len(b.op)
     sens: list[int] = [-1] * (n_x * n)
+    prod: list[tuple[int, int, int, bool]] = []  # (row, register, source, source is a parameter), in the tape's order
     for i in range(n_x):
-        f = rhs[i]
-        dfx = [(k, b.derivative(f, k)) for k in sorted(b.depends_on(f)) if k != time_index]
-        dfp = [(j, b.parameter_derivative(f, j)) for j in sorted(b.depends_on_parameters(f))]
         for d in range(n):
             acc = b.const(0.0)
-            for k, dk in dfx:
+            row = n_x + d * n_x + i
+            for k, dk in dfx[i]:
                 acc = b.node(ADD, acc, b.node(MUL, dk, b.x(n_x + d * n_x + k)))
-            for j, dj in dfp:
+                prod.append((row, dk, n_x + d * n_x + k, False))
+            for j, dj in dfp[i]:
                 acc = b.node(ADD, acc, b.node(MUL, dj, b.p(n_p + j * n + d)))
+                prod.append((row, dj, n_p + j * n + d, True))
             sens[d * n_x + i] = acc
     aug = [*rhs[:n_x], *sens, rhs[n_x]]
     n_rhs_raw = len(b.op)
     rows, cols, regs = _jacobian_entries(b, aug)
     tape, new = b.build([*aug, *roots, *regs])
     n_rhs = int(new[:n_rhs_raw].max()) + 1
+    n_stage = int(new[:n_stage_raw].max()) + 1
     aug, roots_new, regs = ([int(new[r]) for r in group] for group in (aug, roots, regs))
+    i64 = lambda v: np.asarray(v, np.int64)  # noqa: E731
+    prod.sort(key=lambda e: e[0])  # stable: each row's terms keep the tape's order, so the sums are the tape's
+    products = (i64([e[0] for e in prod]), i64([int(new[e[1]]) for e in prod]), i64([e[2] for e in prod]),
+                np.asarray([e[3] for e in prod], np.bool_))
     root_params = sorted({j for g in roots for j in b.depends_on_parameters(g)})
     names = [*low.states[:n_x], *(f"d{low.states[k]}/d{d}" for d in range(n) for k in range(n_x)), TIME_STATE]
     pnames = [*low.params, *(f"d{low.params[j]}/d{d}" for j in range(n_p) for d in range(n))]
-    i64 = lambda v: np.asarray(v, np.int64)  # noqa: E731
     x0, p0 = (np.concatenate([base.x0[:-1], np.zeros(n_x * n), base.x0[-1:]]),
               np.concatenate([base.p, np.zeros(n_p * n)]))
     model = TapeModel(
@@ -112,6 +121,7 @@ def compile_sensitivities(spec: ModelSpec, directions: int, base: TapeModel | No
         tape=tape, n_rhs=n_rhs, rhs_reg=i64(aug), root_reg=i64(roots_new), jac_row=i64(rows), jac_col=i64(cols),
         jac_reg=i64(regs), aux=base.aux, symbol_reg=base.symbol_reg, species_compartment=base.species_compartment,
         species_only_substance=base.species_only_substance, block=n_x if _block_triangular(rows, cols, n_x) else 0,
+        products=products, n_stage=n_stage,
     )
     return SensitivityModel(base, model, n, i64(root_params))
 
