@@ -73,6 +73,19 @@ def test_llh_and_chi2_match_petab_on_the_analytic_solution(tmp_path: Path, varia
         assert obj.least_squares == (variant != "log-laplace")
 
 
+def test_pre_equilibration_slower_than_the_longest_horizon_is_finished_by_newton(tmp_path: Path) -> None:
+    """k2 = 2e-6/h: B relaxes with a time constant of 5e5 h, beyond the 1e5 h the engine integrates, so only
+    Newton's method on the analytic Jacobian reaches B = k0 / k2; the llh must still be petab's on that state."""
+    problem = load_problem(write_problem(tmp_path, preeq=True))
+    x = problem.parameters.nominal_x()
+    x[problem.parameters.ids.index("k2")] = np.log10(2e-6)
+    ev = Objective(problem).evaluate(x[None])
+    assert ev.ok.all(), ev.error
+    llh, chi2 = _petab_llh(problem, x)
+    assert ev.llh[0] == pytest.approx(llh, rel=1e-6)
+    assert ev.chi2[0] == pytest.approx(chi2, rel=1e-6)
+
+
 GRADIENT_CASES = [(v, False) for v in ("lin-normal", "log10-normal", "preeq", "sigma-prior")]
 GRADIENT_CASES += [(v, True) for v in ("lin-normal", "log10-normal", "log-laplace", "preeq", "sigma-prior")]
 

@@ -65,6 +65,33 @@ def absent_species(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, x0: np.
     return zero
 
 
+def drift(cm: CompiledModel, p: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """|dx/dt| / max(|x|, 1) per species: 0 at a steady state."""
+    return np.abs(cm.rhs(x, 0.0, p)) / np.maximum(np.abs(x), 1.0)
+
+
+def polish(cm: CompiledModel, p: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``x`` refined towards a steady state by Newton's method (hybr) on the analytic Jacobian; ``x`` itself when
+    that does not bring it closer."""
+    from scipy.optimize import root
+
+    sol = root(lambda y: cm.rhs(y, 0.0, p), x, jac=lambda y: cm.jacobian(y, p), method="hybr", options={"xtol": 1e-13})
+    # hybr may stop "not making good progress" at the strict xtol with the root already found: keep the
+    # Newton point whenever it is finite and closer to a steady state than the start
+    closer = bool(np.all(np.isfinite(sol.x))) and drift(cm, p, sol.x).max() <= drift(cm, p, x).max()
+    return sol.x if sol.success or closer else x
+
+
+def stable_steady_state(cm: CompiledModel, p: np.ndarray, x: np.ndarray) -> np.ndarray | None:
+    """The stable, non-negative steady state Newton's method reaches from ``x`` (nearly settled), or None."""
+    y = polish(cm, p, x)
+    if not np.all(np.isfinite(y)) or drift(cm, p, y).max() > RESIDUAL_TOL or np.any(y < -1e-12 * np.maximum(np.abs(x), 1.0)):
+        return None
+    if np.max(np.linalg.eigvals(cm.jacobian(y, p)).real) >= 0.0:
+        return None
+    return np.maximum(y, 0.0)
+
+
 def steady_state(
     model: ModelSpec | CompiledModel,
     *,
@@ -77,8 +104,6 @@ def steady_state(
     Integrates for ``relax_hours`` with the stiff engine, then polishes with Newton's method on the
     analytic Jacobian. Raises ``SolverError`` if no steady state is reached (e.g. an oscillation).
     """
-    from scipy.optimize import root
-
     from cytonet.engine.simulate import override_vectors, simulate
 
     cm = _compiled(model)
@@ -96,18 +121,10 @@ def steady_state(
     def f(x: np.ndarray) -> np.ndarray:
         return cm.rhs(x, 0.0, p)
 
-    sol = root(f, x_relaxed, jac=lambda x: cm.jacobian(x, p), method="hybr", options={"xtol": 1e-13})
-
-    def drift(x: np.ndarray) -> np.ndarray:
-        return np.abs(f(x)) / np.maximum(np.abs(x), 1.0)
-
-    # hybr may stop "not making good progress" at the strict xtol with the root already found: keep the
-    # Newton point whenever it is finite and closer to a steady state than the relaxed one
-    polished = bool(np.all(np.isfinite(sol.x))) and drift(sol.x).max() <= drift(x_relaxed).max()
-    x = sol.x if sol.success or polished else x_relaxed
+    x = polish(cm, p, x_relaxed)
     x0, _ = override_vectors(cm, None, start)
     x = np.where(absent_species(f, x, x0), 0.0, x)
-    residual = drift(x)
+    residual = drift(cm, p, x)
     if not np.all(np.isfinite(x)) or residual.max() > RESIDUAL_TOL * 1e3:
         worst = cm.species[int(np.argmax(residual))]
         raise SolverError(

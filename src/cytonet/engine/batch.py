@@ -48,6 +48,10 @@ if TYPE_CHECKING:
 _EVENT_FIELDS = {"amount", "time", "rate", "start", "end"}
 #: SIMD lanes of the lock-step kernel, and the fewest runs for which ``method="auto"`` chooses it
 LOCKSTEP_LANES, LOCKSTEP_MIN_RUNS = 128, 8
+#: runs from which ``kernels="auto"`` writes the model's own lock-step kernels when they are not built yet. Their first
+#: compile takes 95-265 s for the reference network and saves about 0.64 ms of CPU per patient (docs/performance.md),
+#: so it pays for itself within one run only from about 10^5 runs; later calls and processes load them from the cache
+GENERATED_MIN_RUNS = 100_000
 
 
 def _columns(table: Any) -> dict[str, np.ndarray]:
@@ -156,15 +160,19 @@ def _run_independent(cm: CompiledModel, arr: dict[str, np.ndarray], t: np.ndarra
 
 
 def _run_lanes(cm: CompiledModel, arr: dict[str, np.ndarray], t: np.ndarray, settings: tuple, ncode: np.ndarray,
-               rows: np.ndarray, out: np.ndarray, status: np.ndarray, info: np.ndarray) -> None:
-    """Rows ``rows`` on LOCKSTEP_LANES SIMD lanes (results written into out/status/info by row)."""
-    from cytonet.engine import lockstep
+               generated: bool, rows: np.ndarray, out: np.ndarray, status: np.ndarray, info: np.ndarray) -> None:
+    """Rows ``rows`` on LOCKSTEP_LANES SIMD lanes (results written into out/status/info by row); with ``generated``
+    and at least LOCKSTEP_LANES rows on the model's generated kernels (bit-identical, faster)."""
+    from cytonet.engine import lane_codegen, lockstep
 
     M, rtol, atol, max_steps, max_step = settings
+    kernels = None
+    if generated and rows.size >= LOCKSTEP_LANES:
+        kernels = lane_codegen.lane_kernels(M, ncode, LOCKSTEP_LANES)
     lockstep.solve_lanes(
         arr["X0"][rows], arr["P"][rows], t, arr["bolus_time"][rows], cm.bolus_species, arr["bolus_amount"][rows],
         arr["inf_start"][rows], arr["inf_end"][rows], cm.inf_species, arr["inf_rate"][rows],
-        M, ncode, rtol, atol, max_steps, max_step, LOCKSTEP_LANES, rows, out, status, info,
+        M, ncode, rtol, atol, max_steps, max_step, LOCKSTEP_LANES, rows, out, status, info, kernels=kernels,
     )
 
 
@@ -184,12 +192,16 @@ def simulate_batch(
     progress: Callable[[int, int], None] | None = None,
     threads: int | None = None,
     method: Literal["auto", "lockstep", "independent"] = "auto",
+    kernels: Literal["auto", "generated", "interpreted"] = "auto",
 ) -> xr.Dataset:
     """Simulate every row of ``table`` on one compiled model, in parallel across runs.
 
     ``threads`` (default: numba's thread count) share the runs of each chunk; ``progress(done,
     total)`` is called after each chunk (lock-step: chunks of at most ``chunk_size`` runs, one thread each). ``method`` picks the lock-step or the independent path
-    (module docstring; "auto" chooses). Failed runs raise one ``SolverError``
+    (module docstring; "auto" chooses). ``kernels`` (lock-step path): "generated" runs chunks of at least
+    LOCKSTEP_LANES runs on kernels written for this model (:mod:`cytonet.engine.lane_codegen`; bit-identical to the
+    "interpreted" ones, about twice as fast, compiled once per model and cached on disk); "auto" takes them when they
+    are built already or the batch has at least GENERATED_MIN_RUNS runs. Failed runs raise one ``SolverError``
     listing them, or with ``on_error="mask"`` are NaN with their code in the ``status`` variable.
     """
     from cytonet.engine import rodas
@@ -198,6 +210,8 @@ def simulate_batch(
         raise ModelSpecError(f"on_error must be 'raise' or 'mask', got {on_error!r}")
     if method not in ("auto", "lockstep", "independent"):
         raise ModelSpecError(f"method must be 'auto', 'lockstep' or 'independent', got {method!r}")
+    if kernels not in ("auto", "generated", "interpreted"):
+        raise ModelSpecError(f"kernels must be 'auto', 'generated' or 'interpreted', got {kernels!r}")
     if needs_tape(model):  # SBML semantics: on the factor kernels when its rates are products of factors, else the tape engine
         from cytonet.engine.tape_simulate import as_tape, simulate_tape_batch
 
@@ -211,7 +225,7 @@ def simulate_batch(
         cm = form.model
         ds = simulate_batch(cm, cols, t_end, t_eval=t_eval, n_points=n_points, rtol=rtol, atol=atol, max_steps=max_steps,
                             max_step=max_step, on_error=on_error, chunk_size=chunk_size, progress=progress, threads=threads,
-                            method=method)
+                            method=method, kernels=kernels)
         out = factor_run_as_sbml(ds, model, cm, cols)
         clipped = [cm.species.index(s) for s in form.clipped]
         redo = np.flatnonzero((ds.state.values[:, :, clipped] < 0).any(axis=(1, 2))) if clipped else np.zeros(0, int)
@@ -240,14 +254,19 @@ def simulate_batch(
 
     n_threads = thread_count(threads)
     step = max(1, int(chunk_size))
+    generated, size = False, 0
     with ThreadPoolExecutor(n_threads) as pool:
         if lock:  # whole chunks per thread: lanes refill from the chunk's queue, so few idle at its end
+            from cytonet.engine.lane_codegen import is_built
             from cytonet.engine.lockstep import hill_codes
 
             ncode = hill_codes(arr["P"], M[1][4])
+            generated = kernels == "generated" or (kernels == "auto" and (
+                n >= GENERATED_MIN_RUNS or is_built(M, ncode, LOCKSTEP_LANES)))
             size = max(1, min(step, -(-n // n_threads)))
             bounds = [(a, min(n, a + size)) for a in range(0, n, size)]
-            done = pool.map(lambda ab: _run_lanes(cm, arr, t, settings, ncode, np.arange(*ab), out, status, info), bounds)
+            done = pool.map(lambda ab: _run_lanes(cm, arr, t, settings, ncode, generated, np.arange(*ab), out, status, info),
+                            bounds)
             for (_, b), _ in zip(bounds, done):
                 if progress is not None:
                     progress(b, n)
@@ -270,4 +289,5 @@ def simulate_batch(
     ds["status"] = ("patient", status, {"meaning": "0 ok, 1 step size underflow, 2 max_steps exceeded, 3 non-finite state"})
     ds["steps"] = ("patient", info[:, rodas.I_STEPS].astype(np.int64))
     ds.attrs["batch_method"] = "lockstep" if lock else "independent"
+    ds.attrs["lockstep_kernels"] = "generated" if lock and generated and size >= LOCKSTEP_LANES else "interpreted"
     return ds

@@ -3,7 +3,9 @@
 Every array is structure-of-arrays, ``[n_species, B]`` or ``[n_entries, B]``, and every kernel
 (right-hand side, Jacobian, the sparse LU of W = I/(gamma h) - J on the model's one symbolic plan,
 the triangular solves) loops over the model's operations outside and over the lanes inside, so
-the innermost loops are contiguous and LLVM vectorises them.
+the innermost loops are contiguous and LLVM vectorises them. The right-hand side, Jacobian and
+solves can instead be the model's own generated kernels (:mod:`cytonet.engine.lane_codegen`: the
+same operations, bit-identical, about twice as fast per run), passed to the driver as function pointers.
 
 Each lane keeps its own time, step size, error control, breakpoints and outputs (the control of
 :func:`cytonet.engine.rodas.solve_one`), and takes the next waiting run when its run ends or
@@ -17,6 +19,8 @@ instead of switching to dense LU.
 """
 
 from __future__ import annotations
+
+import threading
 
 import numba as nb
 import numpy as np
@@ -33,6 +37,14 @@ from cytonet.model.compile import CAP, HILL_ACT, HILL_INH, POWER, SAT
 
 _J = dict(cache=True, nogil=True, error_model="numpy")
 _JI = dict(cache=True, nogil=True, error_model="numpy", inline="always")
+
+_ROW = nb.types.float64[:, ::1]
+#: signatures of per-model kernels (:mod:`cytonet.engine.lane_codegen`): rhs(X, U, kr, fK, fn, fb, fKn, out), jac(X, kr,
+#: fK, fn, fb, fKn, out), every argument ``[rows, B]``
+RHS_SIG = nb.types.void(*(_ROW,) * 8)
+JAC_SIG = nb.types.void(*(_ROW,) * 7)
+#: solve(a, b), as :func:`solve_block`
+SOLVE_SIG = nb.types.void(_ROW, _ROW)
 
 
 @nb.njit(**_JI)
@@ -381,9 +393,73 @@ def block_constants(P, Q, ncode):
     return C
 
 
-@nb.njit(**_J)
+@nb.njit(RHS_SIG, **_J)
+def _no_rhs(X, U, kr, fK, fn, fb, fKn, out):
+    """Stands in for a generated right-hand side when the interpreted kernels run."""
+
+
+@nb.njit(JAC_SIG, **_J)
+def _no_jac(X, kr, fK, fn, fb, fKn, out):
+    """Stands in for a generated Jacobian when the interpreted kernels run."""
+
+
+@nb.njit(SOLVE_SIG, **_J)
+def _no_solve(a, b):
+    """Stands in for generated triangular solves when the interpreted kernels run."""
+
+
+@nb.njit(**_JI)
+def _solve(gen, gsolve, a, L, b, w):
+    if gen:
+        gsolve(a, b)
+    else:
+        solve_block(a, L, b, w)
+
+
+@nb.njit(**_JI)
+def _rhs(gen, grhs, X, U, C, S, ncode, out, v, den, xp, xn):
+    if gen:
+        grhs(X, U, C[0], C[1], C[2], C[3], C[4], out)
+    else:
+        rhs_block(X, U, C, S, ncode, out, v, den, xp, xn)
+
+
+@nb.njit(**_JI)
+def _jac(gen, gjac, X, C, S, ncode, dst, out, fv, dv, g, xp, xn):
+    if gen:
+        gjac(X, C[0], C[1], C[2], C[3], C[4], out)
+    else:
+        jac_block(X, C, S, ncode, dst, out, fv, dv, g, xp, xn)
+
+
+_DRIVERS: dict[tuple, object] = {}
+_DRIVERS_LOCK = threading.Lock()
+
+
 def solve_lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf_end, inf_species, inf_rate,
-                M, ncode, rtol, atol, max_steps, h_max, B, rows, out, status, info):
+                M, ncode, rtol, atol, max_steps, h_max, B, rows, out, status, info, kernels=None) -> None:
+    """Integrate every run (rows of ``X0``, ``P`` and the event arrays) on ``B`` SIMD lanes (see :func:`_lanes`).
+
+    ``kernels``: the model's generated right-hand side, Jacobian and triangular solves for ``B`` lanes
+    (:func:`cytonet.engine.lane_codegen.lane_kernels`, bit-identical to the interpreted kernels), or
+    None for the interpreted ones. The driver is compiled for the argument types with the kernels
+    as function pointers, so one machine code (cached on disk) serves every model.
+    """
+    gen = kernels is not None
+    if gen and kernels.lanes != max(1, min(B, X0.shape[0])):
+        raise ValueError(f"generated kernels are for {kernels.lanes} lanes, this call runs {min(B, X0.shape[0])}")
+    args = (X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf_end, inf_species, inf_rate,
+            M, ncode, rtol, atol, max_steps, h_max, B, rows, out, status, info, gen)
+    sig = tuple(nb.typeof(a) for a in args) + tuple(nb.types.FunctionType(f) for f in (RHS_SIG, JAC_SIG, SOLVE_SIG))
+    driver = _DRIVERS.get(sig)
+    if driver is None:
+        with _DRIVERS_LOCK:
+            driver = _DRIVERS.get(sig) or _DRIVERS.setdefault(sig, nb.njit(sig, **_J)(_lanes))
+    driver(*args, *(kernels[:3] if gen else (_no_rhs, _no_jac, _no_solve)))
+
+
+def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf_end, inf_species, inf_rate,
+           M, ncode, rtol, atol, max_steps, h_max, B, rows, out, status, info, gen, grhs, gjac, gsolve):
     """Integrate every run (rows of ``X0``, ``P`` and the event arrays) on ``B`` SIMD lanes.
 
     ``ncode`` is :func:`hill_codes` of the whole batch, so a run's arithmetic does not depend on
@@ -517,8 +593,8 @@ def solve_lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start
                 active += 1
         if active == 0:
             break
-        rhs_block(x, u, C, S, ncode, fy0, v, den, xp, xn)
-        jac_block(x, C, S, ncode, jac_dst, jv, fv, dv, v, xp, xn)
+        _rhs(gen, grhs, x, u, C, S, ncode, fy0, v, den, xp, xn)
+        _jac(gen, gjac, x, C, S, ncode, jac_dst, jv, fv, dv, v, xp, xn)
         # 2. step sizes; failures by max_steps or underflow end the run
         for q in range(B):
             stepping[q] = False
@@ -558,47 +634,47 @@ def solve_lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start
         lu_block(jv, dtg, L, a, v, big, ok)
         # 3. the six stages on every lane
         k1[:, :] = fy0
-        solve_block(a, L, k1, w)
+        _solve(gen, gsolve, a, L, k1, w)
         for i in range(n):
             for q in range(B):
                 yt[i, q] = x[i, q] + A21 * k1[i, q]
-        rhs_block(yt, u, C, S, ncode, fw, v, den, xp, xn)
+        _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
         for i in range(n):
             for q in range(B):
                 k2[i, q] = fw[i, q] + ih[q] * C21 * k1[i, q]
-        solve_block(a, L, k2, w)
+        _solve(gen, gsolve, a, L, k2, w)
         for i in range(n):
             for q in range(B):
                 yt[i, q] = x[i, q] + A31 * k1[i, q] + A32 * k2[i, q]
-        rhs_block(yt, u, C, S, ncode, fw, v, den, xp, xn)
+        _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
         for i in range(n):
             for q in range(B):
                 k3[i, q] = fw[i, q] + ih[q] * (C31 * k1[i, q] + C32 * k2[i, q])
-        solve_block(a, L, k3, w)
+        _solve(gen, gsolve, a, L, k3, w)
         for i in range(n):
             for q in range(B):
                 yt[i, q] = x[i, q] + A41 * k1[i, q] + A42 * k2[i, q] + A43 * k3[i, q]
-        rhs_block(yt, u, C, S, ncode, fw, v, den, xp, xn)
+        _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
         for i in range(n):
             for q in range(B):
                 k4[i, q] = fw[i, q] + ih[q] * (C41 * k1[i, q] + C42 * k2[i, q] + C43 * k3[i, q])
-        solve_block(a, L, k4, w)
+        _solve(gen, gsolve, a, L, k4, w)
         for i in range(n):
             for q in range(B):
                 yt[i, q] = x[i, q] + A51 * k1[i, q] + A52 * k2[i, q] + A53 * k3[i, q] + A54 * k4[i, q]
-        rhs_block(yt, u, C, S, ncode, fw, v, den, xp, xn)
+        _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
         for i in range(n):
             for q in range(B):
                 k5[i, q] = fw[i, q] + ih[q] * (C51 * k1[i, q] + C52 * k2[i, q] + C53 * k3[i, q] + C54 * k4[i, q])
-        solve_block(a, L, k5, w)
+        _solve(gen, gsolve, a, L, k5, w)
         for i in range(n):
             for q in range(B):
                 yt[i, q] += k5[i, q]
-        rhs_block(yt, u, C, S, ncode, fw, v, den, xp, xn)
+        _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
         for i in range(n):
             for q in range(B):
                 k6[i, q] = fw[i, q] + ih[q] * (C61 * k1[i, q] + C62 * k2[i, q] + C63 * k3[i, q] + C64 * k4[i, q] + C65 * k5[i, q])
-        solve_block(a, L, k6, w)
+        _solve(gen, gsolve, a, L, k6, w)
         errs[:] = 0.0
         for i in range(n):
             for q in range(B):

@@ -181,6 +181,15 @@ class Objective:
             alive[rows[~ok]] = False
             out[rows[ok]] = b[ok]
             done[rows[conv]] = True
+        if self.info.native and not self.info.rate_variables:
+            # a mode slower than the last horizon (time constants of 10^4 h and more) leaves x(T) short of the steady
+            # state: Newton's method on the analytic Jacobian finishes it when it reaches a stable one
+            from cytonet.analysis.steady import stable_steady_state
+
+            for r in np.flatnonzero(alive & ~done):
+                x = stable_steady_state(self.info.model, P[r], out[r])
+                if x is not None:
+                    out[r], done[r] = x, True
         return out, done
 
     def initial_values_of(self, state: np.ndarray, variables: np.ndarray | None) -> np.ndarray:

@@ -143,7 +143,7 @@ def run_partition(config_json: str, out: str, k: int, threads: int | None = None
     """Simulate partition ``k`` and write its Parquet files; returns its number of patients."""
     import pyarrow as pa
 
-    from cytonet.engine.batch import simulate_batch
+    from cytonet.engine.batch import GENERATED_MIN_RUNS, simulate_batch
 
     cfg = PopulationConfig.model_validate_json(config_json)
     prep = prepare(config_json)
@@ -164,7 +164,8 @@ def run_partition(config_json: str, out: str, k: int, threads: int | None = None
             table = {pid: v[ok] for pid, v in values.items()}
             table.update({sid: X[ok, i] for i, sid in enumerate(prep.host.species)})
             ds = simulate_batch(cm, table, float(prep.t[-1]), t_eval=prep.t, rtol=cfg.rtol, atol=cfg.atol,
-                                on_error="mask", threads=threads, progress=_increments(progress))
+                                on_error="mask", threads=threads, progress=_increments(progress),
+                                kernels="generated" if cfg.n * len(cfg.arms) >= GENERATED_MIN_RUNS else "auto")
             status[ok] = ds["status"].values
             for name, v in series_of(ds, names).items():
                 full[name][ok] = v
