@@ -19,6 +19,8 @@ import pytest
 from cytonet.model.build import reference_network
 from cytonet.scenarios import load_scenario, lps_protocol, simulate_scenario, with_lps
 
+from clinical_data import summary
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data/lps_human"
 CALIBRATION = DATA / "calibration"
@@ -139,8 +141,19 @@ def test_il6_resolves_within_hours_of_a_2ngkg_bolus() -> None:
 
 
 def test_hepatocyte_stat3_no_longer_caps_crp() -> None:
-    """CRP grows with the dose (Suffredini 1999) and passes the former 149 mg/L cap in a sustained storm."""
+    """CRP grows with the dose (Suffredini 1999), and in the sepsis storm it passes the former 149 mg/L cap and falls in the
+    published spread of septic patients (data/inflammatory_syndromes/summaries.tsv): its peak lies within one SD of the mean
+    ICU day-1 CRP of non-survivors of community-acquired sepsis (Povoa et al., SACiUCI study, 20.7 +/- 12.8 mg/dL, n = 891), and so does
+    its level 48-72 h after the inoculum (network 175-178 mg/L; medians 48-72 h after ICU admission 158.5 and 172.4 mg/L in
+    survivors and non-survivors, Weidhase et al. 2019). The former threshold, a peak above 200 mg/L, had no source; with the
+    counter-regulators the peak is 178 mg/L at 58 h (228 before them: the difference comes from k_TOL_on, re-set from 10 to
+    20 /h with them, which turns the storm down sooner; switching all counter-regulators off gives 185 mg/L)."""
     crp = [float(series(bolus(d), "CRP").max()) for d in (2.0, 4.0)]
     assert crp[0] < crp[1]
     storm = simulate_scenario("sepsis-storm", points_per_hour=1)
-    assert float(series(storm, "CRP").max()) > 200.0
+    day1 = summary("CRP", "sepsis_nonsurvivors_icu_day1")
+    low, high = day1.value - day1.sd, day1.value + day1.sd
+    y, t = series(storm, "CRP"), storm.time.values
+    assert 149.0 < y.max() <= high and y.max() >= low, y.max()
+    late = y[(t >= 48) & (t <= 72)]
+    assert low <= late.min() and late.max() <= high, (late.min(), late.max())

@@ -79,22 +79,68 @@ def test_lps_challenge_matches_the_human_endotoxemia_time_course() -> None:
         assert at(ds, s, 24) - base < frac * (peak(ds, s)[0] - base), s
 
 
-def test_untreated_sepsis_storm_subsides_into_immunoparalysis() -> None:
-    """Serum IL-6 peaks inside the pooled sepsis mean's 95 % CI of Leisman et al. 2020 (983.6, 550-1758 pg/mL; summaries.tsv),
-    with capillary leak; the storm is not a steady state: monocyte reprogramming (cross-tolerance, Cavaillon & Adib-Conquy 2006,
-    doi:10.1186/cc5055) turns the cytokine response down over days while the untreated pathogen persists (immunoparalysis)."""
+def _sepsis_course():  # noqa: ANN202 - (xarray.Dataset, time, IL-6, time of the IL-6 peak)
+    """The untreated sepsis storm over 14 days, its time axis, total serum IL-6 and the time of the IL-6 peak."""
     ds = simulate_scenario("sepsis-storm", hours=336)
-    il6 = ds["IL6_total"].values  # serum IL-6 as immunoassays report it (free + sIL-6R-bound)
+    t, il6 = ds.time.values, ds["IL6_total"].values  # serum IL-6 as immunoassays report it (free + sIL-6R-bound)
+    return ds, t, il6, float(t[int(np.argmax(il6))])
+
+
+def _nearer_non_survivors(level: float, window: str) -> bool:
+    """``level`` is nearer (log scale) the non-survivors' IL-6 than the survivors' in the ICU cohort of ``window``."""
+    s, ns = summary("IL6_total", f"sepsis_survivors_{window}").value, summary("IL6_total", f"sepsis_nonsurvivors_{window}").value
+    return level > float(np.sqrt(s * ns))
+
+
+def test_untreated_sepsis_storm_subsides_into_immunoparalysis() -> None:
+    """Serum IL-6 peaks inside the pooled sepsis mean's 95 % CI of Leisman et al. 2020 (983.6, 550-1758 pg/mL; summaries.tsv);
+    the storm is not a steady state: monocyte reprogramming (cross-tolerance, Cavaillon & Adib-Conquy 2006,
+    doi:10.1186/cc5055) turns the cytokine response down over days while the untreated pathogen persists (immunoparalysis).
+
+    The first day is held to ICU cohorts, reading ICU admission as the IL-6 peak (the maximum falls on ICU day 1, median day 1,
+    IQR 1-2, Shimazui et al. 2017): 24 h after its peak IL-6 is nearer the non-survivors' level 24 h after admission (286.9 pg/mL)
+    than the survivors' (65.4; Thao et al. 2018, log scale), as an infection nobody treats should be; 48-72 h after the peak it is
+    still above the survivors' median then (114.2 pg/mL, Weidhase et al. 2019). Measured: 307 pg/mL at peak + 24 h, 200-228 at
+    peak + 48-72 h. This replaces a threshold without a source (above 500 pg/mL for at least 24 h; now 16 h, 35 h before the
+    counter-regulators, 33 h with them and k_TOL_on at its former 10 /h); how far the network stays below the non-survivors'
+    median at 48-72 h is a strict xfail below, and so is the capillary leak (this test required LEAK > 0.3, also without a
+    source; the xfail holds MAP to the septic-shock threshold instead)."""
+    ds, t, il6, t_peak = _sepsis_course()
     ref = summary("IL6_total", "sepsis")
     assert ref.low <= il6.max() <= ref.high, il6.max()
-    hours_above = np.count_nonzero(il6 > 500) * float(ds.time.values[1] - ds.time.values[0])
-    assert hours_above >= 24
-    assert series(ds, "LEAK").max() > 0.3
-    il6_at = {h: float(np.interp(h, ds.time.values, il6)) for h in (168, 336)}
+    assert _nearer_non_survivors(float(np.interp(t_peak + 24, t, il6)), "icu24h")
+    late = il6[(t >= t_peak + 48) & (t <= t_peak + 72)]
+    assert late.min() > summary("IL6_total", "sepsis_survivors_icu48_72h").value, late.min()
+    il6_at = {h: float(np.interp(h, t, il6)) for h in (168, 336)}
     assert il6_at[168] < 0.5 * il6.max() and il6_at[336] < il6_at[168]
     assert at(ds, "TNF", 168) < 0.2 * peak(ds, "TNF")[0]
     assert at(ds, "P", 336) > 1.0  # not cleared without therapy
     assert at(ds, "TOL_mac", 168) > 10 * series(ds, "TOL_mac")[0]
+
+
+@pytest.mark.xfail(strict=True, reason="known deviation (docs/model.md, sepsis outcomes): 48-72 h after its peak the untreated "
+                   "storm's IL-6 is 200-228 pg/mL, nearer the survivors' median then (114.2, Weidhase et al. 2019) than the "
+                   "non-survivors' (746.6; the log-scale midpoint is 292); 341-413 on the network before the counter-regulators, "
+                   "327-395 with them and k_TOL_on at its former 10 /h (it was re-set to 20 /h to keep the day-5 TNF "
+                   "attenuation of repeated LPS at 97 %); the pathogen cross-tolerance K_TOL_P, an assumption, was not revisited")
+def test_untreated_sepsis_il6_persists_as_in_non_survivors() -> None:
+    """Untreated, the infection persists, so IL-6 48-72 h after its peak should be nearer (log scale) the median of septic ICU
+    non-survivors 48-72 h after admission (746.6 pg/mL) than that of survivors (114.2; Weidhase et al. 2019, n = 328), whose
+    infection was controlled: non-survivors' IL-6 stays high while survivors' falls (Thao et al. 2018; Weidhase et al. 2019)."""
+    _, t, il6, t_peak = _sepsis_course()
+    late = il6[(t >= t_peak + 48) & (t <= t_peak + 72)]
+    assert _nearer_non_survivors(float(late.min()), "icu48_72h"), late
+
+
+@pytest.mark.xfail(strict=True, reason="known deviation (docs/model.md, sepsis outcomes): the untreated storm's MAP nadir is "
+                   "71.6 mmHg (capillary leak 0.27); it was 63.6 before the counter-regulators. Measured by switching each off: "
+                   "k_TOL_on back at 10 /h gives 68.4, the counter-regulators off 67.1 (cortisol-induced IL-10 2.0, soluble "
+                   "TNF receptors 1.7, the glucocorticoid brake 0.8 mmHg each alone), both 63.2")
+def test_untreated_sepsis_storm_reaches_septic_shock_hypotension() -> None:
+    """The storm's capillary leak lowers MAP below 65 mmHg, the pressure septic shock needs vasopressors to hold (Sepsis-3,
+    Singer et al. 2016, JAMA 315:801-810); the network has no vasopressor, so a MAP below 65 is the shock."""
+    ds = simulate_scenario("sepsis-storm")
+    assert float(ds["MAP"].values.min()) < 65.0
 
 
 def test_antimicrobial_therapy_clears_the_pathogen_and_the_storm_resolves() -> None:
