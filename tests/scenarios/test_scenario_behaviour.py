@@ -125,8 +125,8 @@ def test_untreated_sepsis_storm_subsides_into_immunoparalysis() -> None:
                    "attenuation of repeated LPS at 97 %); the pathogen cross-tolerance K_TOL_P, an assumption, was not revisited")
 def test_untreated_sepsis_il6_persists_as_in_non_survivors() -> None:
     """Untreated, the infection persists, so IL-6 48-72 h after its peak should be nearer (log scale) the median of septic ICU
-    non-survivors 48-72 h after admission (746.6 pg/mL) than that of survivors (114.2; Weidhase et al. 2019, n = 328), whose
-    infection was controlled: non-survivors' IL-6 stays high while survivors' falls (Thao et al. 2018; Weidhase et al. 2019)."""
+    non-survivors 48-72 h after admission (746.6 pg/mL) than that of survivors (114.2; Weidhase et al. 2019, n = 328, who count
+    survival as successful antibiotic therapy): non-survivors' IL-6 stays high while survivors' falls (Thao et al. 2018)."""
     _, t, il6, t_peak = _sepsis_course()
     late = il6[(t >= t_peak + 48) & (t <= t_peak + 72)]
     assert _nearer_non_survivors(float(late.min()), "icu48_72h"), late
