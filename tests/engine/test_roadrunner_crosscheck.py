@@ -109,9 +109,12 @@ def copasi_run(sbml: str, t: np.ndarray, names: list[str], tmp: Path) -> np.ndar
     (tmp / "model.xml").write_text(sbml, encoding="utf-8")
     np.save(tmp / "t.npy", t)
     (tmp / "names.json").write_text(json.dumps(names))
-    done = subprocess.run([sys.executable, str(Path(__file__).with_name("copasi_reference.py")), str(tmp / "model.xml"),
-                           str(tmp / "t.npy"), str(tmp / "names.json"), str(tmp / "out.npy"), repr(CP_RTOL), repr(CP_ATOL)],
-                          capture_output=True, text=True, timeout=600)
+    try:
+        done = subprocess.run([sys.executable, str(Path(__file__).with_name("copasi_reference.py")), str(tmp / "model.xml"),
+                               str(tmp / "t.npy"), str(tmp / "names.json"), str(tmp / "out.npy"), repr(CP_RTOL), repr(CP_ATOL)],
+                              capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired as err:  # LSODA grinding at hmin on the exports of COPASI_INTEGRATION_FAILS
+        raise AssertionError(f"COPASI did not finish within {err.timeout:g} s") from None
     assert done.returncode == 0, done.stderr[-2000:]
     return np.load(tmp / "out.npy")
 
@@ -137,11 +140,13 @@ DEFAULT_SETTINGS_DRIFT = {
 #: parameter change (1.2 h to 840 h); removing the new IL-18, CXCL9, sIL-2R and sIL-6R sources makes healthy pass, and rtol
 #: 1e-9 passes healthy but not all. With the counter-regulators alone, making the glucocorticoid-receptor brakes inert
 #: (K_GR_nfkb or K_GR_T = 1000) let healthy pass, and so did some values of K_GR_IL10; the export guards every Hill factor
-#: by piecewise(x, x > 0, 0), one LSODAR root function each. libroadrunner must still agree on every one of them.
+#: by piecewise(x, x > 0, 0), one LSODAR root function each. hlh fails the same way (t = 357.9 h, step 2.3e-6 h); on a loaded
+#: machine the car-t-crs + tocilizumab export ran past the 600 s limit instead, counted as the same failure.
+#: libroadrunner must still agree on every one of them.
 _COPASI_WHY = ("known defect: COPASI LSODA's corrector fails on the export of the network with the disease modules and the "
                "counter-regulators (docs/validation.md)")
 COPASI_INTEGRATION_FAILS = {n: _COPASI_WHY for n in (
-    "model/data/reference_network.yaml", "scenario:autoimmune-chronic", "scenario:car-t-crs", "scenario:healthy",
+    "model/data/reference_network.yaml", "scenario:autoimmune-chronic", "scenario:car-t-crs", "scenario:healthy", "scenario:hlh",
     "scenario:infection-resolving", "scenario:sepsis-treated", "therapy:car-t-crs+tocilizumab",
     "therapy:lps-endotoxemia+infliximab", "therapy:hlh+emapalumab")}
 
