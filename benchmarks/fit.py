@@ -10,14 +10,8 @@ are printed beside. pyPESTO with AMICI runs on the same problems when both are i
 
     .venv/bin/python benchmarks/fit.py                       # quick: the synthetic problem + 3 benchmark problems, 5 starts
     .venv/bin/python benchmarks/fit.py --starts 50 --problems Fujita_SciSignal2010 Bruno_JExpBot2016
-    .venv/bin/python benchmarks/fit.py --all-starts 50 --budget-s 900 --table fits.md   # every problem with <= 20 parameters
 
-``--all-starts K`` fits every benchmark problem with at most 20 estimated parameters from K
-random starts (the initialisation priors, seeded) with the default optimiser and forward-sensitivity
-gradients, and prints one table row per problem: the published llh (for problems without one, the
-llh cytonet computes at the collection's nominal parameters, marked *), the best llh, starts within
-0.1 of the best, starts that reached the reference (llh >= reference - 1e-3), failed starts and the
-time. ``--budget-s`` stops a problem's starts after that many seconds and says how many ran.
+The 50-start fits of every problem with at most 20 estimated parameters are benchmarks/multistart.py.
 """
 
 from __future__ import annotations
@@ -137,7 +131,7 @@ def bench(path: Path, starts: int, seed: int, published: float | None) -> None:
           f"(rel. error {err(g):.1e})   by central differences ({2 * obj.n + 1} vectors): {t_fd * 1e3:8.2f} ms "
           f"(rel. error {err(g_fd):.1e}); sensitivities/differences time ratio {t_fg / t_fd:.2f}  "
           "[errors against central differences at rtol 1e-11, step 1e-5]")
-    methods = ["ls", "fides", "lbfgsb"] if obj.least_squares else ["fides", "lbfgsb"]
+    methods = ["ls", "fides", "lbfgsb"] if obj.least_squares else ["fides", "fides-bfgs", "lbfgsb"]
     for m in methods if starts else []:
         t0 = time.perf_counter()
         ms = multistart(ObjectiveSettings(str(path)), starts, seed, method=m, workers=1)  # type: ignore[arg-type]
@@ -152,60 +146,12 @@ def bench(path: Path, starts: int, seed: int, published: float | None) -> None:
     print(f"  peer: {peer}")
 
 
-def fit_all(starts: int, seed: int, budget_s: float, names: list[str] | None, table: Path | None) -> None:
-    from cytonet.fit.optimize import CONVERGED_WITHIN, ObjectiveSettings, cached_objective, optimize_start, redraws_of
-
-    published = _published()
-    rows = ["| problem | parameters | reference llh | best llh | reached (llh >= ref - 1e-3) | converged (within 0.1 of best) | failed | starts run | gradient | s/start |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
-    for folder in sorted(p for p in SHARED.iterdir() if p.is_dir()):
-        if names and folder.name not in names:
-            continue
-        path = next(folder.glob("*.yaml"))
-        obj = cached_objective(ObjectiveSettings(str(path)).key())
-        if obj.n > 20:
-            continue
-        ref = published.get(folder.name)
-        mark = ""
-        if ref is None:
-            ref, mark = float(obj.evaluate(obj.problem.parameters.nominal_x()[None, :]).llh[0]), "*"
-        X0 = obj.problem.sample_starts(starts, seed)
-        t0 = time.perf_counter()
-        results = []
-        for i, x0 in enumerate(X0):
-            if time.perf_counter() - t0 > budget_s:
-                break
-            results.append(optimize_start(obj, x0, start=i, redraw=redraws_of(obj, seed, i)))
-        dt = time.perf_counter() - t0
-        ok = [r for r in results if r.status == "ok"]
-        best = max((r.llh for r in ok), default=-np.inf)
-        conv = sum(1 for r in ok if best - r.llh <= CONVERGED_WITHIN)
-        reached = sum(1 for r in ok if r.llh >= ref - 1e-3)
-        row = (f"| {folder.name} | {obj.n} | {ref:.4f}{mark} | {best:.4f} | {reached} | {conv} | {len(results) - len(ok)} | "
-               f"{len(results)}/{starts} | {obj.gradient_method.split(' (')[0]} | {dt / max(len(results), 1):.1f} |")
-        rows.append(row)
-        print(row, flush=True)
-        for r in results:
-            if r.status != "ok" or r.redraws:
-                print(f"    start {r.start}: {r.status}, {r.redraws} redrawn start points {r.message[:300]}", flush=True)
-    text = "\n".join(rows)
-    print("\n" + text)
-    if table is not None:
-        table.write_text(text + "\n")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--problems", nargs="*", default=None, help="benchmark problem folders (default: a quick set)")
     ap.add_argument("--starts", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--all-starts", type=int, default=0, help="fit every problem with <= 20 parameters from this many starts")
-    ap.add_argument("--budget-s", type=float, default=np.inf, help="with --all-starts: seconds per problem")
-    ap.add_argument("--table", type=Path, default=None, help="with --all-starts: write the markdown table here")
     args = ap.parse_args()
-    if args.all_starts:
-        fit_all(args.all_starts, args.seed, args.budget_s, args.problems, args.table)
-        return
     published = _published()
     paths = [_synthetic()]
     names = args.problems if args.problems is not None else list(QUICK)

@@ -18,7 +18,11 @@ N = 10^3, 10^4, 10^5 patients, each in its own subprocess so peak RSS (ru_maxrss
 CPU and cores busy (CPU / wall); the generated lock-step kernels are built first (populations of at least
 ``GENERATED_MIN_RUNS`` runs use them). ``--quick`` skips 10^5; ``--also`` adds other scenarios at 10^5 (10^4 with
 ``--quick``).
-Run: ``python benchmarks/population.py [--quick] [--scenario NAME] [--also sepsis-storm,car-t-crs]``.
+
+Part 3 (``--identical``): a population of ``--identical`` patients on the generated kernels (built in part 2, so
+``kernels="auto"`` takes them in every process) run on one thread, on two threads and on a local Dask cluster of two
+worker processes; the patient tables must be bit-identical.
+Run: ``python benchmarks/population.py [--quick] [--scenario NAME] [--also sepsis-storm,car-t-crs] [--identical 2000]``.
 """
 
 from __future__ import annotations
@@ -169,6 +173,52 @@ def warm_kernels(scenario: str) -> None:
         lane_kernels(M, hill_codes(arr["P"], M[1][4]), LANES)
 
 
+def _bitwise_equal(a, b) -> bool:  # type: ignore[no-untyped-def]
+    """Two pandas tables with the same columns, floats compared by their bits (NaN and -0.0 included)."""
+    if list(a.columns) != list(b.columns) or len(a) != len(b):
+        return False
+    for c in a.columns:
+        x, y = a[c].to_numpy(), b[c].to_numpy()
+        same = np.array_equal(x.view(np.int64), y.view(np.int64)) if x.dtype == np.float64 == y.dtype else a[c].equals(b[c])
+        if not same:
+            return False
+    return True
+
+
+def identical(scenario: str, n: int) -> None:
+    """Part 3: the same population on 1 and 2 threads and on Dask, on the generated kernels, compared bit for bit."""
+    import pyarrow.parquet as pq
+
+    from cytonet.engine import rodas
+    from cytonet.engine.batch import run_arrays
+    from cytonet.engine.lane_codegen import is_built
+    from cytonet.engine.lockstep import hill_codes
+    from cytonet.population.runner import PopulationConfig, prepare, run_population
+    from cytonet.population.sampling import load_variation, sample
+
+    cfg = PopulationConfig(scenario=scenario, n=n, variation=load_variation(), batch_size=500, seed=7)
+    prep = prepare(cfg.to_json())
+    built = []
+    for k in range(cfg.n_partitions):  # what kernels="auto" decides for each partition's batch
+        values = sample(prep.varied, prep.method, k * cfg.batch_size, cfg.batch_size, cfg.seed, k)
+        for cm in prep.arms.values():
+            M = rodas.model_arrays(cm)
+            built.append(is_built(M, hill_codes(run_arrays(cm, {p: v for p, v in values.items() if p in cm.parameters})["P"], M[1][4]), LANES))
+    tables, walls = {}, {}
+    with tempfile.TemporaryDirectory() as d:
+        for label, kw in (("1 thread", {"threads": 1}), ("2 threads", {"threads": 2}), ("Dask, 2 workers", {"dask": "local", "workers": 2})):
+            t0 = time.perf_counter()
+            run_population(cfg, f"{d}/{len(tables)}", show_progress=False, **kw)
+            walls[label] = time.perf_counter() - t0
+            tables[label] = (pq.read_table(f"{d}/{len(tables)}/patients").to_pandas()
+                             .sort_values(["patient", "arm"]).reset_index(drop=True))
+    ref = tables["1 thread"]
+    print(f"[{scenario}] {n} patients, seed {cfg.seed}, partitions of {cfg.batch_size}; generated kernels built for every "
+          f"partition's batch: {all(built)}")
+    for label, tab in tables.items():
+        print(f"  {label:<16} {walls[label]:6.1f} s wall, patient table bit-identical to 1 thread: {_bitwise_equal(tab, ref)}")
+
+
 def end_to_end(scenario: str, n: int) -> None:
     res = subprocess.run([sys.executable, __file__, "--scenario", scenario, "--child", str(n)],
                          capture_output=True, text=True, check=True)
@@ -182,7 +232,9 @@ def main() -> None:
     ap.add_argument("--scenario", default="lps-endotoxemia")
     ap.add_argument("--quick", action="store_true", help="skip N = 10^5")
     ap.add_argument("--also", default="", help="comma-separated scenarios also run end to end at N = 10^4")
+    ap.add_argument("--identical", type=int, default=0, help="patients of part 3 (0: skip it)")
     ap.add_argument("--skip-throughput", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--skip-end-to-end", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -194,10 +246,12 @@ def main() -> None:
         t0 = time.perf_counter()
         warm_kernels(scenario)
         print(f"[{scenario}] generated lock-step kernels ready in {time.perf_counter() - t0:.1f} s (written and compiled once, then loaded from the cache)")
-    for n in (10**3, 10**4) if a.quick else (10**3, 10**4, 10**5):
+    for n in () if a.skip_end_to_end else (10**3, 10**4) if a.quick else (10**3, 10**4, 10**5):
         end_to_end(a.scenario, n)
-    for other in filter(None, a.also.split(",")):
+    for other in () if a.skip_end_to_end else filter(None, a.also.split(",")):
         end_to_end(other, 10**4 if a.quick else 10**5)
+    if a.identical:
+        identical(a.scenario, a.identical)
 
 
 if __name__ == "__main__":

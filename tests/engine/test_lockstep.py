@@ -166,6 +166,37 @@ def test_block_kernels_equal_the_scalar_right_hand_side_and_jacobian(make, vary)
         np.testing.assert_allclose(dense, cm.jacobian(X[q], p=P[q]), rtol=1e-12, atol=1e-12)
 
 
+def test_block_lu_solves_w_like_numpy_and_flags_an_unsafe_pivot_per_lane():
+    from cytonet.engine import lockstep, rodas
+
+    cm = compile_model(T.network())
+    S, Q, L, jac_dst = rodas.model_arrays(cm)
+    rng = np.random.default_rng(8)
+    B, n = 6, cm.n_species
+    P = np.tile(cm.p, (B, 1))
+    X = rng.uniform(0.1, 5.0, (B, n))
+    ncode = lockstep.hill_codes(P, Q[4])
+    C = lockstep.block_constants(P, Q, ncode)
+    jv = np.empty((L[2].shape[0], B))
+    scratch = (np.empty((16, B)), np.empty((16, B)), np.empty(B), np.empty(B), np.empty(B))
+    lockstep.jac_block(np.ascontiguousarray(X.T), C, S, ncode, jac_dst, jv, *scratch)
+    perm, row_ptr, col, diag = L[:4]
+    jv[diag[0], -1] = 1e3  # lane B-1: W's first pivot dtg - 1e3 is 0 to rounding
+    dtg = np.array([1e-3, 0.1, 1.0, 10.0, 1e4, 1e3])
+    a, ok = np.empty_like(jv), np.ones(B, bool)
+    lockstep.lu_block(jv, dtg, L, a, np.empty(B), np.empty(B), ok)
+    b = np.ascontiguousarray(rng.normal(size=(n, B)))
+    x = b.copy()
+    lockstep.solve_block(a, L, x, np.empty_like(x))
+    assert ok[:-1].all() and not ok[-1]
+    for q in range(B - 1):
+        J = np.zeros((n, n))
+        for i in range(n):
+            for e in range(row_ptr[i], row_ptr[i + 1]):
+                J[perm[i], perm[col[e]]] = jv[e, q]
+        np.testing.assert_allclose(x[:, q], np.linalg.solve(dtg[q] * np.eye(n) - J, b[:, q]), rtol=1e-9, atol=1e-12)
+
+
 def test_lockstep_progress_per_chunk_and_thread_count_invariance():
     cm = _no_threshold_network()
     rng = np.random.default_rng(5)

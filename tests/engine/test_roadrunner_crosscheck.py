@@ -25,6 +25,7 @@ from cytonet.engine.simulate import simulate
 from cytonet.model.catalog import shipped_models
 from cytonet.model.sbml import reported_states, sbml_string
 from cytonet.model.spec import Bolus, Infusion, ModelSpec, PiecewiseInput
+from copasi_reference import substance_unit
 
 TEST_HOURS = 60.0
 N_TIMES = 146  # a grid that misses the events at whole hours
@@ -34,6 +35,9 @@ DEFAULT_REL = 1e-3  # libroadrunner at its default rtol 1e-6, atol 1e-12, accumu
 DEFAULT_FLOOR = 1e-6
 RR_RTOL, RR_ATOL = 1e-12, 1e-18  # reference runs: rtol, and atol as a fraction of each variable's peak
 CP_RTOL, CP_ATOL = 1e-10, 1e-20  # COPASI scales its absolute tolerance up internally: it must be far below the smallest values read
+#: 16 species in ng and 11 rate-rule states cut from the healthy export, on which COPASI's LSODA stops as imported (ng read
+#: as mol) and runs with the file's unit (docs/copasi/README.md)
+REPRODUCER = Path(__file__).resolve().parents[2] / "docs" / "copasi" / "mass_unit_lsoda.xml"
 
 
 @lru_cache(maxsize=1)
@@ -109,12 +113,9 @@ def copasi_run(sbml: str, t: np.ndarray, names: list[str], tmp: Path) -> np.ndar
     (tmp / "model.xml").write_text(sbml, encoding="utf-8")
     np.save(tmp / "t.npy", t)
     (tmp / "names.json").write_text(json.dumps(names))
-    try:
-        done = subprocess.run([sys.executable, str(Path(__file__).with_name("copasi_reference.py")), str(tmp / "model.xml"),
-                               str(tmp / "t.npy"), str(tmp / "names.json"), str(tmp / "out.npy"), repr(CP_RTOL), repr(CP_ATOL)],
-                              capture_output=True, text=True, timeout=600)
-    except subprocess.TimeoutExpired as err:  # LSODA grinding at hmin on the exports of COPASI_INTEGRATION_FAILS
-        raise AssertionError(f"COPASI did not finish within {err.timeout:g} s") from None
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name("copasi_reference.py")), str(tmp / "model.xml"),
+                           str(tmp / "t.npy"), str(tmp / "names.json"), str(tmp / "out.npy"), repr(CP_RTOL), repr(CP_ATOL)],
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     return np.load(tmp / "out.npy")
 
@@ -134,23 +135,6 @@ DEFAULT_SETTINGS_DRIFT = {
 }
 
 
-#: known defect, open: COPASI 4.48's LSODA stops ("corrector convergence failed repeatedly") on these exports of the network
-#: with the disease modules and the counter-regulators at rtol 1e-10, atol 1e-20. Not round-off in absent species: the rest
-#: states now hold exact zeros (analysis.steady.absent_species) and the failures remain, at times that move with any small
-#: parameter change (1.2 h to 840 h); removing the new IL-18, CXCL9, sIL-2R and sIL-6R sources makes healthy pass, and rtol
-#: 1e-9 passes healthy but not all. With the counter-regulators alone, making the glucocorticoid-receptor brakes inert
-#: (K_GR_nfkb or K_GR_T = 1000) let healthy pass, and so did some values of K_GR_IL10; the export guards every Hill factor
-#: by piecewise(x, x > 0, 0), one LSODAR root function each. hlh fails the same way (t = 357.9 h, step 2.3e-6 h); on a loaded
-#: machine the car-t-crs + tocilizumab export ran past the 600 s limit instead, counted as the same failure.
-#: libroadrunner must still agree on every one of them.
-_COPASI_WHY = ("known defect: COPASI LSODA's corrector fails on the export of the network with the disease modules and the "
-               "counter-regulators (docs/validation.md)")
-COPASI_INTEGRATION_FAILS = {n: _COPASI_WHY for n in (
-    "model/data/reference_network.yaml", "scenario:autoimmune-chronic", "scenario:car-t-crs", "scenario:healthy", "scenario:hlh",
-    "scenario:infection-resolving", "scenario:sepsis-treated", "therapy:car-t-crs+tocilizumab",
-    "therapy:lps-endotoxemia+infliximab", "therapy:hlh+emapalumab")}
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_roadrunner_and_copasi_read_what_cytonet_reports(name, tmp_path):
     spec, start, hours = case(name)
@@ -162,13 +146,7 @@ def test_roadrunner_and_copasi_read_what_cytonet_reports(name, tmp_path):
     sbml = sbml_string(spec, start)
 
     tight = relative_error(ours, roadrunner_run(sbml, t, names, np.abs(ours).max(axis=0)), FLOOR)
-    try:
-        copasi = relative_error(ours, copasi_run(sbml, t, names, tmp_path), FLOOR)
-    except AssertionError:
-        if name not in COPASI_INTEGRATION_FAILS:
-            raise
-        assert tight.max() < REL, f"{name}: roadrunner max rel err {tight.max():.3g}"
-        pytest.xfail(COPASI_INTEGRATION_FAILS[name])
+    copasi = relative_error(ours, copasi_run(sbml, t, names, tmp_path), FLOOR)
     checks = [("roadrunner", tight, REL), ("COPASI", copasi, REL)]
     try:
         default = roadrunner_run(sbml, t, names)
@@ -181,3 +159,18 @@ def test_roadrunner_and_copasi_read_what_cytonet_reports(name, tmp_path):
     for tool, rel, bound in checks:
         i, j = np.unravel_index(rel.argmax(), rel.shape)
         assert rel.max() < bound, f"{name}: {tool} max rel err {rel.max():.3g} in {names[j]} at t = {t[i]:g} h"
+
+
+def test_copasi_reads_the_mass_unit_reproducer_with_the_files_unit(tmp_path):
+    sbml = REPRODUCER.read_text(encoding="utf-8")
+    assert substance_unit(sbml) == "ng"
+    import libsbml
+
+    m = libsbml.readSBMLFromString(sbml).getModel()
+    moved = {x.getSpecies() for r in m.getListOfReactions() for x in [*r.getListOfReactants(), *r.getListOfProducts()]}
+    names = [n for n, (sel, _) in reported_states(sbml).items() if n in moved or not sel.startswith("[")]  # what changes
+    t = np.linspace(0.0, 336.0, 85)
+    peaks = np.abs(roadrunner_run(sbml, t, names)).max(axis=0)
+    reference = roadrunner_run(sbml, t, names, peaks)
+    rel = relative_error(copasi_run(sbml, t, names, tmp_path), reference, FLOOR)
+    assert rel.max() < REL, f"COPASI max rel err {rel.max():.3g} in {names[int(rel.argmax()) % len(names)]}"

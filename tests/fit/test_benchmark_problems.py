@@ -116,3 +116,25 @@ def test_perelson_best_fit_is_the_analytic_optimum() -> None:
     md["noiseParameters"] = sim["noiseParameters"] = sd
     llh = petab.calculate_llh(md, sim, ref.observable_df, ref.parameter_df)
     assert res.llh == pytest.approx(llh, abs=1e-6) and res.llh == pytest.approx(-222.2808, abs=1e-3)
+
+
+def test_a_perelson_start_whose_trial_points_fail_is_not_stopped_as_converged() -> None:
+    """From this start (seed 0, start 39 of benchmarks/multistart.py) fides tries points whose simulation fails; with a
+    zero gradient there it stopped on its gradient criterion at llh -257.91 with |g| 36. It now reaches the optimum."""
+    from cytonet.fit.optimize import optimize_start
+
+    obj, _ = _nominal("Perelson_Science1996")
+    res = optimize_start(obj, np.array([1.5529846414090436, -4.551922746775327, -2.495224301918424]), method="fides")
+    assert res.status == "ok" and "GTOL" not in res.exit
+    assert res.llh == pytest.approx(-222.2808, abs=1e-3) and res.gradient_norm < 1e-4
+
+
+def test_bertozzi_multistart_reaches_the_nominal_llh_that_the_shipped_simulations_confirm() -> None:
+    """Three seeded starts (fides with the Fisher information, sigma estimated) reach -158.8643, the llh at the
+    collection's nominal parameters (whose simulations the collection ships, checked above), and agree."""
+    from cytonet.fit.optimize import ObjectiveSettings, multistart
+
+    _, ev = _nominal("Bertozzi_PNAS2020")
+    ms = multistart(ObjectiveSettings(str(next((ROOT / "Bertozzi_PNAS2020").glob("*.yaml")))), 3, seed=0, workers=1)
+    assert ms.method == "fides" and ms.failed == 0
+    assert ms.best.llh >= ev.llh[0] - 1e-3 and ms.converged >= 2

@@ -141,3 +141,23 @@ def test_starts_on_a_dask_cluster_match_the_serial_ones(tmp_path: Path) -> None:
     a = multistart(s, 2, seed=9, workers=1)
     b = multistart(s, 2, seed=9, workers=2, dask="local")
     assert [r.objective for r in b.starts] == pytest.approx([r.objective for r in a.starts], rel=1e-9)
+
+
+def test_fisher_information_is_the_residual_gauss_newton_matrix_plus_the_noise_term(tmp_path: Path) -> None:
+    """Normal noise. Mean block: J^T J of the weighted residuals of the same problem with sigma fixed at the same values;
+    sigma on a log10 scale: d sigma / d x = sigma ln 10, so its entry is 2 (ln 10)^2 per measurement, and no cross term."""
+    fixed = Objective(load_problem(write_problem(tmp_path / "fixed", expressions=True)))
+    free = Objective(load_problem(write_problem(tmp_path / "free", estimate_sigma=True, expressions=True)))
+    assert fixed.gradient_method == free.gradient_method == "forward sensitivities"
+    x = np.log10([0.25, 0.1, 1.5])
+    xs = np.concatenate([x, np.log10([TRUE["sigma_a"], TRUE["sigma_b"]])])
+    _, J = fixed.residuals_and_jacobian(x)
+    ev, h = fixed.derivatives(x)
+    np.testing.assert_allclose(fixed.fisher(x, ev, h), J.T @ J, rtol=1e-9)
+    ev, h = free.derivatives(xs)
+    I = free.fisher(xs, ev, h)
+    np.testing.assert_allclose(I[:3, :3], J.T @ J, rtol=1e-7)
+    per_sigma = [sum(f.rows.size for f in free.layout.noise_formulas if f.observable == o) for o in ("obs_a", "obs_b")]
+    assert per_sigma == [18, 18]  # two experiments, nine times each
+    np.testing.assert_allclose(np.diag(I)[3:], 2.0 * np.log(10) ** 2 * np.asarray(per_sigma), rtol=1e-8)
+    np.testing.assert_allclose(I[:3, 3:], 0.0, atol=1e-9 * np.abs(I).max())

@@ -35,14 +35,14 @@ def _number(text: str) -> float | None:
 
 
 @lru_cache(maxsize=1)
-def _rows() -> list[dict[str, str]]:
+def rows() -> list[dict[str, str]]:
     with open(SUMMARIES, newline="") as fh:
         return list(csv.DictReader(fh, delimiter="\t"))
 
 
 def summary(observable: str, condition: str, statistic: str | None = None) -> Summary:
     """The one row for (observableId, conditionId[, statistic]); a KeyError names what is missing."""
-    found = [r for r in _rows() if r["observableId"] == observable and r["conditionId"] == condition
+    found = [r for r in rows() if r["observableId"] == observable and r["conditionId"] == condition
              and (statistic is None or r["statistic"] == statistic)]
     if len(found) != 1:
         raise KeyError(f"{len(found)} rows in {SUMMARIES.name} for {observable!r} / {condition!r} / {statistic!r}")

@@ -16,11 +16,11 @@ def fit(
     nominal: Annotated[bool, typer.Option("--nominal", help="only evaluate at the nominal parameters: objective.json, simulations.tsv")] = False,
     starts: Annotated[int, typer.Option("--starts", min=1, help="multistart: number of local optimisations")] = 10,
     seed: Annotated[int, typer.Option("--seed", help="seed of the start points")] = 0,
-    method: Annotated[str, typer.Option("--method", help="auto, ls (SciPy trust-region least squares), fides or lbfgsb")] = "auto",
+    method: Annotated[str, typer.Option("--method", help="auto, ls (SciPy trust-region least squares), fides (Fisher information), fides-bfgs or lbfgsb")] = "auto",
     profile: Annotated[bool, typer.Option("--profile", help="add profile likelihoods, 95 % CIs and non-identifiable parameters")] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, help="processes sharing the starts (1: this process)")] = 2,
     dask: Annotated[str | None, typer.Option("--dask", help="'local' (LocalCluster) or a scheduler 'tcp://HOST:PORT'")] = None,
-    max_iter: Annotated[int, typer.Option("--max-iter", min=1, help="iterations per start")] = 200,
+    max_iter: Annotated[int | None, typer.Option("--max-iter", min=1, help="iterations per start (default: cytonet.fit.optimize.MAX_ITER)")] = None,
     rtol: Annotated[float, typer.Option("--rtol", help="integrator relative tolerance")] = 1e-8,
     atol: Annotated[float, typer.Option("--atol", help="integrator absolute tolerance")] = 1e-12,
     gradient: Annotated[str, typer.Option("--gradient", help="auto (forward sensitivities where the model allows them) or fd (central differences)")] = "auto",
@@ -42,7 +42,9 @@ def fit(
     from cytonet.fit.profile import profiles as compute_profiles
     from cytonet.fit.report import write_report
 
-    ms = multistart(settings, starts, seed, method=method, max_iter=max_iter, workers=workers, dask=dask)  # type: ignore[arg-type]
+    from cytonet.fit.optimize import MAX_ITER
+
+    ms = multistart(settings, starts, seed, method=method, max_iter=max_iter or MAX_ITER, workers=workers, dask=dask)  # type: ignore[arg-type]
     prof = None
     if profile and ms.best.status == "ok":
         prof = compute_profiles(obj, ms.best.x, ms.best.objective, method=ms.method)

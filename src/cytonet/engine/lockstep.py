@@ -289,25 +289,31 @@ def jac_block(X, C, S, ncode, dst, out, fv, dv, g, xp, xn):
 
 @nb.njit(**_J)
 def lu_block(jv, dtg, L, a, lik, big, ok):
-    """a = dtg I - J (``dtg`` one value per lane) factored in place; ``ok[q]`` False where a pivot of lane q is unsafe."""
+    """a = dtg I - J (``dtg`` one value per lane) factored in place; ``ok[q]`` False where a pivot of lane q is unsafe.
+
+    Every pass over a row of lanes costs about the same, whatever it computes, so W and its largest
+    entry are formed in one pass per entry, and the pivot and growth tests after the elimination in
+    another (the same values as separate passes: max and ``&`` do not depend on the order).
+    """
     perm, row_ptr, col, diag, l_pos, l_piv, op_ptr, op_src, op_dst = L
     nnz, B = a.shape
+    is_diag = np.zeros(nnz, np.bool_)
+    for i in range(diag.shape[0]):
+        is_diag[diag[i]] = True
     for q in range(B):
         big[q] = 0.0
         ok[q] = True
     for e in range(nnz):
         ae = a[e]
         je = jv[e]
-        for q in range(B):
-            ae[q] = -je[q]
-    for i in range(diag.shape[0]):
-        ad = a[diag[i]]
-        for q in range(B):
-            ad[q] += dtg[q]
-    for e in range(nnz):
-        ae = a[e]
-        for q in range(B):
-            big[q] = max(big[q], abs(ae[q]))
+        if is_diag[e]:
+            for q in range(B):
+                ae[q] = -je[q] + dtg[q]
+                big[q] = max(big[q], abs(ae[q]))
+        else:
+            for q in range(B):
+                ae[q] = -je[q]
+                big[q] = max(big[q], abs(ae[q]))
     for k in range(l_pos.shape[0]):
         d = a[l_piv[k]]
         lrow = a[l_pos[k]]
@@ -319,14 +325,14 @@ def lu_block(jv, dtg, L, a, lik, big, ok):
             sr = a[op_src[o]]
             for q in range(B):
                 dr[q] -= lik[q] * sr[q]
-    for i in range(diag.shape[0]):  # tiny pivots and element growth, per lane (NaN fails both)
-        d = a[diag[i]]
-        for q in range(B):
-            ok[q] &= abs(d[q]) > PIVOT_TOL * big[q]
-    for e in range(nnz):
+    for e in range(nnz):  # tiny pivots and element growth, per lane (NaN fails both)
         ae = a[e]
-        for q in range(B):
-            ok[q] &= abs(ae[q]) < GROWTH_MAX * big[q]
+        if is_diag[e]:
+            for q in range(B):
+                ok[q] &= (abs(ae[q]) > PIVOT_TOL * big[q]) & (abs(ae[q]) < GROWTH_MAX * big[q])
+        else:
+            for q in range(B):
+                ok[q] &= abs(ae[q]) < GROWTH_MAX * big[q]
 
 
 @nb.njit(**_J)

@@ -38,6 +38,20 @@ STEADY_HORIZONS = (1e4, MAX_HORIZON_H)
 GRADIENTS = ("auto", "fd")
 
 
+def differences(rows: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Derivatives (n, ...) from rows (2n + 1, ...) at x, x + h_j e_j, x - h_j e_j: central differences, or one-sided
+    from x where one neighbour is not finite (a linearised simulation stepping below zero on a log scale, next to
+    a finite centre); NaN where both are not. Never 0 for a missing neighbour, which would fake a stationary point."""
+    n = h.size
+    c, up, down = rows[0], rows[1:n + 1], rows[n + 1:]
+    hb = h.reshape(n, *([1] * (rows.ndim - 1)))
+    with np.errstate(invalid="ignore"):
+        central = (up - down) / (2 * hb)
+        forward, backward = (up - c) / hb, (c - down) / hb
+    ok_up, ok_down = np.isfinite(up), np.isfinite(down)
+    return np.where(ok_up & ok_down, central, np.where(ok_up, forward, np.where(ok_down, backward, np.nan)))
+
+
 @dataclass
 class Evaluation:
     """Objective parts for each of k parameter vectors (rows)."""
@@ -318,6 +332,11 @@ class Objective:
             valid = np.all(np.isfinite(nllh), axis=1) & np.all(sigma > 0, axis=1)
         return np.where(valid, llh, np.nan), np.sum(r**2, axis=1), r
 
+    @property
+    def normal_noise(self) -> bool:
+        """True when every measurement has normal noise (:meth:`fisher` applies)."""
+        return bool(np.all(self.layout.distribution == 0))
+
     # -- what optimisers call ------------------------------------------------------------
     def __call__(self, x: np.ndarray) -> float:
         return float(self.evaluate(np.asarray(x, float)[None, :]).objective[0])
@@ -363,11 +382,28 @@ class Objective:
         ev, h = self.derivatives(x)
         f = ev.objective
         n = self.n
-        return float(f[0]), (f[1:n + 1] - f[n + 1:]) / (2 * h)
+        return float(f[0]), differences(f, h)
+
+    def fisher(self, x: np.ndarray, ev: Evaluation, h: np.ndarray) -> np.ndarray:
+        """Fisher information (n, n) of normal noise at x from ``derivatives(x)``' rows ``ev`` and steps ``h``: for every
+        measurement with mean h(y) and noise sigma on its transformation, I = (d h(y)/dx)^T (d h(y)/dx) / sigma^2
+        + 2 (d sigma/dx)^T (d sigma/dx) / sigma^2; with sigma fixed it is the Gauss-Newton matrix J^T J of the
+        weighted residuals. Objective priors add their own curvature (a central second difference)."""
+        n = self.n
+        s0 = ev.sigma[0]
+        mean = ev.residuals * ev.sigma  # h(y) - h(m): its derivative is that of h(y)
+        J_mean = differences(mean, h).T / s0[:, None]
+        J_sigma = differences(ev.sigma, h).T / s0[:, None]
+        I = J_mean.T @ J_mean + 2.0 * J_sigma.T @ J_sigma
+        for j, pr in self.priors:
+            d = 1e-4 * max(1.0, abs(x[j]))
+            f = np.asarray(pr.neglogprior(np.array([x[j] - d, x[j], x[j] + d]), x_scaled=True), float)
+            I[j, j] += max((f[0] - 2 * f[1] + f[2]) / d**2, 0.0)
+        return np.nan_to_num(I, nan=0.0, posinf=0.0, neginf=0.0)
 
     def residuals_and_jacobian(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Weighted residuals r (n_measurements,) and dr/dx (see :meth:`derivatives`)."""
         ev, h = self.derivatives(x)
         n = self.n
         r = ev.residuals
-        return r[0], (r[1:n + 1] - r[n + 1:]).T / (2 * h)
+        return r[0], differences(r, h).T

@@ -5,12 +5,14 @@ Optimisers (``method``):
 - ``ls``: SciPy's trust-region reflective least squares on the weighted residuals with their
   Jacobian (Gauss-Newton model), for problems where that is the same problem (normal noise, fixed
   sigma, no priors: :attr:`Objective.least_squares`).
-- ``fides``: the fides trust-region optimiser with the Gauss-Newton Hessian ``J^T J`` where the
-  problem is least squares, BFGS updates otherwise.
+- ``fides``: the fides trust-region optimiser with the Fisher information as its Hessian where all
+  noise is normal (:meth:`Objective.fisher`: the Gauss-Newton matrix ``J^T J`` for least-squares
+  problems, plus the noise parameters' term where sigma is estimated), BFGS updates otherwise.
+- ``fides-bfgs``: fides with BFGS updates.
 - ``lbfgsb``: SciPy's L-BFGS-B on the objective and its gradient.
 
-``auto`` takes ``ls`` for least-squares problems and ``fides`` (BFGS) otherwise; benchmarks/fit.py
-compares them. A start drawn from the initialisation priors whose objective or gradient is not
+``auto`` takes ``ls`` for least-squares problems and ``fides`` otherwise; benchmarks/fit.py and
+benchmarks/multistart.py compare them. A start drawn from the initialisation priors whose objective or gradient is not
 finite at its initial point (an integration failure, or a simulation at or below zero on a log
 scale, as at extreme random parameters) is redrawn from the same priors, up to ``REDRAWS`` times
 with seeds derived from (seed, start, attempt) (pyPESTO's checked start points); the number of
@@ -31,15 +33,19 @@ from typing import Literal
 import numpy as np
 
 from cytonet.errors import CytonetError
-from cytonet.fit.objective import Objective
+from cytonet.fit.objective import Objective, differences
 from cytonet.fit.problem import PetabError, PetabProblem, load_problem
 
-Method = Literal["auto", "ls", "fides", "lbfgsb"]
-METHODS = ("auto", "ls", "fides", "lbfgsb")
+Method = Literal["auto", "ls", "fides", "fides-bfgs", "lbfgsb"]
+METHODS = ("auto", "ls", "fides", "fides-bfgs", "lbfgsb")
 #: starts within this objective distance of the best count as converged to it
 CONVERGED_WITHIN = 0.1
 #: a sampled start not finite at its initial point is redrawn this many times at most
 REDRAWS = 20
+#: optimiser iterations per start (SciPy least squares: residual evaluations; fides, L-BFGS-B: iterations)
+MAX_ITER = 1000
+#: a parameter this close to a bound, relative to the box's width, is at it (optimisers stop a hair inside)
+AT_BOUND = 1e-6
 #: a start whose last point fails to simulate reports the best of this many lowest visited points that simulates
 BACKTRACK = 10
 
@@ -60,6 +66,9 @@ class StartResult:
     status: str  # 'ok' | 'failed'
     message: str = ""
     redraws: int = 0  # start points drawn again because the objective was not finite at the earlier ones
+    iterations: int = 0  # the optimiser's iterations
+    exit: str = ""  # why the optimiser stopped, in its own words
+    gradient_norm: float = float("nan")  # max |gradient| at the end over the free parameters not held by a bound
 
 
 @dataclass
@@ -122,23 +131,24 @@ class _Counted:
     def value_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         f, g = self.obj.value_and_gradient(self.clip(x))
         self._seen(self.clip(x), f)
-        if not np.isfinite(f):
+        if not (np.isfinite(f) and np.all(np.isfinite(g))):  # a point whose gradient is undefined counts as failed
             return np.inf, np.zeros_like(x)
-        return f, np.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
+        return f, g
 
-    def value_grad_gn(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """(0.5 sum r^2 + const, J^T r, J^T J) for least-squares problems, fides' (f, g, H) signature."""
-        ev, h = self.obj.derivatives(self.clip(x))
+    def value_grad_fisher(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """(objective, gradient, Fisher information), fides' (f, g, H) signature; J^T J for least-squares problems."""
+        x = self.clip(x)
+        ev, h = self.obj.derivatives(x)
         n = self.obj.n
-        self._seen(self.clip(x), float(ev.objective[0]))
-        if not ev.ok[0]:
+        f = float(ev.objective[0])
+        self._seen(x, f)
+        g = differences(ev.objective, h)
+        if not (np.isfinite(f) and np.all(np.isfinite(g))):  # a point whose gradient is undefined counts as failed
             return np.inf, np.zeros(n), np.eye(n)
-        r = ev.residuals[0]
-        J = np.nan_to_num((ev.residuals[1:n + 1] - ev.residuals[n + 1:]).T / (2 * h))
-        return float(ev.objective[0]), J.T @ r, J.T @ J
+        return f, g, self.obj.fisher(x, ev, h)
 
 
-def optimize_start(obj: Objective, x0: np.ndarray, *, method: str = "auto", max_iter: int = 200, start: int = 0,
+def optimize_start(obj: Objective, x0: np.ndarray, *, method: str = "auto", max_iter: int = MAX_ITER, start: int = 0,
                    fixed: dict[int, float] | None = None, redraw: Callable[[int], np.ndarray] | None = None) -> StartResult:
     """Minimise the objective from ``x0`` (parameter scale); ``fixed`` holds some positions at given values (profiles).
 
@@ -169,7 +179,7 @@ def optimize_start(obj: Objective, x0: np.ndarray, *, method: str = "auto", max_
     if reason:
         return failed(reason + (f" (after {redraws} redrawn start points)" if redraws else ""), redraws)
     try:
-        z = _run(m, c, full, free, x0[free], lb[free], ub[free], max_iter) if free.size else x0[free]
+        z, iterations, stop = _run(m, c, full, free, x0[free], lb[free], ub[free], max_iter) if free.size else (x0[free], 0, "")
     except Exception as err:  # noqa: BLE001 - one start's failure (cytonet's or the optimiser's) is recorded, never fatal
         return failed(f"{type(err).__name__}: {err}", redraws)
     x = c.clip(full(z))
@@ -183,8 +193,23 @@ def optimize_start(obj: Objective, x0: np.ndarray, *, method: str = "auto", max_
                 x, message = y, f"the optimiser's last point failed ({last}); reported: the best visited point that simulates"
                 break
     status = "ok" if ev.ok[0] else "failed"
+    gnorm = projected_gradient_norm(obj, x, free) if ev.ok[0] and free.size else float("nan")
     return StartResult(start, x0.tolist(), x.tolist(), float(ev.objective[0]), float(ev.llh[0]), float(ev.chi2[0]),
-                       obj.n_evaluations - n0, time.perf_counter() - t0, m, status, message, redraws)
+                       obj.n_evaluations - n0, time.perf_counter() - t0, m, status, message, redraws, iterations, stop, gnorm)
+
+
+def projected_gradient_norm(obj: Objective, x: np.ndarray, free: np.ndarray) -> float:
+    """max |d objective / d x_j| over the free j, where a component pointing out of the box at its bound (within
+    ``AT_BOUND`` of the box's width) counts 0 (first-order optimality of a bound-constrained minimum: 0 there)."""
+    lb, ub = obj.bounds
+    try:
+        _, g = obj.value_and_gradient(x)
+    except CytonetError:
+        return float("nan")
+    near = AT_BOUND * (ub - lb)
+    held = ((x <= lb + near) & (g > 0)) | ((x >= ub - near) & (g < 0))
+    g = np.where(held, 0.0, g)[free]
+    return float(np.max(np.abs(g))) if np.all(np.isfinite(g)) else float("nan")
 
 
 def _not_finite_at(obj: Objective, x: np.ndarray, free: np.ndarray) -> str:
@@ -199,45 +224,49 @@ def _not_finite_at(obj: Objective, x: np.ndarray, free: np.ndarray) -> str:
         if not e.ok[0]:
             return f"objective not finite at the start: {e.error[0]}"
     n = obj.n
-    g = (ev.objective[1:n + 1] - ev.objective[n + 1:]) / (2 * h)
+    g = differences(ev.objective, h)
     if not np.all(np.isfinite(g[free])):
         return "gradient not finite at the start (a neighbouring point failed: " + next(e for e in ev.error if e) + ")"
     return ""
 
 
 def _run(m: str, c: _Counted, full: Callable[[np.ndarray], np.ndarray], free: np.ndarray, z0: np.ndarray,
-         lb: np.ndarray, ub: np.ndarray, max_iter: int) -> np.ndarray:
+         lb: np.ndarray, ub: np.ndarray, max_iter: int) -> tuple[np.ndarray, int, str]:
+    """The optimiser's end point, its iterations and why it stopped."""
     from scipy.optimize import least_squares, minimize
 
     if m == "ls":
         res = least_squares(lambda z: c.residuals(full(z)), z0, jac=lambda z: c.jacobian(full(z))[:, free],
                             bounds=(lb, ub), method="trf", x_scale="jac", max_nfev=max_iter, xtol=1e-10, ftol=1e-10, gtol=1e-8)
-        return res.x
+        return res.x, int(res.njev), f"{res.message} (status {res.status}; {res.nfev} residual, {res.njev} Jacobian evaluations)"
     if m == "lbfgsb":
         def fg(z: np.ndarray) -> tuple[float, np.ndarray]:
             f, g = c.value_grad(full(z))
             return f, g[free]
 
         res = minimize(fg, z0, jac=True, method="L-BFGS-B", bounds=list(zip(lb, ub)), options={"maxiter": max_iter})
-        return res.x
+        return res.x, int(res.nit), f"{res.message} ({res.nfev} evaluations)"
     import logging
 
     import fides
 
-    if c.obj.least_squares:
+    # a failed trial point gives fides a NaN gradient: fides tests its gradient-norm criterion on every trial point,
+    # rejected ones too, so a zero there would stop the start as converged (seen on Perelson: exit GTOL at |g| 37)
+    if m == "fides" and c.obj.normal_noise:
         def fun(z: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-            f, g, H = c.value_grad_gn(full(z))
-            return f, g[free], H[np.ix_(free, free)]
+            f, g, H = c.value_grad_fisher(full(z))
+            nan = np.nan if not np.isfinite(f) else 0.0
+            return f, g[free] + nan, H[np.ix_(free, free)]
         update = None
     else:
         def fun(z: np.ndarray) -> tuple[float, np.ndarray]:  # type: ignore[misc]
             f, g = c.value_grad(full(z))
-            return f, g[free]
+            return f, g[free] + (np.nan if not np.isfinite(f) else 0.0)
         update = fides.BFGS()
     opt = fides.Optimizer(fun, ub=ub, lb=lb, verbose=logging.WARNING, hessian_update=update,
                           options={fides.Options.MAXITER: max_iter, fides.Options.FATOL: 1e-8, fides.Options.FRTOL: 1e-10})
     opt.minimize(z0)
-    return opt.x_min
+    return opt.x_min, int(opt.iteration), str(opt.exitflag)
 
 
 # -- multistart -------------------------------------------------------------------------------
@@ -286,7 +315,7 @@ def _start_task(key: str, x0: list[float], method: str, max_iter: int, start: in
     return optimize_start(obj, np.asarray(x0), method=method, max_iter=max_iter, start=start, redraw=redraws_of(obj, seed, start))
 
 
-def multistart(settings: ObjectiveSettings, starts: int, seed: int = 0, *, method: Method = "auto", max_iter: int = 200,
+def multistart(settings: ObjectiveSettings, starts: int, seed: int = 0, *, method: Method = "auto", max_iter: int = MAX_ITER,
                workers: int = 2, dask: str | None = None, x0: np.ndarray | None = None,
                progress: Callable[[StartResult], None] | None = None) -> MultistartResult:
     """Fit from ``starts`` points drawn from the initialisation priors (seeded), in parallel.

@@ -97,11 +97,12 @@ def write_fit(obj: Objective, ms: MultistartResult, out: Path, profiles: list[Pr
     _json(out / "summary.json", summary)
     _tsv(out / "parameters.tsv", parameter_table(obj, np.asarray(best.x), profiles))
     starts = pd.DataFrame([{"start": s.start, "status": s.status, "objective": s.objective, "llh": s.llh, "chi2": s.chi2,
-                            "evaluations": s.evaluations, "seconds": round(s.seconds, 3), "message": s.message,
+                            "evaluations": s.evaluations, "seconds": round(s.seconds, 3), "iterations": s.iterations,
+                            "exit": s.exit, "gradient_norm": s.gradient_norm, "message": s.message,
                             **{f"x0_{p}": v for p, v in zip(ms.parameter_ids, s.x0)},
                             **{f"x_{p}": v for p, v in zip(ms.parameter_ids, s.x)}} for s in ms.starts])
     _tsv(out / "starts.tsv", starts)
     _json(out / "starts.json", [{**s.__dict__, "objective": _finite(s.objective), "llh": _finite(s.llh),
-                                  "chi2": _finite(s.chi2)} for s in ms.starts])
+                                  "chi2": _finite(s.chi2), "gradient_norm": _finite(s.gradient_norm)} for s in ms.starts])
     summary["best_fit"] = nominal
     return summary

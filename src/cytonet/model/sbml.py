@@ -36,6 +36,8 @@ reports, at the same times, from the same start state. The encoding:
 - Threshold events trigger on ``x >= c`` (rising) or ``x <= c`` (falling), persistent, with
   ``initialValue=true`` (a condition already true at t = 0 does not fire).
 - Observables are assignment rules on non-constant parameters.
+- A mass substance unit (ng) is kept, with a model note for COPASI users: COPASI 4.48's SBML import
+  replaces it by mol, which makes its integrators stop on the reference network (docs/validation.md).
 """
 
 from __future__ import annotations
@@ -71,6 +73,11 @@ _TOKEN = re.compile(r"\s*(\d+(?:\.\d+)?|mmHg|[A-Za-zµμ%]+|[*/^()-])")
 _SUBSTANCE_KINDS = ("gram", "mole", "item")
 _SI_PREFIX = {-15: "f", -12: "p", -9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G"}
 _SYMBOL = {"gram": "g", "mole": "mol", "item": "item", "litre": "L"}
+#: Model notes where the substance unit is a mass: COPASI 4.48's SBML import replaces it by mol.
+_COPASI_MASS_NOTE = ("The substance unit is {unit}. COPASI 4.48 imports it as mol (warning SBML (66): it takes no mass as "
+                     "quantity unit), so every {unit} becomes 6.02e23 particles in the state it integrates, and next to the "
+                     "rate-rule states that scaling can stop its LSODA and RADAU5. In COPASI, set the model's quantity unit "
+                     "to {unit}, keeping concentrations, before simulating.")
 #: libsbml's warning that a formula with undeclared units cannot be fully checked.
 UNCHECKABLE_UNITS = 99505
 
@@ -280,6 +287,8 @@ class _Writer:
             extent_dim = next(substance[sid] for sid in matter if substance[sid].key() == extent)
             m.setExtentUnits(self.dim_unit(extent_dim))
             m.setSubstanceUnits(self.dim_unit(extent_dim))
+            if extent_dim.powers == (("gram", 1),):
+                self.ok(m.setNotes(self._notes(_COPASI_MASS_NOTE.format(unit=extent_dim.label()))), "model notes")
             for sid in matter:
                 c = compartments[comp_of[sid]]
                 view = extent_dim * conc[sid].inverse()  # the volume unit that makes this species' substance the extent

@@ -45,9 +45,16 @@ class _Kernels:
         Q = cm.parameter_arrays()
         self.ncode = lockstep.hill_codes(P, Q[4])
         self.C = lockstep.block_constants(np.ascontiguousarray(P, dtype=float), Q, self.ncode)
+        self._rows: np.ndarray | None = None
+        self._C: tuple[np.ndarray, ...] = self.C
 
     def _block(self, X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...], int]:
-        return np.ascontiguousarray(X.T), tuple(np.ascontiguousarray(c[:, rows]) for c in self.C), rows.size
+        """The block of states ``X`` and the constants of patients ``rows``; the constants of the last ``rows`` object
+        are kept, so the evaluations of one Newton iteration copy them once (the copies cost 10x the kernels)."""
+        if rows is not self._rows:
+            whole = rows.size == self.C[0].shape[1] and np.array_equal(rows, np.arange(rows.size))
+            self._rows, self._C = rows, self.C if whole else tuple(np.ascontiguousarray(c[:, rows]) for c in self.C)
+        return np.ascontiguousarray(X.T), self._C, rows.size
 
     def f(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
         from cytonet.engine.lockstep import rhs_block
@@ -112,14 +119,16 @@ def newton(k: _Kernels, X0: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, n
         active, F, res = active[keep], F[keep], res[keep]
         if active.size == 0:
             break
-        dx = k.newton_step(X[active], F, rows[active])
+        these = rows[active]  # one object per iteration: its constants are copied once
+        dx = k.newton_step(X[active], F, these)
         lam = np.ones(active.size)
         pending = np.ones(active.size, bool)
         Xa, Fa, ra = X[active].copy(), F.copy(), res.copy()
         for _halving in range(12):  # backtrack each patient until its residual drops
             idx = np.flatnonzero(pending)
-            trial = X[active[idx]] + lam[idx, None] * dx[idx]
-            Ft = k.f(trial, rows[active[idx]])
+            trial = X[active] + lam[:, None] * dx  # every active patient (lanes are independent), the pending ones kept
+            Ft = k.f(trial, these)[idx]
+            trial = trial[idx]
             rt = _scaled(Ft, trial)
             good = np.isfinite(rt) & (rt < res[idx])
             Xa[idx[good]], Fa[idx[good]], ra[idx[good]] = trial[good], Ft[good], rt[good]

@@ -1,0 +1,114 @@
+"""CRS after CD19 CAR-T by grade: a small car-t-crs virtual population against published grade fractions, the
+direction of the cytokine contrast between severe and milder CRS, and the timing of CRS onset.
+
+Every published number is read from ``data/inflammatory_syndromes/summaries.tsv`` (each row has its source), so
+the test re-measures itself when the network changes. ASTCT grades as :func:`cytonet.analysis.clinical.crs_grade`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cytonet.population.runner import PopulationConfig, run_population
+from cytonet.population.sampling import load_variation
+from cytonet.population.summary import wilson
+from cytonet.scenarios import simulate_scenario
+from cytonet.store import runs as store
+
+from clinical_data import rows, summary
+
+#: small, fixed population: about 13 s on one core; enough to tell 12 % severe from 97 %
+N, SEED = 60, 1
+#: "severe" CRS in this test is ASTCT grade >= 4; an assumption (the abstracts read do not define severe)
+SEVERE_GRADE = 4
+
+
+@pytest.fixture(scope="module")
+def patients(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
+    out = Path(tmp_path_factory.mktemp("crs")) / "pop"
+    cfg = PopulationConfig(scenario="car-t-crs", n=N, variation=load_variation(), seed=SEED, batch_size=N)
+    run_population(cfg, out, show_progress=False, workers=1)
+    p = store.connect(out).execute("SELECT * FROM patients ORDER BY patient").fetchnumpy()
+    ok = p["crs_grade"] >= 0
+    assert ok.sum() >= 0.9 * N, f"{N - ok.sum()} of {N} patients failed to simulate"
+    return {k: np.asarray(v)[ok] for k, v in p.items()}
+
+
+def _hay(quantity_starts: str) -> str:
+    return next(r["value"] for r in rows() if r["conditionId"] == "crs_adults_cd19" and r["quantity"].startswith(quantity_starts))
+
+
+def hay_grade_fractions() -> dict[int, float]:
+    """Grade 1..5 fractions of Hay et al. 2017 (one row: 'f1 / f2 / f3 / f4 / f5')."""
+    return {g: float(f) for g, f in enumerate(_hay("CRS grade 1").split("/"), start=1)}
+
+
+def _fraction_check(grades: np.ndarray, published: float, at_least: int) -> tuple[bool, str]:
+    k = int((grades >= at_least).sum())
+    ci = wilson(k, len(grades))
+    inside = ci.low <= published <= ci.high
+    return inside, f"grade >= {at_least}: simulated {ci.estimate:.2f} ({ci.low:.2f}-{ci.high:.2f}, n={len(grades)}) vs Hay 2017 {published:.3f}"
+
+
+@pytest.mark.xfail(strict=True, reason="CRS of any grade in 0.97 of 59 virtual patients (Wilson 0.88-0.99) vs 0.70 in Hay 2017 "
+                   "(133 adults): the default variation keeps one tumour burden and one CAR-T dose, the two independent "
+                   "predictors Hay 2017 name; measured on car-t-crs, default variation, n=60, seed 1")
+def test_any_grade_crs_fraction_matches_hay_2017(patients: dict[str, np.ndarray]) -> None:
+    inside, msg = _fraction_check(patients["crs_grade"], float(_hay("CRS after CD19 CAR-T, any grade")), 1)
+    assert inside, msg
+
+
+@pytest.mark.xfail(strict=True, reason="grade >= 3 in 0.97 of 59 virtual patients (Wilson 0.88-0.99) vs 0.121 in Hay 2017 "
+                   "(133 adults): 58 of 59 reach grade-3 hypotension (MAP nadir median 55 mmHg, below 65 in 98 %; SpO2 stays above 90 %); measured on "
+                   "car-t-crs, default variation, n=60, seed 1")
+def test_severe_crs_fraction_matches_hay_2017(patients: dict[str, np.ndarray]) -> None:
+    f = hay_grade_fractions()
+    inside, msg = _fraction_check(patients["crs_grade"], f[3] + f[4] + f[5], 3)
+    assert inside, msg
+
+
+@pytest.mark.parametrize("cytokine, observable, condition", [("IL6", "IL6_total", "crs_ctl019"),
+                                                              ("IFNG", "IFNG", "crs_ctl019"),
+                                                              ("IL6", "IL6_total", "crs_cd19_28z_children")])
+def test_severe_crs_has_higher_cytokine_peaks_than_milder_crs(patients: dict[str, np.ndarray], cytokine: str,
+                                                              observable: str, condition: str) -> None:
+    """Teachey et al. 2016 (peak in the first month) and Lee et al. 2015 (maximum fold change): IL-6 and IFN-γ are higher
+    in severe CRS. Compared here: median peak of grade >= 4 against grade <= 3 (free IL-6, as the population stores it)."""
+    ref = next(r for r in rows() if r["observableId"] == observable and r["conditionId"] == condition)
+    assert ref["value"] == "higher"
+    g = patients["crs_grade"]
+    severe, milder = patients[f"peak_{cytokine}"][g >= SEVERE_GRADE], patients[f"peak_{cytokine}"][g < SEVERE_GRADE]
+    assert len(severe) >= 5 and len(milder) >= 5, (len(severe), len(milder))
+    ratio = float(np.median(severe) / np.median(milder))
+    assert ratio > 1.0, f"{cytokine}: median peak severe / milder = {ratio:.2f} (published: {ref['value']})"
+
+
+@pytest.fixture(scope="module")
+def fever() -> tuple[np.ndarray, np.ndarray]:
+    """The default car-t-crs patient: time (h) and whether the body temperature is >= 38 °C (fever starts ASTCT CRS)."""
+    ds = simulate_scenario("car-t-crs")
+    return ds.time.values, ds["state"].sel(species="TEMP").values >= 38.0
+
+
+def test_crs_onset_is_near_the_published_median_day(fever: tuple[np.ndarray, np.ndarray]) -> None:
+    """JULIET (tisagenlecleucel): median CRS onset 3 days after infusion. The default car-t-crs patient's first fever
+    falls within one day of it: the onset is reported in whole days."""
+    median_days = summary("TEMP", "crs_juliet", "median").value
+    t, febrile = fever
+    assert febrile.any()
+    onset_h = float(t[np.argmax(febrile)])
+    assert abs(onset_h - 24 * median_days) <= 24, f"onset {onset_h:.0f} h vs published median {median_days:g} d"
+
+
+def test_crs_lasts_as_long_as_published(fever: tuple[np.ndarray, np.ndarray]) -> None:
+    """JULIET: CRS lasts a median 7 days (range 2-30). The default patient's fever, first to last febrile hour, lasts
+    within the range and within one day of the median; it has ended before the horizon."""
+    ref = summary("TEMP", "crs_juliet", "median (range)")
+    t, febrile = fever
+    first, last = float(t[np.argmax(febrile)]), float(t[len(t) - 1 - np.argmax(febrile[::-1])])
+    assert last < t[-1], "still febrile at the end of the horizon"
+    days = (last - first) / 24
+    assert ref.low <= days <= ref.high and abs(days - ref.value) <= 1, f"{days:.1f} d vs {ref.value:g} ({ref.low:g}-{ref.high:g}) d"
