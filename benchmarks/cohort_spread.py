@@ -21,7 +21,6 @@ It writes ``docs/validation_cohort_spread.png``. Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 import tempfile
@@ -34,19 +33,15 @@ ROOT = Path(__file__).resolve().parents[1]
 TABLE = ROOT / "data/lps_human/cohort_spreads.tsv"
 FITTED = ROOT / "data/lps_human/calibration/population_variation.yaml"
 FIGURE = ROOT / "docs/validation_cohort_spread.png"
-DOSES = {"lps_1ngkg": 1.0, "lps_2ngkg": 2.0, "healthy": 1.0}
 #: the one variation group and the one readout of the fit
 FIT_GROUP, FIT_ROW = "K_*", "CRP-peak-lps_1ngkg-n193"
 FIT_GRID = np.round(np.arange(0.20, 0.601, 0.05), 2)
 
 
 def rows() -> list[dict[str, str]]:
-    with open(TABLE, newline="") as fh:
-        return list(csv.DictReader(fh, delimiter="\t"))
+    from cytonet.population.cohort import read_spread_rows
 
-
-def row_id(row: dict[str, str]) -> str:
-    return f"{row['observableId']}-{row['measure']}-{row['conditionId']}-n{row['n']}"
+    return read_spread_rows(TABLE)
 
 
 def with_group_cv(vf, group: str, cv: float, note: str | None = None):
@@ -72,14 +67,14 @@ def simulate(vf, n: int, seed: int, work: Path, doses=(1.0, 2.0)) -> dict:
 
 
 def comparisons(sims: dict) -> dict:
-    from cytonet.population.cohort import compare
+    from cytonet.population.cohort import CONDITION_DOSE, compare, row_id
 
-    return {row_id(r): (r, compare(r, sims[DOSES[r["conditionId"]]])) for r in rows()}
+    return {row_id(r): (r, compare(r, sims[CONDITION_DOSE[r["conditionId"]]])) for r in rows()}
 
 
 def fit(n: int, seed: int, work: Path) -> tuple[float, float, float, list]:
     """Scan the K_* CV; the estimate and the 95 % interval of the fitted CV, and the scan."""
-    from cytonet.population.cohort import cohort_interval, readout_values, simulated_statistic, spread_from_row
+    from cytonet.population.cohort import cohort_interval, readout_values, row_id, simulated_statistic, spread_from_row
     from cytonet.population.sampling import load_variation
 
     row = next(r for r in rows() if row_id(r) == FIT_ROW)

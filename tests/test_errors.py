@@ -1,4 +1,4 @@
-from cytonet.errors import UnknownEntityError, close_matches
+from cytonet.errors import UnknownEntityError, close_matches, did_you_mean
 
 
 def test_unknown_entity_message_suggests_close_matches() -> None:
@@ -8,3 +8,9 @@ def test_unknown_entity_message_suggests_close_matches() -> None:
 
 def test_no_suggestion_when_nothing_is_close() -> None:
     assert close_matches("xyz", ["IL-6", "TNF"]) == []
+
+
+def test_did_you_mean_names_the_close_matches_or_falls_back() -> None:
+    assert did_you_mean("IL-66", ["IL-6", "TNF"]) == "; did you mean IL-6?"
+    assert did_you_mean("xyz", ["IL-6", "TNF"]) == ""
+    assert did_you_mean("xyz", ["IL-6", "TNF"], "; use a species id") == "; use a species id"

@@ -74,3 +74,9 @@ def close_matches(name: str, candidates: Iterable[str], n: int = 3, cutoff: floa
     lower = {c.lower(): c for c in cands}
     hits = difflib.get_close_matches(name.lower(), list(lower), n=n, cutoff=cutoff)
     return [lower[h] for h in hits]
+
+
+def did_you_mean(name: str, candidates: Iterable[str], otherwise: str = "") -> str:
+    """A message's tail naming the close matches of ``name``: "; did you mean A or B?", else ``otherwise``."""
+    sugg = close_matches(name, candidates)
+    return f"; did you mean {' or '.join(sugg)}?" if sugg else otherwise

@@ -22,27 +22,15 @@ import pytest
 
 from cytonet.errors import InputError
 from cytonet.population.cohort import (
-    CohortSpread, SimulatedCohort, SpreadKind, cohort_interval, compare, population_statistic, readout_values, sample_statistic,
-    simulate_cohort, spread_from_row,
+    CONDITION_DOSE, CohortSpread, SimulatedCohort, SpreadKind, cohort_interval, compare, population_statistic, read_spread_rows,
+    readout_values, row_id, sample_statistic, simulate_cohort, spread_from_row,
 )
 from cytonet.population.sampling import load_variation
 
 TABLE = Path(__file__).resolve().parents[2] / "data" / "lps_human" / "cohort_spreads.tsv"
 FITTED = TABLE.parent / "calibration" / "population_variation.yaml"
 FIT_ROW = "CRP-peak-lps_1ngkg-n193"
-DOSES = {"lps_1ngkg": 1.0, "lps_2ngkg": 2.0}
-#: the population of a "healthy" (resting) row: the 1 ng/kg run, whose t = 0 is the rest state
-REST_DOSE = 1.0
 N_PATIENTS, SEED = 400, 0
-
-
-def _rows() -> list[dict[str, str]]:
-    with open(TABLE, newline="") as fh:
-        return list(csv.DictReader(fh, delimiter="\t"))
-
-
-def _id(row: dict[str, str]) -> str:
-    return f"{row['observableId']}-{row['measure']}-{row['conditionId']}-n{row['n']}"
 
 
 #: measured with the shipped variation (seed 0, 400 patients; 387 with a rest state): the gap is the
@@ -59,9 +47,9 @@ OUTSIDE = {
 def _params() -> list:
     out = []
     for variation in ("default", "fitted"):
-        for row in _rows():
-            rid = f"{variation}-{_id(row)}"
-            if variation == "fitted" and _id(row) == FIT_ROW:
+        for row in read_spread_rows(TABLE):
+            rid = f"{variation}-{row_id(row)}"
+            if variation == "fitted" and row_id(row) == FIT_ROW:
                 continue  # fitted to it: not a test
             marks = [pytest.mark.xfail(strict=True, reason=OUTSIDE[rid])] if rid in OUTSIDE else []
             out.append(pytest.param(variation, row, id=rid, marks=marks))
@@ -73,12 +61,12 @@ def cohorts(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("cohorts")
     variations = {"default": load_variation(), "fitted": load_variation(FITTED)}
     return {(name, d): simulate_cohort(d, N_PATIENTS, SEED, str(out / f"{name}_{d}"), vf, N_PATIENTS // 2)
-            for name, vf in variations.items() for d in sorted(set(DOSES.values()) | {REST_DOSE})}
+            for name, vf in variations.items() for d in sorted(set(CONDITION_DOSE.values()))}
 
 
 @pytest.mark.parametrize(("variation", "row"), _params())
 def test_simulated_spread_lies_inside_the_cohort_interval(variation: str, row: dict[str, str], cohorts: dict) -> None:
-    sim = cohorts[variation, DOSES.get(row["conditionId"], REST_DOSE)]
+    sim = cohorts[variation, CONDITION_DOSE[row["conditionId"]]]
     assert sim.n >= 0.85 * N_PATIENTS  # nearly every sampled host has a rest state
     c = compare(row, sim)
     assert c.inside, (f"{row['quantity']}: simulated {c.spread.statistic} {c.simulated.estimate:.3f} "
@@ -96,7 +84,7 @@ def test_the_fitted_variation_differs_from_the_default_in_one_cv_with_its_data()
 def test_every_row_names_its_source_and_a_known_condition() -> None:
     conditions = {r["conditionId"] for r in csv.DictReader(open(TABLE.parent / "conditions.tsv"), delimiter="\t")}
     readme = (TABLE.parents[1] / "README.md").read_text()
-    for row in _rows():
+    for row in read_spread_rows(TABLE):
         assert row["conditionId"] in conditions and row["source"] and row["location"] == "abstract", row
         assert row["source"].split()[0] in readme and row["reading"], row
         spread_from_row(row)  # every row parses
@@ -150,7 +138,7 @@ def test_rank_correlation_bound_is_fisher_z_and_readouts_are_paired() -> None:
 
 
 def test_a_malformed_row_is_a_one_line_input_error() -> None:
-    good = _rows()[0]
+    good = read_spread_rows(TABLE)[0]
     with pytest.raises(InputError, match="unknown spread_kind 'sd'"):
         spread_from_row({**good, "spread_kind": "sd"})
     with pytest.raises(InputError, match="upper_bound goes with measure rank_correlation_rest_peak"):

@@ -35,7 +35,7 @@ from cytonet.engine.simulate import (
     time_grid,
     to_dataset,
 )
-from cytonet.errors import ModelSpecError, SolverError, close_matches
+from cytonet.errors import ModelSpecError, SolverError, did_you_mean
 from cytonet.model.compile import CompiledModel
 from cytonet.model.spec import ModelSpec
 from cytonet.model.tape_model import needs_tape
@@ -94,8 +94,7 @@ def run_arrays(cm: CompiledModel, cols: Mapping[str, np.ndarray]) -> dict[str, n
             _apply_event_column(cm, arr, eid, fld, v, name)
         else:
             known = [*cm.parameters, *cm.species] + [f"{e}.amount" for e in cm.bolus_ids]
-            sugg = close_matches(name, known)
-            hint = f"; did you mean {' or '.join(sugg)}?" if sugg else ""
+            hint = did_you_mean(name, known)
             raise ModelSpecError(f"batch column {name!r} is neither a parameter, a species nor '<event>.<field>' of model {cm.model_id!r}{hint}")
     return arr
 

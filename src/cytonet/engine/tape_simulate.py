@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cytonet.engine.sbml_events import TapeRun, run_tape_model, symbol_values
-from cytonet.errors import ModelSpecError, SolverError, close_matches
+from cytonet.errors import ModelSpecError, SolverError, did_you_mean
 from cytonet.model.compile import CompiledModel
 from cytonet.model.spec import ModelSpec
 from cytonet.model.tape_model import TapeModel, compile_tape
@@ -51,14 +51,12 @@ def start_vectors(tm: TapeModel, parameters: Mapping[str, float] | None, initial
     x0, p = tm.x0.copy(), tm.p.copy()
     for name, v in (parameters or {}).items():
         if name not in tm.parameters:
-            sugg = close_matches(name, tm.parameters)
-            hint = f"; did you mean {' or '.join(sugg)}?" if sugg else ""
+            hint = did_you_mean(name, tm.parameters)
             raise ModelSpecError(f"model {tm.model_id!r}: {name!r} is no constant parameter or compartment{hint}")
         p[tm.parameters.index(name)] = float(v)
     for sid, v in (initial or {}).items():
         if sid not in tm.states or sid == tm.states[-1]:  # the last state is time
-            sugg = close_matches(sid, tm.states[:-1])
-            hint = f"; did you mean {' or '.join(sugg)}?" if sugg else ""
+            hint = did_you_mean(sid, tm.states[:-1])
             raise ModelSpecError(f"model {tm.model_id!r}: {sid!r} is no species or rate-rule variable with a state of its own{hint}")
         if sid not in tm.species_compartment:  # a rate-rule variable: its value is the state
             x0[tm.states.index(sid)] = float(v)
@@ -95,8 +93,7 @@ def simulate_tape_batch(tm: TapeModel, cols: Mapping[str, np.ndarray], t: np.nda
     species, params = list(tm.species_compartment), set(tm.parameters)
     for name in cols:
         if name not in params and name not in tm.states[:-1]:
-            sugg = close_matches(name, [*tm.parameters, *tm.states[:-1]])
-            hint = f"; did you mean {' or '.join(sugg)}?" if sugg else ""
+            hint = did_you_mean(name, [*tm.parameters, *tm.states[:-1]])
             raise ModelSpecError(f"batch column {name!r} is neither a parameter, a species nor a rate-rule variable of "
                                  f"model {tm.model_id!r}{hint}")
     a = _atol(tm, atol)

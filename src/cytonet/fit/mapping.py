@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cytonet.errors import did_you_mean
 from cytonet.fit.formulas import parse_formula, placeholder, placeholders_in
-from cytonet.fit.problem import PetabError, PetabProblem, _hint
+from cytonet.fit.problem import PetabError, PetabProblem
 from cytonet.model.expr import Node, names_in
 
 if TYPE_CHECKING:
@@ -85,14 +86,14 @@ def _source(value: Any, table: dict[str, int], where: str) -> Source:
     except ValueError:
         pass
     if s not in table:
-        raise PetabError(f"{where}: {s!r} is neither a number nor a parameter of the parameter table" + _hint(s, list(table)))
+        raise PetabError(f"{where}: {s!r} is neither a number nor a parameter of the parameter table" + did_you_mean(s, list(table)))
     return Source(table=table[s])
 
 
 def _phase(problem: PetabProblem, info: ModelInfo, cid: str, table: dict[str, int]) -> Phase:
     if cid not in problem.conditions.index:
         raise PetabError(f"{problem.path}: condition {cid!r} of the measurement table is not in the condition table"
-                         + _hint(cid, list(map(str, problem.conditions.index))))
+                         + did_you_mean(cid, list(map(str, problem.conditions.index))))
     row = problem.conditions.loc[cid]
     ph = Phase(cid)
     settable = set(info.settable_initials)
@@ -113,7 +114,7 @@ def _phase(problem: PetabProblem, info: ModelInfo, cid: str, table: dict[str, in
         else:
             raise PetabError(f"{where}: {col!r} is neither a constant model parameter nor a species or rate-rule variable "
                              "with an initial value"
-                             + _hint(col, [*params, *species]))
+                             + did_you_mean(col, [*params, *species]))
     return ph
 
 
@@ -161,7 +162,7 @@ def build_layout(problem: PetabProblem, info: ModelInfo) -> Layout:
     distribution = np.empty(len(md), np.int64)
     for oid in set(md[C.OBSERVABLE_ID]):
         if oid not in obs_ids:
-            raise PetabError(f"{where}: observable {oid!r} of the measurement table is not in the observable table" + _hint(oid, obs_ids))
+            raise PetabError(f"{where}: observable {oid!r} of the measurement table is not in the observable table" + did_you_mean(oid, obs_ids))
     model_names = info.readable
     model_id = {p: problem.aliases.get(p, p) for p in pt.ids}
     pnames = {p for p in pt.ids if model_id[p] not in info.parameters}

@@ -381,7 +381,6 @@ class Objective:
         """Objective and its gradient (see :meth:`derivatives`)."""
         ev, h = self.derivatives(x)
         f = ev.objective
-        n = self.n
         return float(f[0]), differences(f, h)
 
     def fisher(self, x: np.ndarray, ev: Evaluation, h: np.ndarray) -> np.ndarray:
@@ -389,7 +388,6 @@ class Objective:
         measurement with mean h(y) and noise sigma on its transformation, I = (d h(y)/dx)^T (d h(y)/dx) / sigma^2
         + 2 (d sigma/dx)^T (d sigma/dx) / sigma^2; with sigma fixed it is the Gauss-Newton matrix J^T J of the
         weighted residuals. Objective priors add their own curvature (a central second difference)."""
-        n = self.n
         s0 = ev.sigma[0]
         mean = ev.residuals * ev.sigma  # h(y) - h(m): its derivative is that of h(y)
         J_mean = differences(mean, h).T / s0[:, None]
@@ -404,6 +402,4 @@ class Objective:
     def residuals_and_jacobian(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Weighted residuals r (n_measurements,) and dr/dx (see :meth:`derivatives`)."""
         ev, h = self.derivatives(x)
-        n = self.n
-        r = ev.residuals
-        return r[0], differences(r, h).T
+        return ev.residuals[0], differences(ev.residuals, h).T

@@ -223,7 +223,6 @@ def _not_finite_at(obj: Objective, x: np.ndarray, free: np.ndarray) -> str:
     for e in (plain, ev):
         if not e.ok[0]:
             return f"objective not finite at the start: {e.error[0]}"
-    n = obj.n
     g = differences(ev.objective, h)
     if not np.all(np.isfinite(g[free])):
         return "gradient not finite at the start (a neighbouring point failed: " + next(e for e in ev.error if e) + ")"

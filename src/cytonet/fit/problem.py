@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from cytonet.errors import CytonetError, close_matches
+from cytonet.errors import CytonetError, did_you_mean
 
 
 class PetabError(CytonetError):
@@ -70,7 +70,7 @@ class ParameterTable:
             return self.ids.index(pid)
         except ValueError:
             raise PetabError(f"parameter {pid!r} is not in the parameter table"
-                             + _hint(pid, self.ids)) from None
+                             + did_you_mean(pid, self.ids)) from None
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Bounds of the estimated parameters on their scales."""
@@ -89,11 +89,6 @@ class ParameterTable:
         f = self.free
         out[..., f] = unscale(x, self.scales[f])
         return out
-
-
-def _hint(name: str, known: list[str]) -> str:
-    sugg = close_matches(name, known)
-    return f"; did you mean {' or '.join(sugg)}?" if sugg else ""
 
 
 def _parameter_table(df: Any, where: str) -> ParameterTable:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 
-from cytonet.errors import ModelSpecError
+from cytonet.errors import ModelSpecError, did_you_mean
 from cytonet.model.expr import Node, parse
 from cytonet.model.spec import (
     Bolus,
@@ -180,10 +180,7 @@ def _index(names: list[str], name: str, kind: str, model: str) -> int:
     try:
         return names.index(name)
     except ValueError:
-        from cytonet.errors import close_matches
-
-        sugg = close_matches(name, names)
-        hint = f"; did you mean {' or '.join(sugg)}?" if sugg else ""
+        hint = did_you_mean(name, names)
         raise ModelSpecError(f"model {model!r}: unknown {kind} {name!r}{hint}") from None
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cytonet.errors import ModelSpecError, close_matches
+from cytonet.errors import ModelSpecError, did_you_mean
 from cytonet.limits import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH
 
 #: Functions an expression may call, with their arity (None: two or more arguments).
@@ -120,8 +120,7 @@ def _walk(n: ast.AST, names: set[str], where: str, text: str) -> Node:
         return Num(float(n.value))
     if isinstance(n, ast.Name):
         if n.id not in names:
-            sugg = close_matches(n.id, names)
-            hint = f"; did you mean {' or '.join(sugg)}?" if sugg else "; use a species or parameter id"
+            hint = did_you_mean(n.id, names, "; use a species or parameter id")
             raise ModelSpecError(f"{where}: unknown name {n.id!r} in {text!r}{hint}")
         return Name(n.id)
     if isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.USub, ast.UAdd)):

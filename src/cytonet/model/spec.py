@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cytonet.errors import InputError, ModelSpecError, close_matches
+from cytonet.errors import InputError, ModelSpecError, close_matches, did_you_mean
 from cytonet.provenance import Calibration, Sourced
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -359,9 +359,7 @@ class ModelSpec(_Strict):
 
 
 def _unknown(kind: str, name: str, known: list[str], where: str) -> str:
-    sugg = close_matches(name, known)
-    hint = f"; did you mean {' or '.join(sugg)}?" if sugg else ""
-    return f"model {where!r}: unknown {kind} {name!r}{hint}"
+    return f"model {where!r}: unknown {kind} {name!r}{did_you_mean(name, known)}"
 
 
 def spec_problems(spec: ModelSpec) -> list[str]:

@@ -19,15 +19,17 @@ value. Rounding of the reported numbers widens the reported value to every value
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cytonet.errors import InputError, close_matches
+from cytonet.errors import InputError, did_you_mean
 
 if TYPE_CHECKING:
     from cytonet.population.sampling import VariationFile
@@ -191,8 +193,23 @@ def readout_values(measure: str, species: str, sim: SimulatedCohort) -> np.ndarr
 
 
 def _hint(name: str, choices: tuple[str, ...]) -> str:
-    close = close_matches(name, choices)
-    return f"; did you mean {' or '.join(close)}?" if close else f"; expected one of {', '.join(choices)}"
+    return did_you_mean(name, choices, f"; expected one of {', '.join(choices)}")
+
+
+#: the LPS dose (ng/kg) of the population a cohort-spread row is compared with, by its condition; a resting
+#: ("healthy") row reads t = 0 of the 1 ng/kg run, whose start is the rest state
+CONDITION_DOSE = {"lps_1ngkg": 1.0, "lps_2ngkg": 2.0, "healthy": 1.0}
+
+
+def read_spread_rows(path: str | Path) -> list[dict[str, str]]:
+    """The rows of a cohort-spread table (tab-separated with a header, as ``data/lps_human/cohort_spreads.tsv``)."""
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def row_id(row: Mapping[str, str]) -> str:
+    """A cohort-spread row's id: observable, measure, condition and cohort size."""
+    return f"{row['observableId']}-{row['measure']}-{row['conditionId']}-n{row['n']}"
 
 
 def spread_from_row(row: Mapping[str, str]) -> CohortSpread:

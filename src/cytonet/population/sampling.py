@@ -34,7 +34,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cytonet.errors import ScenarioError, close_matches
+from cytonet.errors import ScenarioError, did_you_mean
 from cytonet.model.spec import ModelSpec
 from cytonet.provenance import check_refs
 
@@ -145,8 +145,8 @@ def resolve(vf: VariationFile, spec: ModelSpec) -> list[tuple[str, float, Variat
                     and not any(fnmatch.fnmatchcase(pid, x) for x in var.exclude)]
             if not hits:
                 unit = f" with unit {var.unit!r}" if var.unit else ""
-                sugg = [] if any(c in pattern for c in "*?[") else close_matches(pattern, [pid for pid, _, _ in params])
-                hint = f"; did you mean {' or '.join(sugg)}?" if sugg else "; check the IDs with 'cytonet model' or remove the pattern"
+                otherwise = "; check the IDs with 'cytonet model' or remove the pattern"
+                hint = otherwise if any(c in pattern for c in "*?[") else did_you_mean(pattern, [pid for pid, _, _ in params], otherwise)
                 raise ScenarioError(f"variation pattern {pattern!r}{unit} matches no parameter of model {spec.id!r}{hint}")
             for pid in hits:
                 owner.setdefault(pid, var)

@@ -22,7 +22,7 @@ import re
 
 from pydantic import ValidationError
 
-from cytonet.errors import TherapyError, close_matches
+from cytonet.errors import TherapyError, did_you_mean
 from cytonet.model.compile import POWER, _lower
 from cytonet.model.spec import (
     Bolus, Compartment, EventAssignment, Infusion, ModelSpec, Parameter, Rule, Species, TriggerEvent,
@@ -33,11 +33,6 @@ from cytonet.therapy.records import DrugPK, Mechanism, get_drug
 from cytonet.therapy.regimen import Regimen, check_range
 
 BINDING = (Mechanism.RECEPTOR_TMDD, Mechanism.LIGAND_BINDING)
-
-
-def _hint(name: str, candidates: list[str]) -> str:
-    sugg = close_matches(name, candidates)
-    return f"; did you mean {' or '.join(sugg)}?" if sugg else ""
 
 
 def _check_targets(spec: ModelSpec, d: DrugPK, targets: dict[str, str]) -> dict[str, Species]:
@@ -52,9 +47,9 @@ def _check_targets(spec: ModelSpec, d: DrugPK, targets: dict[str, str]) -> dict[
     out = {}
     for t, sid in targets.items():
         if t not in own:
-            raise TherapyError(f"{t!r} is not a target of {d.id} (its targets: {', '.join(own)}){_hint(t, own)}")
+            raise TherapyError(f"{t!r} is not a target of {d.id} (its targets: {', '.join(own)}){did_you_mean(t, own)}")
         if sid not in species:
-            raise TherapyError(f"--target {t}={sid}: model {spec.id!r} has no species {sid!r}{_hint(sid, list(species))}")
+            raise TherapyError(f"--target {t}={sid}: model {spec.id!r} has no species {sid!r}{did_you_mean(sid, list(species))}")
         s = species[sid]
         if t != d.membrane_target and s.unit not in MASS_SCALE:
             raise TherapyError(f"--target {t}={sid}: {sid} has unit {s.unit or '(none)'!r}; a soluble target binds by mass, "
