@@ -1,8 +1,8 @@
 """The calibrated LPS core: provenance of the fitted values, and predictions of held-out protocols against human data.
 
-Fitted (data/lps_human/calibration, 2 ng/kg): total IL-6 at 2 h (Copeland et al. 2005) sets k_IL6_Mr; IL-10
-at 2 h (van der Poll et al. 1996) is in the objective but its parameters are kept fixed (see k_IL10_Ma and
-k_IL10_GR). Held out: the 4 ng/kg rows of data/lps_human/measurements.tsv (Fijen et al. 2000),
+Fitted (data/lps_human/calibration, 2 ng/kg): total IL-6 at 2 h (Copeland et al. 2005) and IL-10 at 2 h
+(van der Poll et al. 1996) set k_IL6_Mr and k_IL10_Mr (the delayed TLR-induced monocyte IL-10); k_TOL_on is
+fitted to the day-5 TNF attenuation by benchmarks/calibrate_tolerance.py. Held out: the 4 ng/kg rows of data/lps_human/measurements.tsv (Fijen et al. 2000),
 the dose series (Dillingh et al. 2014, Suffredini et al. 1999) and the resolution after 2 ng/kg (Copeland 2005).
 The calibration itself runs in benchmarks/calibrate_lps.py; these tests check its recorded result quickly.
 """
@@ -79,7 +79,10 @@ def test_every_fitted_parameter_carries_its_estimate_interval_and_data() -> None
         assert (c.ci95[0] is None or c.ci95[0] < c.estimate) and (c.ci95[1] is None or c.estimate < c.ci95[1])
         assert (ROOT / c.problem).is_file() and set(c.datasets) <= datasets
     fitted_elsewhere = [p.id for p in net.values() if p.calibration and p.id not in {r["parameterId"] for r in table}]
-    assert not fitted_elsewhere
+    assert fitted_elsewhere == ["k_TOL_on"]  # the repeated challenge: a day-5 / day-1 ratio, profiled by its own script
+    c = net["k_TOL_on"].calibration
+    assert c.problem == "benchmarks/calibrate_tolerance.py" and (ROOT / c.problem).is_file()
+    assert c.ci95[0] < net["k_TOL_on"].value < c.ci95[1]
 
 
 def test_the_recorded_predictions_are_those_of_the_network() -> None:
@@ -93,11 +96,8 @@ def test_the_fitted_2ngkg_il6_lies_within_the_measured_spread() -> None:
     assert abs(at(bolus(2.0), "IL6_total", t) - mean) <= spread
 
 
-@pytest.mark.xfail(strict=True, reason="known deviation (docs/validation.md): neither the resting macrophage rate k_IL10_Ma "
-                   "nor the cortisol-induced k_IL10_GR can carry this point without damping the storm behaviours (both "
-                   "were fitted and kept fixed, see their assumptions); the cortisol rise peaks at 3-4 h, after the 2 h "
-                   "IL-10 peak")
 def test_the_2ngkg_il10_lies_within_the_measured_spread() -> None:
+    """Fitted (k_IL10_Mr, the delayed TLR-induced monocyte IL-10): van der Poll et al. 1996, 162 +/- 27 pg/mL at 2 h."""
     t, mean, spread = measured("obs_IL10", "lps_2ngkg")
     assert abs(at(bolus(2.0), "IL10", t) - mean) <= spread
 
