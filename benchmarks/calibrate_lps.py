@@ -83,22 +83,26 @@ def _bound(v: str) -> str:
     return f"{float(v):.4g}" if v.strip() else "null"
 
 
+def with_calibration(text: str, pid: str, est: float, ci95: tuple[str, str], problem: str, datasets: str) -> str:
+    """The network YAML ``text`` with value and ``calibration`` of ``pid`` set, keeping the file's layout."""
+    m = re.search(rf"^- id: {re.escape(pid)}\n((?:  .*\n)+)", text, re.M)
+    if m is None:
+        raise SystemExit(f"parameter {pid} not found in {NETWORK}")
+    body = re.sub(r"^  value: .*$", f"  value: {est:.4g}", m.group(1), count=1, flags=re.M)
+    body = re.sub(r"^  calibration:\n(?:    .*\n)+", "", body, flags=re.M)
+    body += (f"  calibration:\n    estimate: {est:.4g}\n    ci95: [{ci95[0]}, {ci95[1]}]\n"
+             f"    problem: {problem}\n    datasets: [{datasets}]\n")
+    return text[:m.start(1)] + body + text[m.end(1):]
+
+
 def write_network(fitted: list[dict[str, str]]) -> None:
-    """Set value and ``calibration`` of each fitted parameter in the network YAML, keeping the file's layout."""
+    """Set value and ``calibration`` of each fitted parameter in the network YAML and the problem's parameter table."""
     text = NETWORK.read_text()
     problem = PROBLEM.relative_to(ROOT).as_posix()
     data = ", ".join(_datasets())
     for r in fitted:
-        pid, est = r["parameterId"], float(r["nominalValue"])
-        lo, hi = (_bound(r["ci95Lower"]), _bound(r["ci95Upper"]))
-        m = re.search(rf"^- id: {re.escape(pid)}\n((?:  .*\n)+)", text, re.M)
-        if m is None:
-            raise SystemExit(f"parameter {pid} not found in {NETWORK}")
-        body = re.sub(r"^  value: .*$", f"  value: {est:.4g}", m.group(1), count=1, flags=re.M)
-        body = re.sub(r"^  calibration:\n(?:    .*\n)+", "", body, flags=re.M)
-        body += (f"  calibration:\n    estimate: {est:.4g}\n    ci95: [{lo}, {hi}]\n"
-                 f"    problem: {problem}\n    datasets: [{data}]\n")
-        text = text[:m.start(1)] + body + text[m.end(1):]
+        ci95 = (_bound(r["ci95Lower"]), _bound(r["ci95Upper"]))
+        text = with_calibration(text, r["parameterId"], float(r["nominalValue"]), ci95, problem, data)
     NETWORK.write_text(text)
     table = PROBLEM.parent / "parameters.tsv"
     with open(table, newline="") as fh:

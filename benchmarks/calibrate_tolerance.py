@@ -19,7 +19,7 @@ repository root:
 from __future__ import annotations
 
 import argparse
-import re
+import sys
 import time
 from pathlib import Path
 
@@ -27,6 +27,7 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
 NETWORK = ROOT / "src/cytonet/model/data/reference_network.yaml"
 PARAMETER, LOWER, UPPER = "k_TOL_on", 1.0, 1000.0
 #: (species, mean, SD) of the day-5 attenuation, Draisma et al. 2009; the first is fitted, the others held out
@@ -81,15 +82,11 @@ def _fmt(v: float | None) -> str:
 
 def write_network(est: float, lo: float | None, hi: float | None) -> None:
     """Set value and ``calibration`` of k_TOL_on in the network YAML, keeping the file's layout."""
-    text = NETWORK.read_text()
-    m = re.search(rf"^- id: {PARAMETER}\n((?:  .*\n)+)", text, re.M)
-    if m is None:
-        raise SystemExit(f"parameter {PARAMETER} not found in {NETWORK}")
-    body = re.sub(r"^  value: .*$", f"  value: {est:.4g}", m.group(1), count=1, flags=re.M)
-    body = re.sub(r"^  calibration:\n(?:    .*\n)+", "", body, flags=re.M)
-    body += (f"  calibration:\n    estimate: {est:.4g}\n    ci95: [{_fmt(lo)}, {_fmt(hi)}]\n"
-             f"    problem: benchmarks/calibrate_tolerance.py\n    datasets: [{DATASET}]\n")
-    NETWORK.write_text(text[:m.start(1)] + body + text[m.end(1):])
+    from calibrate_lps import with_calibration  # the same writer as the PEtab calibration's
+
+    text = with_calibration(NETWORK.read_text(), PARAMETER, est, (_fmt(lo), _fmt(hi)), "benchmarks/calibrate_tolerance.py",
+                            DATASET)
+    NETWORK.write_text(text)
 
 
 def main() -> None:
