@@ -15,8 +15,8 @@ reference network a block of 64 runs then needs ~2.4x the steps of its median ru
 vector gain.) Once no run waits, lanes fall idle as their runs end; the interpreted kernels then
 narrow the block to the running lanes each time half of it is idle (a lane's arithmetic does not
 depend on its place or on B), and the generated kernels, whose lane count is built in, hand over
-to the interpreted ones (bit-identical) when three quarters are idle. Threshold events are not handled here (:mod:`cytonet.engine.batch` runs such models
-on the independent path). Differences from ``solve_one``, within rounding and tolerance: a
+to the interpreted ones (bit-identical) when three quarters are idle. Threshold events are not
+handled here (:mod:`cytonet.engine.batch` runs such models on the independent path). Differences from ``solve_one``, within rounding and tolerance: a
 reaction's rational factors share one division, and an unsafe sparse pivot halves the step
 instead of switching to dense LU.
 """
