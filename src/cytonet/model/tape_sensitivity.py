@@ -38,7 +38,7 @@ class SensitivityModel:
     """A tape model (``base``) and its augmented model over ``directions`` directions."""
 
     base: TapeModel
-    model: TapeModel  # states: base states but time, then S (one block of n_x per direction), then time
+    model: TapeModel  # states: base states but time, then S state-major (S[k, d] at n_x + k n + d), then time
     directions: int
     root_parameters: np.ndarray  # p indices the root functions read
 
@@ -49,14 +49,14 @@ class SensitivityModel:
 
     def augmented_start(self, x0: np.ndarray, p: np.ndarray, sx0: np.ndarray, sp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(x, p) of the augmented model from base (x0, p), S(0) = ``sx0`` (n_x, n) and dp/d theta = ``sp`` (n_p, n)."""
-        x = np.concatenate([x0[:-1], np.asarray(sx0, float).T.ravel(), x0[-1:]])
+        x = np.concatenate([x0[:-1], np.asarray(sx0, float).ravel(), x0[-1:]])
         return x, np.concatenate([p, np.asarray(sp, float).ravel()])
 
     def split(self, xa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Base states (..., n_x + 1) and S (..., n_x, n) of augmented states (..., n_aug)."""
         n_x, n = self.n_x, self.directions
         x = np.concatenate([xa[..., :n_x], xa[..., -1:]], axis=-1)
-        return x, np.swapaxes(xa[..., n_x:n_x + n_x * n].reshape(*xa.shape[:-1], n, n_x), -1, -2)
+        return x, xa[..., n_x:n_x + n_x * n].reshape(*xa.shape[:-1], n_x, n)
 
 
 def compile_sensitivities(spec: ModelSpec, directions: int, base: TapeModel | None = None) -> SensitivityModel:
@@ -91,18 +91,16 @@ def compile_sensitivities(spec: ModelSpec, directions: int, base: TapeModel | No
     dfp = [[(j, b.parameter_derivative(rhs[i], j)) for j in sorted(b.depends_on_parameters(rhs[i]))] for i in range(n_x)]
     zero = b.const(0.0)  # the sensitivity rows' register: their values are the products'
     n_stage_raw = len(b.op)
-    prod: list[tuple[int, int, int, bool]] = []  # (row, register, source, source is a parameter), in the tape's order
+    # S is stored state-major (S[k, d] at x[n_x + k n + d]), as dp/d theta is in p, so every product
+    # (df_i/dx_k) S[k, :] or (df_i/dp_j) dp_j/d theta runs over the n directions in consecutive memory
+    first = []  # (row of direction 0, register, source of direction 0, source is a parameter)
     for i in range(n_x):
-        for d in range(n):
-            row = n_x + d * n_x + i
-            prod += [(row, dk, n_x + d * n_x + k, False) for k, dk in dfx[i]]
-            prod += [(row, dj, n_p + j * n + d, True) for j, dj in dfp[i]]
+        first += [(n_x + i * n, dk, n_x + k * n, False) for k, dk in dfx[i]]
+        first += [(n_x + i * n, dj, n_p + j * n, True) for j, dj in dfp[i]]
     # the lower blocks B_d = d((df/dx) S_d + (df/dp) dp_d)/d(x, t): every first-derivative entry's own derivatives,
-    # which the solve contracts with its direction's S or dp/d theta (never one copy per direction on the tape)
-    first = [(i, dk, n_x + k, n_x, False) for i in range(n_x) for k, dk in dfx[i]]
-    first += [(i, dj, n_p + j * n, 1, True) for i in range(n_x) for j, dj in dfp[i]]
+    # which the solve contracts with S or dp/d theta (never one copy per direction on the tape)
     second: list[tuple[int, int, int]] = []  # (first-derivative entry, column (a base state or time), register)
-    for e, (_, r1, _, _, _) in enumerate(first):
+    for e, (_, r1, _, _) in enumerate(first):
         for k in sorted(b.depends_on(r1)):
             r2 = b.derivative(r1, k)
             if b.op[r2] != 0 or b.val[r2] != 0.0:
@@ -110,19 +108,16 @@ def compile_sensitivities(spec: ModelSpec, directions: int, base: TapeModel | No
     aug = [*rhs[:n_x], *([zero] * (n_x * n)), rhs[n_x]]
     n_rhs_raw = len(b.op)
     rows, cols, regs = _jacobian_entries(b, rhs[:n_x])  # the base rows; their columns: base states and time
-    tape, new = b.build([*aug, *roots, *regs, *(e[1] for e in prod), *(e[2] for e in second)])
+    tape, new = b.build([*aug, *roots, *regs, *(e[1] for e in first), *(e[2] for e in second)])
     n_rhs = int(new[:n_rhs_raw].max()) + 1
     n_stage = int(new[:n_stage_raw].max()) + 1
     aug, roots_new, regs = ([int(new[r]) for r in group] for group in (aug, roots, regs))
     i64 = lambda v: np.asarray(v, np.int64)  # noqa: E731
-    prod.sort(key=lambda e: e[0])  # stable: each row's terms keep the tape's order
-    products = (i64([e[0] for e in prod]), i64([int(new[e[1]]) for e in prod]), i64([e[2] for e in prod]),
-                np.asarray([e[3] for e in prod], np.bool_))
-    lower = (i64([e[0] for e in first]), i64([e[2] for e in first]), i64([e[3] for e in first]),
-             np.asarray([e[4] for e in first], np.bool_), i64([e[0] for e in second]), i64([e[1] for e in second]),
-             i64([int(new[e[2]]) for e in second]))
+    products = (i64([e[0] for e in first]), i64([int(new[e[1]]) for e in first]), i64([e[2] for e in first]),
+                np.asarray([e[3] for e in first], np.bool_), i64([n]))
+    lower = (i64([e[0] for e in second]), i64([e[1] for e in second]), i64([int(new[e[2]]) for e in second]))
     root_params = sorted({j for g in roots for j in b.depends_on_parameters(g)})
-    names = [*low.states[:n_x], *(f"d{low.states[k]}/d{d}" for d in range(n) for k in range(n_x)), TIME_STATE]
+    names = [*low.states[:n_x], *(f"d{low.states[k]}/d{d}" for k in range(n_x) for d in range(n)), TIME_STATE]
     pnames = [*low.params, *(f"d{low.params[j]}/d{d}" for j in range(n_p) for d in range(n))]
     x0, p0 = (np.concatenate([base.x0[:-1], np.zeros(n_x * n), base.x0[-1:]]),
               np.concatenate([base.p, np.zeros(n_p * n)]))
