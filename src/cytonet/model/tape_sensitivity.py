@@ -25,7 +25,7 @@ import numpy as np
 
 from cytonet.errors import CytonetError
 from cytonet.model.spec import ModelSpec
-from cytonet.model.tape import SUB, TapeBuilder
+from cytonet.model.tape import SUB, TapeBuilder, scheduled
 from cytonet.model.tape_model import TIME_STATE, TapeModel, _jacobian_entries, _Lowering, _rhs_registers, compile_tape
 
 
@@ -111,6 +111,8 @@ def compile_sensitivities(spec: ModelSpec, directions: int, base: TapeModel | No
     tape, new = b.build([*aug, *roots, *regs, *(e[1] for e in first), *(e[2] for e in second)])
     n_rhs = int(new[:n_rhs_raw].max()) + 1
     n_stage = int(new[:n_stage_raw].max()) + 1
+    tape, order = scheduled(tape, [n_stage, n_rhs])  # the stages' and the right-hand side's prefixes stay prefixes
+    new = np.where(new >= 0, order[np.maximum(new, 0)], -1)
     aug, roots_new, regs = ([int(new[r]) for r in group] for group in (aug, roots, regs))
     i64 = lambda v: np.asarray(v, np.int64)  # noqa: E731
     products = (i64([e[0] for e in first]), i64([int(new[e[1]]) for e in first]), i64([e[2] for e in first]),
