@@ -76,7 +76,8 @@ class TapeModel:
     #: right-hand-side rows that the integrator's stages sum as products outside the tape (forward sensitivities:
     #: (df/dx) S + (df/dp) dp/d theta), as (row, register, source, source is a parameter, width): entry e adds
     #: register reg[e] times x[src[e] + c] (p[src[e] + c] where par[e]) to row[e] + c for every c < width[0];
-    #: the stages then run the tape's first ``n_stage`` instructions only. Empty: every row is its register.
+    #: those rows' own registers hold 0; the stages then run the tape's first ``n_stage`` instructions only.
+    #: Empty: every row is its register.
     products: tuple[np.ndarray, ...] = field(default_factory=lambda: (
         np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.bool_), np.zeros(1, np.int64)))
     n_stage: int = 0
