@@ -83,22 +83,26 @@ def _bound(v: str) -> str:
     return f"{float(v):.4g}" if v.strip() else "null"
 
 
+def with_calibration(text: str, pid: str, est: float, ci95: tuple[str, str], problem: str, datasets: str) -> str:
+    """The network YAML ``text`` with value and ``calibration`` of ``pid`` set, keeping the file's layout."""
+    m = re.search(rf"^- id: {re.escape(pid)}\n((?:  .*\n)+)", text, re.M)
+    if m is None:
+        raise SystemExit(f"parameter {pid} not found in {NETWORK}")
+    body = re.sub(r"^  value: .*$", f"  value: {est:.4g}", m.group(1), count=1, flags=re.M)
+    body = re.sub(r"^  calibration:\n(?:    .*\n)+", "", body, flags=re.M)
+    body += (f"  calibration:\n    estimate: {est:.4g}\n    ci95: [{ci95[0]}, {ci95[1]}]\n"
+             f"    problem: {problem}\n    datasets: [{datasets}]\n")
+    return text[:m.start(1)] + body + text[m.end(1):]
+
+
 def write_network(fitted: list[dict[str, str]]) -> None:
-    """Set value and ``calibration`` of each fitted parameter in the network YAML, keeping the file's layout."""
+    """Set value and ``calibration`` of each fitted parameter in the network YAML and the problem's parameter table."""
     text = NETWORK.read_text()
     problem = PROBLEM.relative_to(ROOT).as_posix()
     data = ", ".join(_datasets())
     for r in fitted:
-        pid, est = r["parameterId"], float(r["nominalValue"])
-        lo, hi = (_bound(r["ci95Lower"]), _bound(r["ci95Upper"]))
-        m = re.search(rf"^- id: {re.escape(pid)}\n((?:  .*\n)+)", text, re.M)
-        if m is None:
-            raise SystemExit(f"parameter {pid} not found in {NETWORK}")
-        body = re.sub(r"^  value: .*$", f"  value: {est:.4g}", m.group(1), count=1, flags=re.M)
-        body = re.sub(r"^  calibration:\n(?:    .*\n)+", "", body, flags=re.M)
-        body += (f"  calibration:\n    estimate: {est:.4g}\n    ci95: [{lo}, {hi}]\n"
-                 f"    problem: {problem}\n    datasets: [{data}]\n")
-        text = text[:m.start(1)] + body + text[m.end(1):]
+        ci95 = (_bound(r["ci95Lower"]), _bound(r["ci95Upper"]))
+        text = with_calibration(text, r["parameterId"], float(r["nominalValue"]), ci95, problem, data)
     NETWORK.write_text(text)
     table = PROBLEM.parent / "parameters.tsv"
     with open(table, newline="") as fh:
@@ -154,6 +158,30 @@ def _bolus(doses: list[tuple[float, float]], hours: float) -> Callable[[dict[str
     return lambda p: simulate_scenario(sc, hours=hours, parameters=p, points_per_hour=12)
 
 
+def _treated(doses: list[tuple[float, float]], hours: float, drug: str, regimen: dict) -> Callable[[dict[str, float]], object]:
+    """An LPS protocol with a drug given by ``regimen`` (keyword arguments of ``cytonet.therapy.Regimen``)."""
+    import warnings
+
+    from cytonet import simulate
+    from cytonet.scenarios import load_scenario, lps_protocol, scenario_model, with_lps
+    from cytonet.therapy import Regimen, treat
+
+    sc = with_lps(load_scenario("lps-endotoxemia"), lps_protocol(doses))
+
+    def run(p: dict[str, float]) -> object:
+        spec, rest = scenario_model(sc, p)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Van Zee's 798 mg iv IL-1Ra is above anakinra's labelled iv range
+            spec = treat(spec, drug, Regimen(**regimen))
+        return simulate(spec, hours, n_points=int(hours * 12) + 1, initial=rest)
+    return run
+
+
+def _rise(ds, name: str, t0: float = 0.0) -> float:  # noqa: ANN001
+    """Peak above the value at ``t0`` (the moment of the LPS bolus)."""
+    return _peak(ds, name, t0) - _at(ds, name, t0)
+
+
 def _peak(ds, name: str, t0: float = 0.0, t1: float = 1e9) -> float:  # noqa: ANN001
     t = ds.time.values
     return float(np.max(_series(ds, name)[(t >= t0) & (t <= t1)]))
@@ -192,17 +220,49 @@ PROTOCOLS: list[tuple[str, str, str, str, Callable]] = [
     ("il10_attenuation_day5", "lps_2ngkg_daily_x5", "IL-10 response day 5 vs day 1, attenuation", "1",
      lambda r: _attenuation(r["x5"], "IL10")),
     ("temp_peak_day5", "lps_2ngkg_daily_x5", "peak temperature on day 5", "degC", lambda r: _peak(r["x5"], "TEMP", 96, 120)),
+    ("cort_peak_2ngkg", "lps_2ngkg", "peak plasma cortisol", "ng/mL", lambda r: _peak(r["2"], "CORT")),
+    ("cort_peak_time_2ngkg", "lps_2ngkg", "time of the cortisol peak", "h",
+     lambda r: float(r["2"].time.values[int(np.argmax(_series(r["2"], "CORT")))])),
+    ("il1rn_over_il1b_peak_2ngkg", "lps_2ngkg", "IL-1Ra peak / IL-1beta peak", "1",
+     lambda r: _peak(r["2"], "IL1RN") / _peak(r["2"], "IL1B")),
+    ("stnfr1_peak_over_rest_2ngkg", "lps_2ngkg", "sTNFR1 peak / rest", "1",
+     lambda r: _peak(r["2"], "sTNFR1") / _at(r["2"], "sTNFR1", 0.0)),
+    ("il10_peak_hc0h", "lps_2ngkg+hydrocortisone_0h", "IL-10 peak, hydrocortisone 6 h immediately before LPS", "pg/mL",
+     lambda r: _peak(r["hc0"], "IL10", 6.0)),
+    ("il10_peak_ratio_hc6h", "lps_2ngkg+hydrocortisone_6h", "IL-10 peak, hydrocortisone ending 6 h before LPS / LPS alone", "1",
+     lambda r: _peak(r["hc6"], "IL10", 12.0) / _peak(r["2"], "IL10")),
+    ("tnf_rise_ratio_hc0h", "lps_2ngkg+hydrocortisone_0h", "TNF rise with / without hydrocortisone", "1",
+     lambda r: _rise(r["hc0"], "TNF", 6.0) / _rise(r["2"], "TNF")),
+    ("il6_peak_ratio_hc0h", "lps_2ngkg+hydrocortisone_0h", "total IL-6 peak with / without hydrocortisone", "1",
+     lambda r: _peak(r["hc0"], "IL6_total", 6.0) / _peak(r["2"], "IL6_total")),
+    ("temp_rise_hc0h", "lps_2ngkg+hydrocortisone_0h", "peak temperature rise with hydrocortisone", "degC",
+     lambda r: _rise(r["hc0"], "TEMP", 6.0)),
+    ("anakinra_6h_vanzee", "lps_2ngkg+IL1RA_133mg_h", "IL-1Ra drug in plasma at the end of the 6 h infusion", "ug/mL",
+     lambda r: _at(r["ana"], "anakinra_central", 6.0)),
+    ("tnf_peak_ratio_il1ra", "lps_2ngkg+IL1RA_133mg_h", "TNF peak with / without IL-1 blockade", "1",
+     lambda r: _peak(r["ana"], "TNF") / _peak(r["2"], "TNF")),
+    ("il6_peak_ratio_il1ra", "lps_2ngkg+IL1RA_133mg_h", "total IL-6 peak with / without IL-1 blockade", "1",
+     lambda r: _peak(r["ana"], "IL6_total") / _peak(r["2"], "IL6_total")),
+    ("temp_rise_ratio_il1ra", "lps_2ngkg+IL1RA_133mg_h", "temperature rise with / without IL-1 blockade", "1",
+     lambda r: _rise(r["ana"], "TEMP") / _rise(r["2"], "TEMP")),
 ]
 
 RUNS = {"0.5": ([(0.5, 0.0)], 24.0), "2": ([(2.0, 0.0)], 24.0), "4": ([(4.0, 0.0)], 24.0),
         "x5": ([(2.0, 24.0 * d) for d in range(5)], 120.0)}
 
+#: the held-out intervention studies (data/lps_human/interventions.tsv): hydrocortisone 3 ug/kg/min (70 kg) for
+#: 6 h ending at LPS or 6 h before it (Barber et al. 1993, van der Poll et al. 1996); IL-1Ra 133 mg/h for 6 h from
+#: the endotoxin (Van Zee et al. 1995)
+TREATED = {"hc0": ([(2.0, 6.0)], 30.0, "hydrocortisone", {"dose": "75.6 mg", "route": "iv", "infusion_h": 6.0}),
+           "hc6": ([(2.0, 12.0)], 36.0, "hydrocortisone", {"dose": "75.6 mg", "route": "iv", "infusion_h": 6.0}),
+           "ana": ([(2.0, 0.0)], 24.0, "anakinra", {"dose": "798 mg", "route": "iv", "infusion_h": 6.0})}
+
 
 def predict(ids: list[str], members: np.ndarray) -> tuple[list[dict], dict]:
     """Best-fit value and 95 % band of every protocol quantity, and the time courses for the plots."""
-    sims = {k: _bolus(*v) for k, v in RUNS.items()}
+    sims = {**{k: _bolus(*v) for k, v in RUNS.items()}, **{k: _treated(*v) for k, v in TREATED.items()}}
     values = np.empty((len(members), len(PROTOCOLS)))
-    courses: dict[str, list] = {k: [] for k in RUNS}
+    courses: dict[str, list] = {k: [] for k in sims}
     for i, m in enumerate(members):
         p = dict(zip(ids, map(float, m)))
         r = {k: f(p) for k, f in sims.items()}
@@ -273,6 +333,36 @@ def plot(courses: dict) -> list[Path]:
     fig.suptitle("Repeated challenge (predicted): five daily 2 ng/kg doses")
     fig.tight_layout()
     out.append(DOCS / "validation_repeated_challenge.png")
+    fig.savefig(out[-1], dpi=90)
+    plt.close(fig)
+
+    # held-out interventions, on the clock of the LPS bolus (hydrocortisone runs are shifted by their 6 or 12 h lead)
+    fig, axs = plt.subplots(1, 4, figsize=(16, 3.8))
+    arms = [("2", 0.0, "tab:blue", "LPS 2 ng/kg"), ("hc0", 6.0, "tab:orange", "+ hydrocortisone ending at LPS"),
+            ("hc6", 12.0, "tab:olive", "+ hydrocortisone ending 6 h before"), ("ana", 0.0, "tab:purple", "+ IL-1Ra 133 mg/h x 6 h")]
+    panels = [("IL10", "IL-10 (pg/mL)"), ("TNF", "TNF (pg/mL)"), ("CORT", "cortisol (ng/mL)"), ("IL1RN", "IL-1Ra (pg/mL, log)")]
+    for ax, (name, label) in zip(axs, panels):
+        for key, lead, c, arm in arms:
+            if name == "IL1RN" and key == "ana":
+                continue  # the drug is its own species (anakinra_central), not endogenous IL-1Ra
+            runs = courses[key]
+            t = runs[0].time.values - lead
+            Y = np.array([_series(ds, name) for ds in runs])
+            ax.fill_between(t, Y.min(0), Y.max(0), color=c, alpha=0.25, lw=0)
+            ax.plot(t, Y[0], color=c, label=arm)
+        ax.set_xlim(-1, 12)
+        ax.set_xlabel("hours after LPS")
+        ax.set_ylabel(label)
+    axs[0].errorbar(2.0, 162, yerr=27, fmt="o", color="tab:blue", capsize=3)
+    axs[0].axhline(1784, color="tab:orange", ls=":", lw=1)
+    axs[0].axhspan(1784 - 331, 1784 + 331, color="tab:orange", alpha=0.1, lw=0)
+    axs[2].axhline(296, color="k", ls=":", lw=1)
+    axs[3].set_yscale("log")
+    axs[0].legend(fontsize=7)
+    fig.suptitle("Counter-regulation (predicted, not fitted): hydrocortisone pretreatment (van der Poll 1996 IL-10 peak, "
+                 "dotted band), endotoxin cortisol (Barber 1993, dotted), IL-1 blockade (Van Zee 1995)")
+    fig.tight_layout()
+    out.append(DOCS / "validation_counter_regulation.png")
     fig.savefig(out[-1], dpi=90)
     plt.close(fig)
     return out

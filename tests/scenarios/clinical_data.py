@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +17,14 @@ class Summary:
     value: float | None
     low: float | None
     high: float | None
+    sd: float | None
     source: str
+
+
+def _sd(spread: str) -> float | None:
+    """The standard deviation of a spread reported as ``+/- X (SD)``; None for any other spread."""
+    m = re.match(r"\+/- ([0-9.]+) \(SD\)", spread)
+    return float(m.group(1)) if m else None
 
 
 def _number(text: str) -> float | None:
@@ -39,4 +47,4 @@ def summary(observable: str, condition: str, statistic: str | None = None) -> Su
     if len(found) != 1:
         raise KeyError(f"{len(found)} rows in {SUMMARIES.name} for {observable!r} / {condition!r} / {statistic!r}")
     r = found[0]
-    return Summary(r["quantity"], _number(r["value"]), _number(r["low"]), _number(r["high"]), r["source"])
+    return Summary(r["quantity"], _number(r["value"]), _number(r["low"]), _number(r["high"]), _sd(r["spread"]), r["source"])

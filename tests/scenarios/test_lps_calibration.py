@@ -1,7 +1,8 @@
 """The calibrated LPS core: provenance of the fitted values, and predictions of held-out protocols against human data.
 
-Fitted (data/lps_human/calibration, 2 ng/kg): total IL-6 at 2 h (Copeland et al. 2005) sets k_IL6_Mr; IL-10
-at 2 h (van der Poll et al. 1996) is in the objective but its parameter is kept fixed (see k_IL10_Ma). Held out: the 4 ng/kg rows of data/lps_human/measurements.tsv (Fijen et al. 2000),
+Fitted (data/lps_human/calibration, 2 ng/kg): total IL-6 at 2 h (Copeland et al. 2005) and IL-10 at 2 h
+(van der Poll et al. 1996) set k_IL6_Mr and k_IL10_Mr (the delayed TLR-induced monocyte IL-10); k_TOL_on is
+fitted to the day-5 TNF attenuation by benchmarks/calibrate_tolerance.py. Held out: the 4 ng/kg rows of data/lps_human/measurements.tsv (Fijen et al. 2000),
 the dose series (Dillingh et al. 2014, Suffredini et al. 1999) and the resolution after 2 ng/kg (Copeland 2005).
 The calibration itself runs in benchmarks/calibrate_lps.py; these tests check its recorded result quickly.
 """
@@ -17,6 +18,8 @@ import pytest
 
 from cytonet.model.build import reference_network
 from cytonet.scenarios import load_scenario, lps_protocol, simulate_scenario, with_lps
+
+from clinical_data import summary
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data/lps_human"
@@ -76,7 +79,10 @@ def test_every_fitted_parameter_carries_its_estimate_interval_and_data() -> None
         assert (c.ci95[0] is None or c.ci95[0] < c.estimate) and (c.ci95[1] is None or c.estimate < c.ci95[1])
         assert (ROOT / c.problem).is_file() and set(c.datasets) <= datasets
     fitted_elsewhere = [p.id for p in net.values() if p.calibration and p.id not in {r["parameterId"] for r in table}]
-    assert not fitted_elsewhere
+    assert fitted_elsewhere == ["k_TOL_on"]  # the repeated challenge: a day-5 / day-1 ratio, profiled by its own script
+    c = net["k_TOL_on"].calibration
+    assert c.problem == "benchmarks/calibrate_tolerance.py" and (ROOT / c.problem).is_file()
+    assert c.ci95[0] < net["k_TOL_on"].value < c.ci95[1]
 
 
 def test_the_recorded_predictions_are_those_of_the_network() -> None:
@@ -90,10 +96,8 @@ def test_the_fitted_2ngkg_il6_lies_within_the_measured_spread() -> None:
     assert abs(at(bolus(2.0), "IL6_total", t) - mean) <= spread
 
 
-@pytest.mark.xfail(strict=True, reason="known deviation (docs/validation.md): k_IL10_Ma is kept at its hand-set value "
-                   "because fitting it to this point raises resting IL-10 and damps the other syndromes; the network "
-                   "gives 77 pg/mL at 2 h")
 def test_the_2ngkg_il10_lies_within_the_measured_spread() -> None:
+    """Fitted (k_IL10_Mr, the delayed TLR-induced monocyte IL-10): van der Poll et al. 1996, 162 +/- 27 pg/mL at 2 h."""
     t, mean, spread = measured("obs_IL10", "lps_2ngkg")
     assert abs(at(bolus(2.0), "IL10", t) - mean) <= spread
 
@@ -126,7 +130,7 @@ def test_the_response_grows_with_the_dose() -> None:
 
 def test_il6_resolves_within_hours_of_a_2ngkg_bolus() -> None:
     """TNF and IL-6 peak at about 2 h and are back at baseline by 4-6 h (Copeland 2005). The network gets part of the
-    way: IL-6 at 6 h is 18 % of its peak (95 % band 14-27 %; it was 66 % while endothelial activation outlasted the
+    way: IL-6 at 6 h is 15 % of its peak (95 % band 11-27 %; it was 66 % while endothelial activation outlasted the
     stimulus by hours), back near rest by 12 h; the remaining gap is listed in docs/validation.md."""
     ds = bolus(2.0)
     il6 = series(ds, "IL6_total")
@@ -137,8 +141,19 @@ def test_il6_resolves_within_hours_of_a_2ngkg_bolus() -> None:
 
 
 def test_hepatocyte_stat3_no_longer_caps_crp() -> None:
-    """CRP grows with the dose (Suffredini 1999) and passes the former 149 mg/L cap in a sustained storm."""
+    """CRP grows with the dose (Suffredini 1999), and in the sepsis storm it passes the former 149 mg/L cap and falls in the
+    published spread of septic patients (data/inflammatory_syndromes/summaries.tsv): its peak lies within one SD of the mean
+    ICU day-1 CRP of non-survivors of community-acquired sepsis (Povoa et al., SACiUCI study, 20.7 +/- 12.8 mg/dL, n = 891), and so does
+    its level 48-72 h after the inoculum (network 198-226 mg/L; medians 48-72 h after ICU admission 158.5 and 172.4 mg/L in
+    survivors and non-survivors, Weidhase et al. 2019). The former threshold, a peak above 200 mg/L, had no source; the peak
+    is 242 mg/L at day 5 (228 before the counter-regulators, 178 with them before resting IL-10 was balanced and k_TOL_on
+    fitted)."""
     crp = [float(series(bolus(d), "CRP").max()) for d in (2.0, 4.0)]
     assert crp[0] < crp[1]
     storm = simulate_scenario("sepsis-storm", points_per_hour=1)
-    assert float(series(storm, "CRP").max()) > 200.0
+    day1 = summary("CRP", "sepsis_nonsurvivors_icu_day1")
+    low, high = day1.value - day1.sd, day1.value + day1.sd
+    y, t = series(storm, "CRP"), storm.time.values
+    assert 149.0 < y.max() <= high and y.max() >= low, y.max()
+    late = y[(t >= 48) & (t <= 72)]
+    assert low <= late.min() and late.max() <= high, (late.min(), late.max())

@@ -62,6 +62,8 @@ def test_absent_target_names_it(tiny):
         treat(tiny, "infliximab")
     with pytest.raises(TherapyError, match="JAK1, JAK2"):
         treat(tiny, "ruxolitinib")
+    with pytest.raises(TherapyError, match="glucocorticoid receptor"):
+        treat(tiny, "hydrocortisone", Regimen("100 mg", route="iv"))
 
 
 def test_route_and_regimen_names(tiny):

@@ -9,7 +9,7 @@ import typer
 
 from cytonet.cli._console import console
 
-#: the two scenarios the demo compares (storm vs controlled response)
+#: the two scenarios the demo compares (untreated sepsis beside a resolving infection)
 PAIR = ("sepsis-storm", "infection-resolving")
 
 

@@ -46,7 +46,8 @@ def list_cmd() -> None:
 
     table = Table("drug", "mechanism", "targets", "routes")
     for d in pk_data().drugs.values():
-        targets = [d.membrane_target or "", *d.soluble_targets, *d.blocks, *d.kinases, *d.suppresses]
+        receptor = ["GR (with cortisol)"] if d.mechanism == "glucocorticoid" else []
+        targets = [d.membrane_target or "", *d.soluble_targets, *d.blocks, *d.kinases, *d.suppresses, *receptor]
         table.add_row(d.id, d.mechanism.value, ", ".join(dict.fromkeys(t for t in targets if t)), ", ".join(d.routes))
     console().print(table)
 

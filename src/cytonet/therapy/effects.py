@@ -7,9 +7,12 @@ Two routes, chosen per drug in ``pk.yaml``:
   relative) through the molecular weights. Every reactant keeps stoichiometry 1 (the cross-unit
   factor rides on a separate consumption reaction and on the products), so rate laws stay
   ``k * drug * target`` whatever the template does with stoichiometry.
-- *quasi-equilibrium inhibition* (receptor antagonists, kinase inhibitors, glucocorticoids): a
-  ``hill_inhibition`` regulator on the central drug concentration, K = IC50(unbound) / fu, n = 1,
-  added to every ``regulated`` reaction the drug acts on.
+- *quasi-equilibrium inhibition* (receptor antagonists, kinase inhibitors, transcriptional
+  suppressors): a ``hill_inhibition`` regulator on the central drug concentration, K = IC50(unbound) / fu,
+  n = 1, added to every ``regulated`` reaction the drug acts on.
+- *glucocorticoid-receptor occupancy* (``glucocorticoid``): the drug binds the model's receptor state
+  ``GR`` in competition with cortisol, through a term of the same form as cortisol's (``GR_by_CORT``);
+  GR then represses and induces what cortisol does, so drug and hormone act through one mechanism.
 """
 
 from __future__ import annotations
@@ -169,9 +172,7 @@ def inhibition(add: Additions, spec: ModelSpec, d: DrugPK, central: str) -> None
     if not hits:
         raise TherapyError(f"{d.id} targets {what}, but no regulated reaction of model {spec.id!r} carries it; "
                            "the drug's target is absent from this model")
-    fu = d.params.get("fu")
-    k_total = d.value("IC50") * d.mw_kda.value * 1e-3 / (fu.value if fu else 1.0)
-    srcs = [d.params["IC50"], d.mw_kda] + ([fu] if fu else [])
+    k_total, srcs = _k_total(d)
     K = add.param(f"{d.id}_K_inhibition", k_total, "ug/mL", "IC50 (unbound) x MW / fu, on total plasma concentration", *srcs)
     n = add.param(f"{d.id}_n_inhibition", 1.0, "1", "Hill coefficient", Quantity(
         value=1.0, unit="1", assumption="one drug molecule per target site (simple Emax model)"))
@@ -184,6 +185,35 @@ def inhibition(add: Additions, spec: ModelSpec, d: DrugPK, central: str) -> None
                                       description=f"fractional inhibition of {what} by {d.id}"))
 
 
+def _k_total(d: DrugPK) -> tuple[float, list[Quantity]]:
+    """IC50 (unbound, nM) as a total plasma concentration in ug/mL: IC50 x MW / fu, and its sources."""
+    fu = d.params.get("fu")
+    return d.value("IC50") * d.mw_kda.value * 1e-3 / (fu.value if fu else 1.0), [d.params["IC50"], d.mw_kda] + ([fu] if fu else [])
+
+
+def glucocorticoid(add: Additions, spec: ModelSpec, d: DrugPK, central: str) -> None:
+    """``drug + free GR -> occupied GR`` at k_GR_off / K, K = IC50 x MW / fu: occupancy (C/Kc + D/K) / (1 + C/Kc + D/K)."""
+    if "GR" not in spec.species_ids or "k_GR_off" not in {p.id for p in spec.parameters}:
+        raise TherapyError(f"{d.id} acts through the glucocorticoid receptor, which model {spec.id!r} does not have "
+                           "(species GR, parameter k_GR_off); use the reference network")
+    k_off = next(p for p in spec.parameters if p.id == "k_GR_off")
+    k_total, srcs = _k_total(d)
+    K = add.param(f"{d.id}_K_GR", k_total, "ug/mL", "GR half-occupancy: IC50 (unbound) x MW / fu, on total plasma concentration",
+                  *srcs)
+    kon = add.param(f"{d.id}_k_GR_on", k_off.value / k_total, "mL/ug/h", "k_GR_off / K_GR: the drug's share of receptor binding",
+                    *srcs, Quantity(value=k_off.value, unit=k_off.unit, refs=k_off.refs, assumption=k_off.assumption))
+    one = "one" if "one" in {p.id for p in spec.parameters} else add.param(
+        f"{d.id}_GR_capacity", 1.0, "1", "receptor capacity", Quantity(value=1.0, unit="1", assumption="occupancy is a fraction"))
+    add.reactions.append(Reaction(
+        id=f"GR_by_{d.id}", rate_law="regulated", products={"GR": 1},
+        regulators=[Regulator(species=central, kind=RegulatorKind.LINEAR),
+                    Regulator(species="GR", kind=RegulatorKind.CAPACITY, params={"K": one})],
+        params={"k": kon}, tags=[f"drug:{d.id}", "pathway:GR-transrepression"],
+        description=f"{d.id} occupies free glucocorticoid receptor, competing with cortisol"))
+    add.observables.append(Observable(id=f"{d.id}_GR_share", expression=f"{central} / ({K} + {central})", unit="1",
+                                      description=f"GR occupancy {d.id} alone would give at its current concentration"))
+
+
 def add_effects(add: Additions, spec: ModelSpec, d: DrugPK, central: str, kel: str) -> None:
     """Dispatch on the drug's mechanism."""
     if d.mechanism is Mechanism.RECEPTOR_TMDD:
@@ -191,5 +221,7 @@ def add_effects(add: Additions, spec: ModelSpec, d: DrugPK, central: str, kel: s
         soluble_binding(add, spec, d, central, kel)
     elif d.mechanism is Mechanism.LIGAND_BINDING:
         soluble_binding(add, spec, d, central, kel)
+    elif d.mechanism is Mechanism.GLUCOCORTICOID:
+        glucocorticoid(add, spec, d, central)
     else:
         inhibition(add, spec, d, central)

@@ -32,6 +32,7 @@ class Mechanism(StrEnum):
     RECEPTOR_ANTAGONIST = "receptor-antagonist"  # quasi-equilibrium block of every reaction a ligand drives
     KINASE_INHIBITION = "kinase-inhibition"  # inhibits reactions tagged with pathways holding its kinases
     TRANSCRIPTIONAL_SUPPRESSION = "transcriptional-suppression"  # inhibits tagged secretion reactions
+    GLUCOCORTICOID = "glucocorticoid"  # occupies the model's glucocorticoid receptor (GR), competing with cortisol
 
 
 #: Parameters each mechanism needs besides V1 and CL.
@@ -41,6 +42,7 @@ NEEDS: dict[Mechanism, tuple[str, ...]] = {
     Mechanism.RECEPTOR_ANTAGONIST: ("IC50",),
     Mechanism.KINASE_INHIBITION: ("IC50",),
     Mechanism.TRANSCRIPTIONAL_SUPPRESSION: ("IC50",),
+    Mechanism.GLUCOCORTICOID: ("IC50",),
 }
 
 
