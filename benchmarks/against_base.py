@@ -3,10 +3,13 @@
 The lock-step driver (:mod:`cytonet.engine.lockstep`) and the rest states
 (:mod:`cytonet.population.rest`) of ``--base`` (default ``main``) are loaded from git next to
 today's, and both run the same patients of a scenario (default lps-endotoxemia, shipped
-variation, seed 3) on one thread, alternately, ``--repeats`` times: CPU time per patient of each,
+variation, seed 3) on one thread, alternately (base first in every other repeat), ``--repeats`` times: CPU time per patient of each,
 the median ratio and its range, and whether the results are bit-identical. The simulation runs
 on the generated kernels (built first when they are not; the same kernels serve both drivers)
-and on the interpreted ones. The machine may be shared: the ratios are the numbers to trust.
+and on the interpreted ones. Both rest-state modules relax through this checkout's driver, so the
+driver's share of the rest states is timed on its own: the relaxation of the patients whose Newton
+fails from the nominal rest state (the host model over ``relax_hours``, interpreted kernels), per
+patient of the whole sample. The machine may be shared: the ratios are the numbers to trust.
 Run: ``python benchmarks/against_base.py [--base REV] [--scenario NAME] [--n 1000] [--repeats 5]``.
 """
 
@@ -50,6 +53,15 @@ def cpu(fn: Callable[[], T]) -> tuple[T, float]:
     return out, time.process_time() - c
 
 
+def in_turn(base: Callable[[], T], new: Callable[[], T], r: int) -> tuple[tuple[T, float], tuple[T, float]]:
+    """(base(), its CPU seconds), (new(), its CPU seconds), run base first when ``r`` is even, else new first."""
+    if r % 2 == 0:
+        first = cpu(base)
+        return first, cpu(new)
+    second = cpu(new)
+    return cpu(base), second
+
+
 def simulate(lockstep: ModuleType, cm: Any, table: dict, t: np.ndarray, generated: bool) -> tuple[np.ndarray, ...]:
     """The patients of ``table`` on ``lockstep``'s driver, as ``simulate_batch`` runs one chunk."""
     from cytonet.engine import lane_codegen, rodas
@@ -67,6 +79,19 @@ def simulate(lockstep: ModuleType, cm: Any, table: dict, t: np.ndarray, generate
                          _check_tolerances(cm, 1e-6, 1e-9, DEFAULT_MAX_STEPS, np.inf), DEFAULT_MAX_STEPS, np.inf, LOCKSTEP_LANES,
                          np.arange(n), out, status, info, kernels=kernels)
     return out, status, info
+
+
+def relax_table(prep: Any, P: np.ndarray) -> tuple[dict[str, np.ndarray], int]:
+    """(the batch :func:`cytonet.population.rest.rest_states` relaxes for parameter rows ``P``, its size): the patients
+    whose Newton fails from the nominal rest state, at that state."""
+    from cytonet.population import rest
+
+    x_ref = np.where(np.abs(prep.x_ref) > rest.ZERO, prep.x_ref, 0.0)
+    _, conv = rest.newton(rest._Kernels(prep.host, P), np.tile(x_ref, (P.shape[0], 1)), np.arange(P.shape[0]))
+    bad = np.flatnonzero(~conv)
+    table = {pid: P[bad, j] for j, pid in enumerate(prep.host.parameters)}
+    table.update({sid: np.full(bad.size, max(x_ref[i], 0.0)) for i, sid in enumerate(prep.host.species)})
+    return table, bad.size
 
 
 def lu_per_lane(lockstep: ModuleType, cm: Any, X: np.ndarray, P: np.ndarray, calls: int = 200) -> tuple[float, np.ndarray]:
@@ -96,7 +121,7 @@ def compare(label: str, runs: list[tuple[float, float]], same: bool, n: int) -> 
     base, new = np.array(runs).T
     r = base / new
     print(f"  {label:<34}{np.median(base) / n * 1e3:>9.3f}{np.median(new) / n * 1e3:>9.3f}   {np.median(r):.2f}x "
-          f"({r.min():.2f}-{r.max():.2f})   bit-identical: {same}")
+          f"({r.min():.2f}-{r.max():.2f}; fastest runs {base.min() / new.min():.2f}x)   bit-identical: {same}")
 
 
 def main() -> None:
@@ -127,18 +152,19 @@ def main() -> None:
         table = {pid: v[ok] for pid, v in values.items()} | {s: X[ok, i] for i, s in enumerate(prep.host.species)}
         cm = prep.arms["untreated"]
         sims = {(m, g): (lambda m=m, g=g: simulate(m, cm, table, prep.t, g)) for m in (old_lock, lockstep) for g in (True, False)}
+        relaxed, n_relaxed = relax_table(prep, P)  # what rest_states relaxes: the patients whose Newton fails from the nominal state
+        t_relax = np.array([0.0, cfg.relax_hours])
+        sims.update({(m, "relax"): (lambda m=m: simulate(m, prep.host, relaxed, t_relax, False)) for m in (old_lock, lockstep)})
         for f in sims.values():
             f()  # compile or load outside the timings
-        times: dict[str, list[tuple[float, float]]] = {"rest": [], "gen": [], "int": []}
-        same = {"rest": True, "gen": True, "int": True}
-        for _ in range(a.repeats):  # alternated: the machine may be shared
-            (Xo, fo), c_old = cpu(rest_of[old_rest])
-            (Xn, fn), c_new = cpu(rest_of[rest])
+        times: dict[str, list[tuple[float, float]]] = {"rest": [], "gen": [], "int": [], "relax": []}
+        same = {"rest": True, "gen": True, "int": True, "relax": True}
+        for r in range(a.repeats):  # alternated, base first in even repeats: the machine may be shared
+            ((Xo, fo), c_old), ((Xn, fn), c_new) = in_turn(rest_of[old_rest], rest_of[rest], r)
             times["rest"].append((c_old, c_new))
             same["rest"] &= np.array_equal(Xo, Xn) and np.array_equal(fo, fn)
-            for key, g in (("gen", True), ("int", False)):
-                ro, c_old = cpu(sims[(old_lock, g)])
-                rn, c_new = cpu(sims[(lockstep, g)])
+            for key, g in (("gen", True), ("int", False), ("relax", "relax")):
+                (ro, c_old), (rn, c_new) = in_turn(sims[(old_lock, g)], sims[(lockstep, g)], r)
                 times[key].append((c_old, c_new))
                 same[key] &= all(np.array_equal(x, y, equal_nan=True) for x, y in zip(ro, rn))
         (lu_old, f_old), (lu_new, f_new) = (lu_per_lane(m, prep.host, X[ok], np.ascontiguousarray(P[ok])) for m in (old_lock, lockstep))
@@ -147,6 +173,7 @@ def main() -> None:
     compare("rest states", times["rest"], same["rest"], a.n)
     compare("simulation, generated kernels", times["gen"], same["gen"], ok.size)
     compare("simulation, interpreted kernels", times["int"], same["int"], ok.size)
+    compare(f"relaxation ({n_relaxed} patients)", times["relax"], same["relax"], a.n)
     print(f"  LU per call and lane (ns, best of 15)      {lu_old:>9.0f}{lu_new:>9.0f}   {lu_old / lu_new:.2f}x   "
           f"bit-identical: {np.array_equal(f_old, f_new)}")
 

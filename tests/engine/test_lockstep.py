@@ -226,3 +226,36 @@ def test_dataset_records_the_path_taken():
     assert simulate_batch(T.decay(), {"k": np.linspace(0.1, 1.0, 8)}, 5.0).attrs["batch_method"] == "lockstep"
     assert simulate_batch(T.decay(), {"k": [0.1, 0.2]}, 5.0).attrs["batch_method"] == "independent"  # fewer than LOCKSTEP_MIN_RUNS
     assert simulate_batch(T.threshold(), {"s": np.linspace(1, 2, 8)}, 5.0).attrs["batch_method"] == "independent"
+
+
+def test_block_narrowed_to_its_running_lanes_gives_each_run_its_own_result():
+    # runs of very unequal cost in one block: once no run waits, the interpreted kernels narrow the block to the lanes
+    # still running as they halve; every run must still be, bit for bit, the run alone on one lane
+    from cytonet.engine import lockstep, rodas
+    from cytonet.engine.simulate import DEFAULT_MAX_STEPS
+
+    cm = _no_threshold_network()
+    rng = np.random.default_rng(3)
+    n = 23
+    table = {"k_tnf": 2.0 * rng.lognormal(0, 0.5, n), "lps_dose.time": rng.uniform(0.0, 90.0, n),
+             "lps_dose.amount": rng.uniform(1, 6, n)}
+    arr = batch.run_arrays(cm, table)
+    M = rodas.model_arrays(cm)
+    ncode = lockstep.hill_codes(arr["P"], M[1][4])
+    t = np.linspace(0.0, 96.0, 49)
+    atol = np.full(cm.n_species, 1e-10)
+
+    def lanes(rows: np.ndarray, B: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        out, status, info = np.full((n, t.size, cm.n_species), np.nan), np.zeros(n, np.int64), np.zeros((n, rodas.N_INFO))
+        lockstep.solve_lanes(arr["X0"][rows], arr["P"][rows], t, arr["bolus_time"][rows], cm.bolus_species,
+                             arr["bolus_amount"][rows], arr["inf_start"][rows], arr["inf_end"][rows], cm.inf_species,
+                             arr["inf_rate"][rows], M, ncode, 1e-8, atol, DEFAULT_MAX_STEPS, np.inf, B, rows, out, status, info)
+        return out[rows], status[rows], info[rows]
+
+    out, status, info = lanes(np.arange(n), 16)
+    steps = info[:, rodas.I_STEPS]
+    assert (status == 0).all() and np.ptp(steps) > 100  # lanes finish hundreds of steps apart: the block narrows
+    for i in range(n):
+        o, s, f = lanes(np.array([i]), 1)
+        np.testing.assert_array_equal(out[i], o[0])
+        assert s[0] == status[i] and np.array_equal(f[0], info[i])

@@ -64,6 +64,21 @@ def test_sobol_partitions_continue_one_sequence() -> None:
         np.testing.assert_array_equal(whole[pid], np.concatenate([p[pid] for p in parts]))
 
 
+def test_grouped_sampling_gives_each_parameter_its_own_quantiles() -> None:
+    # parameters of one group get their factors from one quantile call: each must equal its own column's call
+    from cytonet.population.sampling import uniform_design
+
+    groups = [Variation(parameters=["a"], distribution="lognormal", cv=0.3, assumption="test"),
+              Variation(parameters=["b"], distribution="truncnormal", cv=0.5, low=0.5, high=1.7, assumption="test"),
+              Variation(parameters=["c"], distribution="uniform", low=0.5, high=2.0, assumption="test")]
+    varied = [(f"p{i}", 1.0 + i, groups[i % 3]) for i in range(9)]
+    for method in Method:
+        got = sample(varied, method, 100, 300, 4, 2)
+        u = uniform_design(method, len(varied), 100, 300, 4, 2)
+        for j, (pid, nominal, var) in enumerate(varied):
+            np.testing.assert_array_equal(got[pid], nominal * var.factors(u[:, j]))
+
+
 def test_default_variation_states_a_reason_and_unknown_patterns_fail() -> None:
     vf = load_variation()
     assert all(v.assumption or v.refs for v in vf.variations)
@@ -93,6 +108,26 @@ def test_newton_rest_state_equals_relaxation_then_newton() -> None:
         np.testing.assert_allclose(X[i], np.maximum(ss.x, 0), rtol=1e-5, atol=1e-8)
 
 
+
+def test_batched_newton_gives_each_patient_its_own_iterates() -> None:
+    """Newton over many patients (one kernel block, re-blocked as patients converge, backtracking only the
+    patients that need it) ends, bit for bit, where Newton on each patient alone ends, converged or not."""
+    from cytonet.population.rest import ZERO, _Kernels, newton
+
+    prep = prepare(_cfg().to_json())
+    m = 60
+    vals = sample(prep.varied, Method.LHS, 0, m, 3, 0)
+    P = np.tile(prep.host.p, (m, 1))
+    for pid, v in vals.items():
+        P[:, prep.host.parameter_index(pid)] = v
+    x0 = np.where(np.abs(prep.x_ref) > ZERO, prep.x_ref, 0.0)
+    k = _Kernels(prep.host, P)
+    X, conv = newton(k, np.tile(x0, (m, 1)), np.arange(m))
+    assert 0 < conv.sum() < m  # some patients converge, some do not (they are relaxed first in rest_states)
+    for i in range(m):
+        Xi, ci = newton(_Kernels(prep.host, P[i:i + 1]), x0[None, :], np.arange(1))
+        assert ci[0] == conv[i]
+        np.testing.assert_array_equal(Xi[0], X[i])
 # ------------------------------------------------------------------------------------- outcomes
 def test_vectorised_outcomes_agree_with_single_run_classify_and_crs_grade() -> None:
     from cytonet.engine.batch import simulate_batch

@@ -12,8 +12,11 @@ Each lane keeps its own time, step size, error control, breakpoints and outputs 
 fails, so lanes never wait for each other and a failing run never touches the others. (One step
 sequence shared by a block, accepted when every run's error is <= 1, was measured first: on the
 reference network a block of 64 runs then needs ~2.4x the steps of its median run, which ate the
-vector gain.) Threshold events are not handled here (:mod:`cytonet.engine.batch` runs such models
-on the independent path). Differences from ``solve_one``, within rounding and tolerance: a
+vector gain.) Once no run waits, lanes fall idle as their runs end; the interpreted kernels then
+narrow the block to the running lanes each time half of it is idle (a lane's arithmetic does not
+depend on its place or on B), and the generated kernels, whose lane count is built in, hand over
+to the interpreted ones (bit-identical) when three quarters are idle. Threshold events are not
+handled here (:mod:`cytonet.engine.batch` runs such models on the independent path). Differences from ``solve_one``, within rounding and tolerance: a
 reaction's rational factors share one division, and an unsafe sparse pivot halves the step
 instead of switching to dense LU.
 """
@@ -438,6 +441,16 @@ def _jac(gen, gjac, X, C, S, ncode, dst, out, fv, dv, g, xp, xn):
         jac_block(X, C, S, ncode, dst, out, fv, dv, g, xp, xn)
 
 
+@nb.njit(**_J)
+def _lanes_of(a, keep):
+    """Columns ``keep`` of a ``[rows, B]`` block, as a new block."""
+    out = np.empty((a.shape[0], keep.shape[0]))
+    for i in range(a.shape[0]):
+        for j in range(keep.shape[0]):
+            out[i, j] = a[i, keep[j]]
+    return out
+
+
 _DRIVERS: dict[tuple, object] = {}
 _DRIVERS_LOCK = threading.Lock()
 
@@ -473,19 +486,74 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
     All lanes attempt a step together; each lane has its own time, step size, error control,
     breakpoints and outputs (the control of :func:`cytonet.engine.rodas.solve_one`), and takes the
     next waiting run as soon as its run ends or fails. Run k is written to ``out[rows[k]]``,
-    ``status[rows[k]]``, ``info[rows[k]]``.
+    ``status[rows[k]]``, ``info[rows[k]]``. The lanes' state lives here; :func:`_advance` steps it
+    until every run is done or, once no run waits, until the block is to narrow (module docstring),
+    which happens here between its calls, so the stepping loop never reassigns its arrays.
     """
-    S, Q, L, jac_dst = M
+    Q = M[1]
     N, n = X0.shape
     B = max(1, min(B, N))
+    nf = Q[3].shape[0]
+    nbp = bolus_time.shape[1] + 2 * inf_start.shape[1] + 1
+    C = (np.ones((Q[0].shape[0], B)), np.ones((nf, B)), np.ones((nf, B)), np.zeros((nf, B)), np.ones((nf, B)))
+    x = np.zeros((n, B))
+    u = np.zeros((n, B))
+    run = np.full(B, -1, np.int64)  # run on the lane, -1 idle
+    t = np.zeros(B)
+    h = np.ones(B)
+    h_prop = np.ones(B)
+    seg_end = np.zeros(B)
+    err_prev = np.ones(B)
+    last = np.zeros(B, np.bool_)
+    at_seg = np.zeros(B, np.bool_)  # lane is at the start of a segment (or of its run)
+    io = np.zeros(B, np.int64)
+    ib = np.zeros(B, np.int64)
+    steps = np.zeros(B, np.int64)
+    rejected = np.zeros(B, np.int64)
+    bps = np.empty((B, nbp))
+    next_run = 0
+    while True:
+        next_run, gen = _advance(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf_end, inf_species,
+                                 inf_rate, M, ncode, rtol, atol, max_steps, h_max, rows, out, status, info, gen, grhs, gjac,
+                                 gsolve, C, x, u, run, t, h, h_prop, seg_end, err_prev, last, at_seg, io, ib, steps, rejected,
+                                 bps, next_run)
+        active = 0
+        for q in range(B):
+            if run[q] >= 0:
+                active += 1
+        if active == 0:
+            return
+        keep = np.empty(active, np.int64)  # narrow the block to the running lanes
+        j = 0
+        for q in range(B):
+            if run[q] >= 0:
+                keep[j] = q
+                j += 1
+        B = active
+        C = (_lanes_of(C[0], keep), _lanes_of(C[1], keep), _lanes_of(C[2], keep), _lanes_of(C[3], keep),
+             _lanes_of(C[4], keep))
+        x, u = _lanes_of(x, keep), _lanes_of(u, keep)
+        run, t, h, h_prop, seg_end, err_prev = run[keep], t[keep], h[keep], h_prop[keep], seg_end[keep], err_prev[keep]
+        last, at_seg, io, ib, steps, rejected, bps = last[keep], at_seg[keep], io[keep], ib[keep], steps[keep], rejected[keep], bps[keep]
+
+
+@nb.njit(**_J)
+def _advance(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf_end, inf_species, inf_rate,
+             M, ncode, rtol, atol, max_steps, h_max, rows, out, status, info, gen, grhs, gjac, gsolve,
+             C, x, u, run, t, h, h_prop, seg_end, err_prev, last, at_seg, io, ib, steps, rejected, bps, next_run):
+    """Step the lanes of :func:`_lanes` (their state in ``C`` .. ``bps``, ``B`` columns) until every run is done, or no
+    run waits and the block should narrow: a quarter of the lanes still running on the generated kernels (returned
+    ``gen`` False: the interpreted ones take over, bit-identical) or half on the interpreted ones.
+    Returns (next run to start, gen)."""
+    S, Q, L, jac_dst = M
+    N, n = X0.shape
+    B = x.shape[1]
     nt = t_out.shape[0]
     t_end = t_out[nt - 1]
     nnz = L[2].shape[0]
-    nf = Q[3].shape[0]
     nb_ = bolus_time.shape[1]
     ni = inf_start.shape[1]
     nbp = nb_ + 2 * ni + 1
-    C = (np.ones((Q[0].shape[0], B)), np.ones((nf, B)), np.ones((nf, B)), np.zeros((nf, B)), np.ones((nf, B)))
     m_max = 1
     for r in range(Q[0].shape[0]):
         m_max = max(m_max, S[0][r + 1] - S[0][r])
@@ -498,8 +566,6 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
     big = np.empty(B)
     jv = np.empty((nnz, B))
     a = np.empty((nnz, B))
-    x = np.zeros((n, B))
-    u = np.zeros((n, B))
     w = np.empty((n, B))
     fy0 = np.empty((n, B))
     fw = np.empty((n, B))
@@ -515,24 +581,9 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
     dtg = np.ones(B)
     ih = np.ones(B)
     ok = np.ones(B, np.bool_)
-    # per-lane control state
-    run = np.full(B, -1, np.int64)  # run on the lane, -1 idle
-    t = np.zeros(B)
-    h = np.ones(B)
-    h_prop = np.ones(B)
-    seg_end = np.zeros(B)
-    err_prev = np.ones(B)
-    last = np.zeros(B, np.bool_)
-    at_seg = np.zeros(B, np.bool_)  # lane is at the start of a segment (or of its run)
     stepping = np.zeros(B, np.bool_)  # lane attempts a step in this iteration
-    io = np.zeros(B, np.int64)
-    ib = np.zeros(B, np.int64)
-    steps = np.zeros(B, np.int64)
-    rejected = np.zeros(B, np.int64)
-    bps = np.empty((B, nbp))
-    next_run = 0
     active = B
-    while active > 0:
+    while True:
         # 1. lanes at a segment start: boluses, outputs at t, end of run (next run on the lane), new segment
         for q in range(B):
             while at_seg[q] or run[q] < 0:
@@ -598,7 +649,7 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
             else:
                 active += 1
         if active == 0:
-            break
+            return next_run, gen
         _rhs(gen, grhs, x, u, C, S, ncode, fy0, v, den, xp, xn)
         _jac(gen, gjac, x, C, S, ncode, jac_dst, jv, fv, dv, v, xp, xn)
         # 2. step sizes; failures by max_steps or underflow end the run
@@ -733,3 +784,12 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
             h[q], err_prev[q] = accepted_step(hq, h_prop[q], last[q], err, err_prev[q])
             if t[q] >= seg_end[q]:
                 at_seg[q] = True
+        if next_run >= N:  # no run waits: narrow the block once enough of it is idle
+            running = 0
+            for q in range(B):
+                if run[q] >= 0:
+                    running += 1
+            if gen and 4 * running <= B:
+                return next_run, False
+            if not gen and 2 * running <= B:
+                return next_run, gen

@@ -24,6 +24,9 @@ from cytonet.model.compile import CompiledModel
 #: status code of a patient without a healthy resting state (solver codes are 0-3)
 REST_FAILED = 10
 MAX_NEWTON = 40
+#: step lengths Newton's backtracking tries: 1, 1/2, ..., 2^-11; and the most lanes of a block whose shorter steps are
+#: tried in one call (each patient once per step length)
+HALVINGS, TILED_LANES = 12, 2048
 #: nominal rest values below this are rounding residue of an exact zero (e.g. 1e-27 pathogen after relaxation)
 ZERO = 1e-15
 
@@ -45,16 +48,27 @@ class _Kernels:
         Q = cm.parameter_arrays()
         self.ncode = lockstep.hill_codes(P, Q[4])
         self.C = lockstep.block_constants(np.ascontiguousarray(P, dtype=float), Q, self.ncode)
-        self._rows: np.ndarray | None = None
-        self._C: tuple[np.ndarray, ...] = self.C
+        self._pinned: list[tuple[np.ndarray, tuple[np.ndarray, ...]]] = []
+        self._last: tuple[np.ndarray, tuple[np.ndarray, ...]] | None = None
+
+    def pin(self, *rows: np.ndarray) -> None:
+        """Keep the constants of the patients of each ``rows`` object until the next pin (Newton's block)."""
+        self._pinned = []
+        self._pinned = [(r, self._constants(r)) for r in rows]
+
+    def _constants(self, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        for held in (*self._pinned, self._last):
+            if held is not None and held[0] is rows:
+                return held[1]
+        whole = rows.size == self.C[0].shape[1] and np.array_equal(rows, np.arange(rows.size))
+        C = self.C if whole else tuple(np.ascontiguousarray(c[:, rows]) for c in self.C)
+        self._last = (rows, C)
+        return C
 
     def _block(self, X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...], int]:
-        """The block of states ``X`` and the constants of patients ``rows``; the constants of the last ``rows`` object
-        are kept, so the evaluations of one Newton iteration copy them once (the copies cost 10x the kernels)."""
-        if rows is not self._rows:
-            whole = rows.size == self.C[0].shape[1] and np.array_equal(rows, np.arange(rows.size))
-            self._rows, self._C = rows, self.C if whole else tuple(np.ascontiguousarray(c[:, rows]) for c in self.C)
-        return np.ascontiguousarray(X.T), self._C, rows.size
+        """The block of states ``X`` and the constants of patients ``rows``; those of the pinned ``rows`` object and of
+        the last other one are kept, so each is copied once (the copies cost about 10x the kernels)."""
+        return np.ascontiguousarray(X.T), self._constants(rows), rows.size
 
     def f(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
         from cytonet.engine.lockstep import rhs_block
@@ -77,9 +91,10 @@ class _Kernels:
         """Dense Jacobians (patients, species, species)."""
         return self._jac_values(X, rows, self.dst, self.n * self.n).T.reshape(rows.size, self.n, self.n)
 
-    def newton_step(self, X: np.ndarray, F: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    def newton_step(self, X: np.ndarray, F: np.ndarray, rows: np.ndarray, lanes: np.ndarray | None = None) -> np.ndarray:
         """dx solving J dx = -F per patient: the model's sparse LU (no pivoting) where its pivots are safe,
-        dense partial pivoting (least squares if singular) for the others."""
+        dense partial pivoting (least squares if singular) for the others. With ``lanes``, only the patients at
+        those positions need dx (the others' rows are not meaningful and take no dense fallback)."""
         from cytonet.engine.lockstep import lu_block, solve_block
 
         B = rows.size
@@ -90,7 +105,8 @@ class _Kernels:
         dx = np.ascontiguousarray(F.T)
         solve_block(a, self.L, dx, np.empty_like(dx))
         dx = dx.T.copy()
-        dense = np.flatnonzero(~ok | ~np.all(np.isfinite(dx), axis=1))
+        need = np.arange(B) if lanes is None else lanes
+        dense = need[~ok[need] | ~np.all(np.isfinite(dx[need]), axis=1)]
         if dense.size:
             J = self.jac(X[dense], rows[dense])
             try:
@@ -105,39 +121,86 @@ def _scaled(F: np.ndarray, X: np.ndarray) -> np.ndarray:
 
 
 def newton(k: _Kernels, X0: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Damped Newton from ``X0`` (patients ``rows`` of ``k``, species); returns (X, converged)."""
+    """Damped Newton from ``X0`` (patients ``rows`` of ``k``, species); returns (X, converged).
+
+    The kernels run on a block of patients whose constants are copied once (copying costs about ten
+    kernel evaluations per patient): the block keeps the patients that have converged or stopped
+    until the active ones are fewer than half of it, their lanes computed and ignored. Each
+    iteration tries the full step for every active patient and halves it only for those whose
+    residual did not drop, evaluating those alone when they are few. A patient's arithmetic does
+    not depend on which others share a kernel call, so the iterates are those of iterating every
+    patient on its own.
+    """
     X = np.array(X0, float)
     m = X.shape[0]
     done = np.zeros(m, bool)
-    active = np.arange(m)
-    F = k.f(X, rows[active])
+    blk = np.arange(m)  # the block: positions in X
+    these, tiled = _pin_block(k, rows)
+    F = k.f(X, these)
     res = _scaled(F, X)
+    act = np.ones(m, bool)  # over the block: still iterating
     for _ in range(MAX_NEWTON):
-        conv = res <= RESIDUAL_TOL
-        done[active[conv]] = True
-        keep = ~conv & np.isfinite(res)
-        active, F, res = active[keep], F[keep], res[keep]
-        if active.size == 0:
+        conv = act & (res <= RESIDUAL_TOL)
+        done[blk[conv]] = True
+        act &= ~conv & np.isfinite(res)
+        a = np.flatnonzero(act)
+        if a.size == 0:
             break
-        these = rows[active]  # one object per iteration: its constants are copied once
-        dx = k.newton_step(X[active], F, these)
-        lam = np.ones(active.size)
-        pending = np.ones(active.size, bool)
-        Xa, Fa, ra = X[active].copy(), F.copy(), res.copy()
-        for _halving in range(12):  # backtrack each patient until its residual drops
-            idx = np.flatnonzero(pending)
-            trial = X[active] + lam[:, None] * dx  # every active patient (lanes are independent), the pending ones kept
-            Ft = k.f(trial, these)[idx]
-            trial = trial[idx]
-            rt = _scaled(Ft, trial)
-            good = np.isfinite(rt) & (rt < res[idx])
-            Xa[idx[good]], Fa[idx[good]], ra[idx[good]] = trial[good], Ft[good], rt[good]
-            pending[idx[good]] = False
-            lam[idx[~good]] *= 0.5
-            if not pending.any():
+        if 2 * a.size < blk.size:
+            blk, F, res = blk[a], F[a], res[a]
+            act, a = np.ones(a.size, bool), np.arange(a.size)
+            these, tiled = _pin_block(k, rows[blk])
+        Xb = X[blk]
+        dx = k.newton_step(Xb, F, these, a)
+        trial = Xb.copy()
+        trial[a] = Xb[a] + dx[a]
+        Ft = k.f(trial, these)  # the full step, on the whole block
+        a = _descend(Xb, F, res, a, trial[a, None], Ft[a, None])
+        shorter = 1  # the next step length to try, 2^-shorter
+        if tiled is not None and 4 * a.size > blk.size:  # many left, small block: every shorter step in one call
+            lam = np.ldexp(1.0, -np.arange(1, HALVINGS))  # 2^-j: exactly the repeated halvings
+            trial = np.repeat(Xb[:, None], lam.size, axis=1)
+            trial[a] = Xb[a][:, None] + lam[None, :, None] * dx[a][:, None]
+            Ft = k.f(trial.reshape(-1, Xb.shape[1]), tiled).reshape(trial.shape)
+            a = _descend(Xb, F, res, a, trial[a], Ft[a])
+            shorter = HALVINGS
+        for j in range(shorter, HALVINGS):  # backtrack each patient until its residual drops
+            if a.size == 0:
                 break
-        X[active], F, res = Xa, Fa, np.where(pending, np.inf, ra)  # a patient with no descent stops
+            lam = np.ldexp(1.0, -j)  # 2^-j: exactly the repeated halvings
+            if 4 * a.size > blk.size:  # many left: the whole block again (its constants are held), the others idle
+                trial = Xb.copy()
+                trial[a] = Xb[a] + lam * dx[a]
+                Ft = k.f(trial, these)
+                a = _descend(Xb, F, res, a, trial[a, None], Ft[a, None])
+            else:  # few: those alone (their constants copied, a few rows)
+                trial = Xb[a] + lam * dx[a]
+                a = _descend(Xb, F, res, a, trial[:, None], k.f(trial, rows[blk[a]])[:, None])
+        res[a] = np.inf  # no descent at any step length: the patient stops
+        X[blk] = Xb
     return X, done
+
+
+def _pin_block(k: _Kernels, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pin the constants of Newton's block ``rows`` and, for a small block, of every shorter step of its backtracking
+    at once (each patient repeated HALVINGS - 1 times); returns the two rows objects (the second None for a large block)."""
+    tiled = np.repeat(rows, HALVINGS - 1) if rows.size * (HALVINGS - 1) <= TILED_LANES else None
+    k.pin(rows, *([] if tiled is None else [tiled]))
+    return rows, tiled
+
+
+def _descend(X: np.ndarray, F: np.ndarray, res: np.ndarray, a: np.ndarray, trial: np.ndarray, Ft: np.ndarray) -> np.ndarray:
+    """Move each patient ``a`` to the first of its trial points (``trial[i, t]``, residuals ``Ft[i, t]``, in order of
+    decreasing step length) that lowers its scaled residual ``res`` (X, F and res updated in place); returns the
+    patients without one."""
+    rt = _scaled(Ft.reshape(-1, Ft.shape[2]), trial.reshape(-1, trial.shape[2])).reshape(trial.shape[:2])
+    good = np.isfinite(rt) & (rt < res[a, None])
+    has = good.any(axis=1)
+    i = np.flatnonzero(has)
+    t = good[i].argmax(axis=1)
+    g = a[i]
+    X[g], F[g], res[g] = trial[i, t], Ft[i, t], rt[i, t]
+    return a[~has]
 
 
 def coupled_blocks(cm: CompiledModel, free: np.ndarray) -> list[np.ndarray]:
