@@ -17,7 +17,10 @@ The 50-start fits of every problem with at most 20 estimated parameters are benc
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -59,6 +62,10 @@ def _amici_objective(path: Path):  # noqa: ANN202 - (pypesto problem, reduced-ve
         import pypesto.petab
     except ImportError:
         return "pyPESTO/AMICI not installed"
+    if shutil.which("swig") is None:  # AMICI's model build needs SWIG; pip puts it beside the interpreter
+        os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+    for name in ("amici", "pypesto"):  # their PEtab mapping logs every condition at DEBUG
+        logging.getLogger(name).setLevel(logging.WARNING)
     importer = pypesto.petab.PetabImporter.from_yaml(str(path))
     problem = importer.create_problem()
     solver = problem.objective.amici_solver

@@ -87,16 +87,24 @@ def delayed_rows(D, X, P, H, out):
         delayed_values(D, X[i], P[i], H, out[i])
 
 
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _add_scaled(out, o, r, v, s, w):
+    """out[o : o + w] += r * v[s : s + w], through views (so LLVM vectorises the loop with one alias check)."""
+    oo = out[o:o + w]
+    vv = v[s:s + w]
+    for c in range(w):
+        oo[c] += r * vv[c]
+
+
 @nb.njit(cache=True, error_model="numpy")
 def _outputs(R, x, p, reg, out):
-    """The right-hand side from the registers: R = (rhs_reg, product rows, registers, sources, source is p)."""
-    rhs_reg, rows, regs, src, par = R
+    """The right-hand side from the registers: R = (rhs_reg, *products) (:attr:`TapeModel.products`)."""
+    rhs_reg, rows, regs, src, par, width = R
     for i in range(rhs_reg.shape[0]):
         out[i] = reg[rhs_reg[i]]
+    w = width[0]
     for e in range(rows.shape[0]):
-        out[rows[e]] = 0.0
-    for e in range(rows.shape[0]):
-        out[rows[e]] += reg[regs[e]] * (p[src[e]] if par[e] else x[src[e]])
+        _add_scaled(out, rows[e], reg[regs[e]], p if par[e] else x, src[e], w)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -157,35 +165,69 @@ def _block_factor(W, Wb, piv, block):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _block_solve(W, Wb, piv, block, b):
-    """Solve W z = b in place; with ``block`` > 0, W = [[A, 0, .., w0], [B1, A, .., w1], ..., [0, .., dtg]] (time
-    last): time first, then the leading block, then every other block from it (A factored in Wb)."""
+def _lu_solve_rows(a, piv, b, off, w):
+    """:func:`lu_solve` for w right-hand sides at once, stored row-major from b[off] (row i: b[off + i w : ...])."""
+    n = a.shape[0]
+    for k in range(n):
+        m = piv[k]
+        if m != k:
+            for c in range(w):
+                b[off + k * w + c], b[off + m * w + c] = b[off + m * w + c], b[off + k * w + c]
+    for i in range(n):
+        for j in range(i):
+            if a[i, j] != 0.0:
+                _add_scaled(b, off + i * w, -a[i, j], b, off + j * w, w)
+    for i in range(n - 1, -1, -1):
+        for j in range(i + 1, n):
+            if a[i, j] != 0.0:
+                _add_scaled(b, off + i * w, -a[i, j], b, off + j * w, w)
+        bi = b[off + i * w:off + i * w + w]
+        d = a[i, i]
+        for c in range(w):
+            bi[c] /= d
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _block_solve(W, Wb, piv, block, x, p, R, Q, h2, jd, b):
+    """Solve W z = b in place; with ``block`` > 0 (forward sensitivities, time last; A = the base block, factored in
+    Wb), W = [[A, 0, w0], [-B, A (x) I, -s_t], [0, 0, dtg]]: time first, then the base block z_0, then all
+    directions at once from b_S + B z_0 + s_t z_t. B z_0 + s_t z_t contracts the products' own derivatives along
+    (z_0, z_t) (second derivatives ``h2`` at the step's start, as ``Q`` lists them) with S (in x) or dp/d theta
+    (in p), as the products do (``R`` = (rhs_reg, *products), :attr:`TapeModel.lower_blocks`)."""
     if block == 0:
         lu_solve(W, piv, b)
         return
+    _, rows, _, src, par, width = R
+    first2, col2, _ = Q
+    w = width[0]
     it = b.shape[0] - 1
     b[it] /= W[it, it]
     bt = b[it]
-    for s in range(0, it, block):
-        for i in range(s, s + block):
-            acc = b[i] - W[i, it] * bt
-            if s > 0:
-                for k in range(block):
-                    acc -= W[i, k] * b[k]
-            b[i] = acc
-        lu_solve(Wb, piv, b[s:s + block])
+    for i in range(block):
+        b[i] -= W[i, it] * bt
+    lu_solve(Wb, piv, b[:block])
+    for e in range(jd.shape[0]):
+        jd[e] = 0.0
+    for e in range(first2.shape[0]):  # every product's own derivative along (z_0, z_t)
+        c = col2[e]
+        jd[first2[e]] += h2[e] * (bt if c == it else b[c])
+    for e in range(rows.shape[0]):
+        if jd[e] != 0.0:
+            _add_scaled(b, rows[e], jd[e], p if par[e] else x, src[e], w)
+    _lu_solve_rows(Wb, piv, b, block, w)
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
 def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_col, jac_reg, D, H,
-              rtol, atol, h, h_max, max_steps, info, block):
+              rtol, atol, h, h_max, max_steps, info, block, Q):
     """Advance ``x`` (time last) towards ``t_stop``; returns (status, index of the next output row).
 
     ``D`` holds the delay slots and ``H`` the history of accepted steps they read (every step is
     appended; HISTORY_FULL asks the caller for room); with no slots both are empty. ``block`` > 0:
-    the Jacobian is block lower-triangular with equal diagonal blocks of that size (forward
-    sensitivities, see :func:`_block_solve`); 0: dense. The stages run the tape's first ``n_rhs``
-    instructions and take the right-hand side from ``R`` (:meth:`TapeModel.stage_rhs`).
+    forward sensitivities, whose Jacobian is block lower-triangular with the base Jacobian (of size
+    ``block``, from the entries) on its diagonal and lower blocks from the second derivatives ``Q``
+    (see :func:`_block_solve`); 0: dense. The stages run the tape's first ``n_rhs`` instructions and
+    take the right-hand side from ``R`` (:meth:`TapeModel.stage_rhs`).
     """
     n = x.shape[0]
     it = n - 1
@@ -198,6 +240,8 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
     W = np.empty((n, n))
     Wb = np.empty((max(block, 1), max(block, 1)))
     piv = np.empty(n, np.int64)
+    h2 = np.empty(Q[2].shape[0])  # the second derivatives at the step's start
+    jd = np.empty(R[1].shape[0])
     zero = np.zeros(n, np.bool_)
     fy0 = np.empty(n)
     fw = np.empty(n)
@@ -246,6 +290,8 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
                 J[jac_row[e], jac_col[e]] = 0.0
             for e in range(jac_row.shape[0]):
                 J[jac_row[e], jac_col[e]] += reg[jac_reg[e]]
+            for e in range(h2.shape[0]):
+                h2[e] = reg[Q[2][e]]
             if d.shape[0] > 0:
                 # delayed values change with time through the past: d f/d t by a central difference
                 # (Rosenbrock methods need the exact time derivative to keep their order)
@@ -267,51 +313,50 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
                 W[i, i] += dtg
             _absent(x, fy0, J, it, zero)
             _decouple_absent(W, zero)
-        else:  # only what _block_solve reads: the first block's columns and time's
-            for i in range(n):
+        else:  # only what _block_solve reads: the base block and its time column
+            for i in range(block):
                 for j in range(block):
                     W[i, j] = -J[i, j]
-                W[i, it] = -J[i, it]
-            for i in range(block):
                 W[i, i] += dtg
-            W[it, it] += dtg
+                W[i, it] = -J[i, it]
+            W[it, it] = dtg
         finite = _block_factor(W, Wb, piv, block)
         err = np.inf
         if finite:
             ih = 1.0 / h
             for i in range(n):
                 k1[i] = fy0[i]
-            _block_solve(W, Wb, piv, block, k1)
+            _block_solve(W, Wb, piv, block, x, p, R, Q, h2, jd, k1)
             for i in range(n):
                 yt[i] = x[i] + A21 * k1[i]
             _rhs(T, n_rhs, R, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k2[i] = fw[i] + ih * C21 * k1[i]
-            _block_solve(W, Wb, piv, block, k2)
+            _block_solve(W, Wb, piv, block, x, p, R, Q, h2, jd, k2)
             for i in range(n):
                 yt[i] = x[i] + A31 * k1[i] + A32 * k2[i]
             _rhs(T, n_rhs, R, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k3[i] = fw[i] + ih * (C31 * k1[i] + C32 * k2[i])
-            _block_solve(W, Wb, piv, block, k3)
+            _block_solve(W, Wb, piv, block, x, p, R, Q, h2, jd, k3)
             for i in range(n):
                 yt[i] = x[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
             _rhs(T, n_rhs, R, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k4[i] = fw[i] + ih * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i])
-            _block_solve(W, Wb, piv, block, k4)
+            _block_solve(W, Wb, piv, block, x, p, R, Q, h2, jd, k4)
             for i in range(n):
                 yt[i] = x[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
             _rhs(T, n_rhs, R, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k5[i] = fw[i] + ih * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
-            _block_solve(W, Wb, piv, block, k5)
+            _block_solve(W, Wb, piv, block, x, p, R, Q, h2, jd, k5)
             for i in range(n):
                 yt[i] += k5[i]
             _rhs(T, n_rhs, R, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k6[i] = fw[i] + ih * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
-            _block_solve(W, Wb, piv, block, k6)
+            _block_solve(W, Wb, piv, block, x, p, R, Q, h2, jd, k6)
             err = error_norm(x, yt, k6, y1, rtol, atol)
         if not err <= 1.0:
             rejected += 1

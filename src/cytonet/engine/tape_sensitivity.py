@@ -20,7 +20,7 @@ from cytonet.model.tape_sensitivity import SensitivityModel, SensitivityUnsuppor
 def augmented_atol(sm: SensitivityModel, atol: object) -> np.ndarray:
     """Absolute tolerances of the augmented states: each sensitivity takes its state's."""
     a = _atol(sm.base, atol)
-    return np.concatenate([a[:-1], np.tile(a[:-1], sm.directions), a[-1:]])
+    return np.concatenate([a[:-1], np.repeat(a[:-1], sm.directions), a[-1:]])
 
 
 def run_sensitivities(sm: SensitivityModel, t: np.ndarray, rtol: float, atol: np.ndarray, max_steps: int,

@@ -70,14 +70,21 @@ class TapeModel:
     delay_tape: Tape | None = None
     delay_value: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     delay_lag: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    #: > 0: the Jacobian is block lower-triangular with diagonal blocks of this size (forward sensitivities)
+    #: > 0: forward sensitivities: ``block`` base states, then their sensitivities (``products[4][0]`` per state,
+    #: consecutive), then time; the Jacobian entries cover the base rows only; its lower blocks: ``lower_blocks``
     block: int = 0
     #: right-hand-side rows that the integrator's stages sum as products outside the tape (forward sensitivities:
-    #: (df/dx) S + (df/dp) dp/d theta): entry e adds register reg[e] times x[src[e]] (or p[src[e]] where par[e]) to
-    #: row[e]; the stages then run the tape's first ``n_stage`` instructions only. Empty: every row is its register.
-    products: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = field(default_factory=lambda: (
-        np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.bool_)))
+    #: (df/dx) S + (df/dp) dp/d theta), as (row, register, source, source is a parameter, width): entry e adds
+    #: register reg[e] times x[src[e] + c] (p[src[e] + c] where par[e]) to row[e] + c for every c < width[0];
+    #: those rows' own registers hold 0; the stages then run the tape's first ``n_stage`` instructions only.
+    #: Empty: every row is its register.
+    products: tuple[np.ndarray, ...] = field(default_factory=lambda: (
+        np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.bool_), np.zeros(1, np.int64)))
     n_stage: int = 0
+    #: forward sensitivities' lower Jacobian blocks B_d = d((df/dx) S_d + (df/dp) dp_d)/d(x, t), as the second
+    #: derivatives of the ``products`` entries: (entry, column (base state or time), register); the solve forms
+    #: B_d z = sum over them of register * z[column] * that entry's source of d (``tape_rodas._block_solve``)
+    lower_blocks: tuple[np.ndarray, ...] = field(default_factory=lambda: tuple(np.zeros(0, np.int64) for _ in range(3)))
 
     def stage_rhs(self) -> tuple[int, tuple[np.ndarray, ...]]:
         """What the integrator's right-hand side needs: the tape prefix it runs, and (rhs_reg, *products)."""
