@@ -132,12 +132,33 @@ def test_lockstep_matches_roadrunner_on_a_sample():
         assert _rel(ds.state.values[i], ref) < 1e-6
 
 
+def _assert_blocks_equal_scalar_kernels(cm, P, X, C, ncode, tol):
+    """The block right-hand side and Jacobian of runs ``P`` at states ``X`` (rows) equal ``cm.rhs``, ``cm.jacobian``."""
+    from cytonet.engine import lockstep, rodas
+
+    S, Q, L, jac_dst = rodas.model_arrays(cm)
+    B, n = X.shape
+    out = np.empty((n, B))
+    lockstep.rhs_block(np.ascontiguousarray(X.T), np.zeros((n, B)), C, S, ncode, out, *[np.empty(B) for _ in range(4)])
+    jv = np.empty((L[2].shape[0], B))
+    lockstep.jac_block(np.ascontiguousarray(X.T), C, S, ncode, jac_dst, jv, np.empty((16, B)), np.empty((16, B)),
+                       np.empty(B), np.empty(B), np.empty(B))
+    perm, row_ptr, col = L[0], L[1], L[2]
+    for q in range(B):
+        np.testing.assert_allclose(out[:, q], cm.rhs(X[q], p=P[q]), rtol=tol, atol=tol)
+        dense = np.zeros((n, n))
+        for i in range(n):
+            for e in range(row_ptr[i], row_ptr[i + 1]):
+                dense[perm[i], perm[col[e]]] = jv[e, q]
+        np.testing.assert_allclose(dense, cm.jacobian(X[q], p=P[q]), rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("make,vary", [(T.network, "n2"), (T.hill, "n"), (T.logistic, "K"), (T.michaelis, "km")])
 def test_block_kernels_equal_the_scalar_right_hand_side_and_jacobian(make, vary):
     from cytonet.engine import lockstep, rodas
 
     cm = compile_model(make())
-    S, Q, L, jac_dst = rodas.model_arrays(cm)
+    Q = rodas.model_arrays(cm)[1]
     rng = np.random.default_rng(3)
     B, n, nf = 5, cm.n_species, len(cm.f_kind)
     P = np.tile(cm.p, (B, 1))
@@ -149,21 +170,24 @@ def test_block_kernels_equal_the_scalar_right_hand_side_and_jacobian(make, vary)
     ncode = lockstep.hill_codes(P, Q[4])
     for q in range(B):
         lockstep._load_lane(q, P[q], Q, C, ncode)
-    U = np.zeros((n, B))
-    out = np.empty((n, B))
-    rows = [np.empty(B) for _ in range(4)]
-    lockstep.rhs_block(np.ascontiguousarray(X.T), U, C, S, ncode, out, *rows)
-    jv = np.empty((L[2].shape[0], B))
-    scratch = (np.empty((16, B)), np.empty((16, B)), np.empty(B), np.empty(B), np.empty(B))
-    lockstep.jac_block(np.ascontiguousarray(X.T), C, S, ncode, jac_dst, jv, *scratch)
-    perm, row_ptr, col = L[0], L[1], L[2]
-    for q in range(B):
-        np.testing.assert_allclose(out[:, q], cm.rhs(X[q], p=P[q]), rtol=1e-12, atol=1e-12)
-        dense = np.zeros((n, n))
-        for i in range(n):
-            for e in range(row_ptr[i], row_ptr[i + 1]):
-                dense[perm[i], perm[col[e]]] = jv[e, q]
-        np.testing.assert_allclose(dense, cm.jacobian(X[q], p=P[q]), rtol=1e-12, atol=1e-12)
+    _assert_blocks_equal_scalar_kernels(cm, P, X, C, ncode, 1e-12)
+
+
+@pytest.mark.parametrize("n_hill", [5.0, 8.0, 16.0])
+def test_integer_hill_coefficients_above_four_go_by_multiplication_and_match_pow(n_hill):
+    from cytonet.engine import lockstep, rodas
+
+    cm = compile_model(T.hill())
+    Q = rodas.model_arrays(cm)[1]
+    B, n = 4, cm.n_species
+    P = np.tile(cm.p, (B, 1))
+    P[:, cm.parameter_index("n")] = n_hill
+    ncode = lockstep.hill_codes(P, Q[4])
+    assert set(ncode[Q[4] == cm.parameter_index("n")].tolist()) == {int(n_hill)}
+    C = lockstep.block_constants(P, Q, ncode)
+    X = np.random.default_rng(5).uniform(0.0, 3.0, (B, n))
+    X[0, :] = 0.0
+    _assert_blocks_equal_scalar_kernels(cm, P, X, C, ncode, 1e-13)
 
 
 def test_block_lu_solves_w_like_numpy_and_flags_an_unsafe_pivot_per_lane():

@@ -40,6 +40,8 @@ from cytonet.model.compile import CAP, HILL_ACT, HILL_INH, POWER, SAT
 
 _J = dict(cache=True, nogil=True, error_model="numpy")
 _JI = dict(cache=True, nogil=True, error_model="numpy", inline="always")
+#: largest integer Hill coefficient that the lock-step kernels raise by multiplication (larger or non-integer ones: ``pow``)
+MAX_INT_HILL = 16
 
 _ROW = nb.types.float64[:, ::1]
 #: signatures of per-model kernels (:mod:`cytonet.engine.lane_codegen`): rhs(X, U, kr, fK, fn, fb, fKn, out), jac(X, kr,
@@ -51,8 +53,21 @@ SOLVE_SIG = nb.types.void(_ROW, _ROW)
 
 
 @nb.njit(**_JI)
+def _pow_int(x, k):
+    """x ** k for an integer k >= 1 by repeated squaring (a libm ``pow`` per lane costs several times more)."""
+    r = 1.0
+    while True:
+        if k & 1:
+            r *= x
+        k >>= 1
+        if k == 0:
+            return r
+        x *= x
+
+
+@nb.njit(**_JI)
 def _pow_code(x, code, n):
-    """x ** n, by multiplication when ``code`` is 1..4 (see :func:`hill_codes`)."""
+    """x ** n, by multiplication when ``code`` is the integer n (see :func:`hill_codes`)."""
     if code == 1:
         return x
     if code == 2:
@@ -62,6 +77,8 @@ def _pow_code(x, code, n):
     if code == 4:
         x2 = x * x
         return x2 * x2
+    if code > 4:
+        return _pow_int(x, code)
     return x ** n if n != 1.0 else x
 
 
@@ -76,6 +93,8 @@ def _powm1(xp, code, n, xn):
         return xp * xp
     if code == 4:
         return xp * xp * xp
+    if code > 4:
+        return _pow_int(xp, code - 1)
     return xn / xp if xp > 0.0 else (1.0 if n == 1.0 else 0.0)
 
 
@@ -366,14 +385,15 @@ def solve_block(a, L, b, w):
 
 @nb.njit(**_J)
 def hill_codes(P, f_n):
-    """Per factor: its Hill coefficient when it is 1, 2, 3 or 4 in every run (rows of ``P``), else 0."""
+    """Per factor: its Hill coefficient when it is the same integer 1 .. ``MAX_INT_HILL`` in every run (rows of
+    ``P``), else 0 (a libm ``pow``)."""
     codes = np.zeros(f_n.shape[0], np.int64)
     for j in range(f_n.shape[0]):
         c = P[0, f_n[j]] if f_n[j] >= 0 else 1.0
         for r in range(P.shape[0]):
             if (P[r, f_n[j]] if f_n[j] >= 0 else 1.0) != c:
                 c = 0.0
-        codes[j] = int(c) if c in (1.0, 2.0, 3.0, 4.0) else 0
+        codes[j] = int(c) if c == int(c) and 1 <= c <= MAX_INT_HILL else 0
     return codes
 
 
