@@ -128,6 +128,32 @@ def test_batched_newton_gives_each_patient_its_own_iterates() -> None:
         Xi, ci = newton(_Kernels(prep.host, P[i:i + 1]), x0[None, :], np.arange(1))
         assert ci[0] == conv[i]
         np.testing.assert_array_equal(Xi[0], X[i])
+
+
+def test_rest_state_stability_verdicts_are_those_of_the_full_jacobians_eigenvalues() -> None:
+    """The stability test (majorant certificate, eigenvalues of the strongly connected blocks where it cannot
+    certify) against the eigenvalues of each patient's whole Jacobian over the non-zero species (scalar kernel)."""
+    from cytonet.analysis.hurwitz import certified_hurwitz
+    from cytonet.population.rest import ZERO, _healthy, _Kernels, coupled_blocks, newton
+
+    prep = prepare(_cfg().to_json())
+    m = 200
+    vals = sample(prep.varied, Method.LHS, 0, m, 5, 0)
+    P = np.tile(prep.host.p, (m, 1))
+    for pid, v in vals.items():
+        P[:, prep.host.parameter_index(pid)] = v
+    free = np.abs(prep.x_ref) > ZERO
+    k = _Kernels(prep.host, P)
+    X, conv = newton(k, np.tile(np.where(free, prep.x_ref, 0.0), (m, 1)), np.arange(m))
+    blocks = coupled_blocks(prep.host, free)
+    ok = _healthy(k, X, np.arange(m), conv, blocks)
+    good = np.flatnonzero(conv)
+    top = np.array([np.linalg.eigvals(prep.host.jacobian(X[i], P[i])[np.ix_(free, free)]).real.max() for i in good])
+    assert good.size > 0.8 * m
+    np.testing.assert_array_equal(ok[good], top < 0)
+    big = max(blocks, key=len)
+    J = k.jac(X[good], good)[:, big[:, None], big]
+    assert certified_hurwitz(J).mean() > 0.9  # the certificate, not the eigenvalues, decides most patients
 # ------------------------------------------------------------------------------------- outcomes
 def test_vectorised_outcomes_agree_with_single_run_classify_and_crs_grade() -> None:
     from cytonet.engine.batch import simulate_batch
