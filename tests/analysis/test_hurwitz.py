@@ -62,3 +62,14 @@ def test_non_finite_is_never_certified_and_bad_shapes_are_refused() -> None:
     assert certified_hurwitz(A).tolist() == [True, False, False]
     with pytest.raises(ValueError, match="square"):
         certified_hurwitz(np.zeros((2, 3, 4)))
+    with pytest.raises(ValueError, match="indices"):
+        certified_hurwitz(A, np.array([0, 3]))
+
+
+def test_a_block_is_the_principal_submatrix_on_its_indices() -> None:
+    rng = np.random.default_rng(1)
+    A = rng.normal(size=(300, 9, 9)) - 4 * np.eye(9)
+    b = np.array([7, 1, 4, 2])
+    sub = A[:, b[:, None], b]
+    assert 0 < certified_hurwitz(sub).sum() < 300
+    np.testing.assert_array_equal(certified_hurwitz(A, b), certified_hurwitz(sub))

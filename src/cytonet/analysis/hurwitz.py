@@ -28,8 +28,8 @@ _TINY = 1e-300
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def _certify(A, out):
-    m, n = A.shape[0], A.shape[1]
+def _certify(A, idx, out):
+    m, n = A.shape[0], idx.shape[0]
     G = np.empty((n, n))
     v = np.empty(n)
     gamma = 2.0 * (n + 1) * _U / (1.0 - (n + 1) * _U)  # twice gamma_(n+1): also covers the rounding of the bound itself
@@ -38,7 +38,8 @@ def _certify(A, out):
         for i in range(n):
             v[i] = 1.0
             for j in range(n):
-                G[i, j] = -a[i, j] if i == j else -abs(a[i, j])
+                aij = a[idx[i], idx[j]]
+                G[i, j] = -aij if i == j else -abs(aij)
         ok = True
         for k in range(n):  # G = -M(A) = LU, the right-hand side eliminated alongside
             d = G[k, k]
@@ -62,11 +63,11 @@ def _certify(A, out):
                     break
         if ok:  # M v < 0, with the product's rounding error bounded
             for i in range(n):
-                r = a[i, i] * v[i]
+                r = a[idx[i], idx[i]] * v[i]
                 bound = abs(r)
                 for j in range(n):
                     if j != i:
-                        t = abs(a[i, j]) * v[j]
+                        t = abs(a[idx[i], idx[j]]) * v[j]
                         r += t
                         bound += t
                 if not r + gamma * bound + _TINY < 0.0:
@@ -75,12 +76,16 @@ def _certify(A, out):
         out[p] = ok
 
 
-def certified_hurwitz(A: np.ndarray) -> np.ndarray:
-    """For a stack of square matrices ``A`` (m, n, n): True where the Metzler-majorant certificate proves the matrix
-    Hurwitz (exact, rounding included); False where it cannot (the matrix may still be Hurwitz; NaN is never)."""
-    A = np.ascontiguousarray(A, dtype=float)
+def certified_hurwitz(A: np.ndarray, block: np.ndarray | None = None) -> np.ndarray:
+    """For a stack of square matrices ``A`` (m, n, n), or their principal submatrices on the indices ``block``: True
+    where the Metzler-majorant certificate proves the matrix Hurwitz (exact, rounding included); False where it cannot
+    (the matrix may still be Hurwitz; NaN never is)."""
+    A = np.asarray(A, dtype=float)
     if A.ndim != 3 or A.shape[1] != A.shape[2]:
         raise ValueError(f"expected a stack of square matrices, got shape {A.shape}")
+    idx = np.arange(A.shape[1]) if block is None else np.asarray(block, np.int64)
+    if idx.ndim != 1 or idx.size and not (0 <= idx.min() and idx.max() < A.shape[1]):
+        raise ValueError(f"block must be indices below {A.shape[1]}, got {block!r}")
     out = np.zeros(A.shape[0], np.bool_)
-    _certify(A, out)
+    _certify(A, idx, out)
     return out

@@ -234,13 +234,12 @@ def _healthy(k: _Kernels, X: np.ndarray, rows: np.ndarray, converged: np.ndarray
         J = k.jac(X[good], rows[good])
         stable = np.ones(good.size, bool)
         for b in blocks:
-            sub = J[:, b[:, None], b]
             if b.size == 1:
-                stable &= sub[:, 0, 0] < 0
+                stable &= J[:, b[0], b[0]] < 0
                 continue
-            hard = np.flatnonzero(stable & ~certified_hurwitz(sub))
+            hard = np.flatnonzero(stable & ~certified_hurwitz(J, b))
             if hard.size:
-                stable[hard] = np.linalg.eigvals(sub[hard]).real.max(axis=1) < 0
+                stable[hard] = np.linalg.eigvals(J[hard][:, b[:, None], b]).real.max(axis=1) < 0
         ok[good[~stable]] = False
     return ok
 
