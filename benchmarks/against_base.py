@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import subprocess
 import sys
 import tempfile
@@ -62,6 +63,16 @@ def in_turn(base: Callable[[], T], new: Callable[[], T], r: int) -> tuple[tuple[
     return cpu(base), second
 
 
+def arrays_for(lockstep: ModuleType, cm: Any) -> tuple:
+    """``rodas.model_arrays(cm)`` with the LU plan's tuple as long as ``lockstep.lu_block`` unpacks it (revisions
+    before the diagonal mask joined the plan take its first nine arrays)."""
+    from cytonet.engine import rodas
+
+    S, Q, L, dst = rodas.model_arrays(cm)
+    names = next(ln for ln in inspect.getsource(lockstep.lu_block.py_func).splitlines() if ln.strip().endswith("= L"))
+    return S, Q, L[: names.count(",") + 1], dst
+
+
 def simulate(lockstep: ModuleType, cm: Any, table: dict, t: np.ndarray, generated: bool) -> tuple[np.ndarray, ...]:
     """The patients of ``table`` on ``lockstep``'s driver, as ``simulate_batch`` runs one chunk."""
     from cytonet.engine import lane_codegen, rodas
@@ -70,7 +81,7 @@ def simulate(lockstep: ModuleType, cm: Any, table: dict, t: np.ndarray, generate
 
     arr = run_arrays(cm, table)
     n = arr["X0"].shape[0]
-    M = rodas.model_arrays(cm)
+    M = arrays_for(lockstep, cm)
     ncode = lockstep.hill_codes(arr["P"], M[1][4])
     kernels = lane_codegen.lane_kernels(M, ncode, LOCKSTEP_LANES) if generated else None
     out, status, info = np.full((n, t.size, cm.n_species), np.nan), np.zeros(n, np.int64), np.zeros((n, rodas.N_INFO))
@@ -97,10 +108,9 @@ def relax_table(prep: Any, P: np.ndarray) -> tuple[dict[str, np.ndarray], int]:
 def lu_per_lane(lockstep: ModuleType, cm: Any, X: np.ndarray, P: np.ndarray, calls: int = 200) -> tuple[float, np.ndarray]:
     """(best of 15 timings of ``lockstep.lu_block`` in ns per call and lane, its factors) on the first 128 patients'
     Jacobians at their rest states, dtg 10 (wall time of many short calls: their minimum is robust to other load)."""
-    from cytonet.engine import rodas
     from cytonet.engine.batch import LOCKSTEP_LANES as B
 
-    S, Q, L, dst = rodas.model_arrays(cm)
+    S, Q, L, dst = arrays_for(lockstep, cm)
     ncode = lockstep.hill_codes(P[:B], Q[4])
     C = lockstep.block_constants(np.ascontiguousarray(P[:B]), Q, ncode)
     jv = np.empty((L[2].shape[0], B))

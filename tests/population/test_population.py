@@ -19,7 +19,7 @@ from cytonet.errors import ScenarioError
 from cytonet.store import runs as store
 from cytonet.analysis.outcomes import outcomes, series_of
 from cytonet.population.rest import REST_FAILED, rest_states
-from cytonet.population.runner import PopulationConfig, prepare, run_population
+from cytonet.population.runner import PopulationConfig, Prepared, prepare, run_population
 from cytonet.population.sampling import Method, Variation, VariationFile, load_variation, resolve, sample
 from cytonet.population.summary import wilson
 
@@ -108,6 +108,13 @@ def test_newton_rest_state_equals_relaxation_then_newton() -> None:
         np.testing.assert_allclose(X[i], np.maximum(ss.x, 0), rtol=1e-5, atol=1e-8)
 
 
+def _parameter_rows(prep: Prepared, m: int, seed: int) -> np.ndarray:
+    """The host's parameter rows of ``m`` sampled patients (LHS, ``seed``)."""
+    P = np.tile(prep.host.p, (m, 1))
+    for pid, v in sample(prep.varied, Method.LHS, 0, m, seed, 0).items():
+        P[:, prep.host.parameter_index(pid)] = v
+    return P
+
 
 def test_batched_newton_gives_each_patient_its_own_iterates() -> None:
     """Newton over many patients (one kernel block, re-blocked as patients converge, backtracking only the
@@ -116,10 +123,7 @@ def test_batched_newton_gives_each_patient_its_own_iterates() -> None:
 
     prep = prepare(_cfg().to_json())
     m = 60
-    vals = sample(prep.varied, Method.LHS, 0, m, 3, 0)
-    P = np.tile(prep.host.p, (m, 1))
-    for pid, v in vals.items():
-        P[:, prep.host.parameter_index(pid)] = v
+    P = _parameter_rows(prep, m, 3)
     x0 = np.where(np.abs(prep.x_ref) > ZERO, prep.x_ref, 0.0)
     k = _Kernels(prep.host, P)
     X, conv = newton(k, np.tile(x0, (m, 1)), np.arange(m))
@@ -128,6 +132,30 @@ def test_batched_newton_gives_each_patient_its_own_iterates() -> None:
         Xi, ci = newton(_Kernels(prep.host, P[i:i + 1]), x0[None, :], np.arange(1))
         assert ci[0] == conv[i]
         np.testing.assert_array_equal(Xi[0], X[i])
+
+
+def test_rest_state_stability_verdicts_are_those_of_the_full_jacobians_eigenvalues() -> None:
+    """The stability test (majorant certificate, eigenvalues of the strongly connected blocks where it cannot
+    certify) against the eigenvalues of each patient's whole Jacobian over the non-zero species (scalar kernel)."""
+    from cytonet.analysis.hurwitz import certified_hurwitz
+    from cytonet.population.rest import ZERO, _healthy, _Kernels, coupled_blocks, newton
+
+    prep = prepare(_cfg().to_json())
+    m = 200
+    P = _parameter_rows(prep, m, 5)
+    free = np.abs(prep.x_ref) > ZERO
+    k = _Kernels(prep.host, P)
+    X, conv = newton(k, np.tile(np.where(free, prep.x_ref, 0.0), (m, 1)), np.arange(m))
+    blocks = coupled_blocks(prep.host, free)
+    ok = _healthy(k, X, np.arange(m), conv, blocks)
+    good = np.flatnonzero(conv)
+    top = np.array([np.linalg.eigvals(prep.host.jacobian(X[i], P[i])[np.ix_(free, free)]).real.max() for i in good])
+    assert good.size > 0.8 * m
+    np.testing.assert_array_equal(ok[good], top < 0)
+    big = max(blocks, key=len)
+    assert certified_hurwitz(k.jac(X[good], good), big).mean() > 0.9  # the certificate, not the eigenvalues, decides most
+
+
 # ------------------------------------------------------------------------------------- outcomes
 def test_vectorised_outcomes_agree_with_single_run_classify_and_crs_grade() -> None:
     from cytonet.engine.batch import simulate_batch

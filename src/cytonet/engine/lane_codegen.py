@@ -299,7 +299,7 @@ def module_source(S: tuple, ncode: np.ndarray, jac_dst: np.ndarray, L: tuple, B:
 
 def _folders() -> list[Path]:
     """Where generated modules go: the cytonet cache folder, else (caching off, or not writable) a temporary folder."""
-    from cytonet.knowledge.cache import cache_dir
+    from cytonet.cache_folder import cache_dir
 
     tmp = Path(tempfile.gettempdir()) / f"cytonet-{os.getuid()}" / "kernels"
     base = cache_dir()

@@ -317,11 +317,8 @@ def lu_block(jv, dtg, L, a, lik, big, ok):
     entry are formed in one pass per entry, and the pivot and growth tests after the elimination in
     another (the same values as separate passes: max and ``&`` do not depend on the order).
     """
-    perm, row_ptr, col, diag, l_pos, l_piv, op_ptr, op_src, op_dst = L
+    perm, row_ptr, col, diag, l_pos, l_piv, op_ptr, op_src, op_dst, is_diag = L
     nnz, B = a.shape
-    is_diag = np.zeros(nnz, np.bool_)
-    for i in range(diag.shape[0]):
-        is_diag[diag[i]] = True
     for q in range(B):
         big[q] = 0.0
         ok[q] = True
@@ -573,7 +570,7 @@ def _advance(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, i
     nnz = L[2].shape[0]
     nb_ = bolus_time.shape[1]
     ni = inf_start.shape[1]
-    nbp = nb_ + 2 * ni + 1
+    nbp = bps.shape[1]  # breakpoints per run: boluses, infusion starts and ends, and the end (sized in _lanes)
     m_max = 1
     for r in range(Q[0].shape[0]):
         m_max = max(m_max, S[0][r + 1] - S[0][r])

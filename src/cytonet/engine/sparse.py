@@ -36,6 +36,7 @@ class LUPlan:
     op_src: np.ndarray
     op_dst: np.ndarray
     jac_dst: np.ndarray  # value index of each Jacobian term (CompiledModel.jacobian_entries order)
+    is_diag: np.ndarray  # per value index: whether it holds a diagonal entry
 
     @property
     def nnz(self) -> int:
@@ -44,7 +45,7 @@ class LUPlan:
     def arrays(self) -> tuple[np.ndarray, ...]:
         """The tuple ``L`` the kernels take."""
         return (self.perm, self.row_ptr, self.col, self.diag, self.l_pos, self.l_piv,
-                self.op_ptr, self.op_src, self.op_dst)
+                self.op_ptr, self.op_src, self.op_dst, self.is_diag)
 
 
 def min_degree_order(pattern: np.ndarray) -> np.ndarray:
@@ -100,9 +101,12 @@ def plan_from_pattern(pattern: np.ndarray, rows: np.ndarray, cols: np.ndarray) -
                 op_dst.append(pos[i, j])
             op_ptr.append(len(op_src))
     i64 = lambda v: np.asarray(v, np.int64)  # noqa: E731
-    return LUPlan(perm=perm, row_ptr=row_ptr, col=i64(col), diag=i64([pos[i, i] for i in range(n)]),
+    diag = i64([pos[i, i] for i in range(n)])
+    is_diag = np.zeros(len(col), np.bool_)
+    is_diag[diag] = True
+    return LUPlan(perm=perm, row_ptr=row_ptr, col=i64(col), diag=diag,
                   l_pos=i64(l_pos), l_piv=i64(l_piv), op_ptr=i64(op_ptr), op_src=i64(op_src), op_dst=i64(op_dst),
-                  jac_dst=i64(pos[inv[rows], inv[cols]]) if len(rows) else i64([]))
+                  jac_dst=i64(pos[inv[rows], inv[cols]]) if len(rows) else i64([]), is_diag=is_diag)
 
 
 def lu_plan(cm: CompiledModel) -> LUPlan:
@@ -130,7 +134,7 @@ def set_w(jv, dtg, L, a):
 @nb.njit(cache=True, error_model="numpy")
 def lu_numeric(a, L):
     """Factor in place (unit L below, U on and above the diagonal); False if a pivot is unsafe."""
-    perm, row_ptr, col, diag, l_pos, l_piv, op_ptr, op_src, op_dst = L
+    perm, row_ptr, col, diag, l_pos, l_piv, op_ptr, op_src, op_dst, is_diag = L
     n = diag.shape[0]
     big = 0.0
     for e in range(a.shape[0]):
@@ -157,7 +161,7 @@ def lu_numeric(a, L):
 @nb.njit(cache=True, error_model="numpy")
 def lu_solve_sparse(a, L, b, w):
     """Solve W x = b in place (b in species order) with the factors of :func:`lu_numeric`; ``w`` is scratch."""
-    perm, row_ptr, col, diag, l_pos, l_piv, op_ptr, op_src, op_dst = L
+    perm, row_ptr, col, diag, l_pos, l_piv, op_ptr, op_src, op_dst, is_diag = L
     n = diag.shape[0]
     for i in range(n):
         s = b[perm[i]]

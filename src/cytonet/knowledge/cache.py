@@ -10,26 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cytonet import __version__
+from cytonet.cache_folder import cache_dir
 from cytonet.knowledge.files import data_files
 from cytonet.knowledge.view import CachedView
 
 if TYPE_CHECKING:
     from cytonet.knowledge.base import KnowledgeBase
     from cytonet.knowledge.loader import KBData
-
-
-def cache_dir() -> Path | None:
-    """Where cached knowledge bases live, or None when caching is switched off."""
-    env = os.environ.get("CYTONET_CACHE_DIR")
-    if env is not None:
-        return Path(env) if env else None
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "cytonet"
 
 
 def data_hash() -> str:
