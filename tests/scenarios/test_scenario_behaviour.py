@@ -242,6 +242,19 @@ def test_hlh_cytokine_profile_is_ifng_and_il10_dominated() -> None:
     assert series(hlh, "IFNG").max() > 3 * il6 and series(hlh, "IL10").max() > 3 * il6
 
 
+@pytest.mark.xfail(strict=True, reason="known deviation (docs/model.md, benchmarks/hlh_profile.py): the hlh scenario (primary, "
+                   "perforin-deficient) has IFN-γ 886 pg/mL and IL-10/IFN-γ 0.19 at the IL-10 peak (101 h); primary HLH in children "
+                   "sits at IFN-γ at most 225 with IL-10/IFN-γ above 1.33 (Xu 2022); the network has no T-cell IL-10")
+def test_primary_hlh_has_more_il10_than_ifng() -> None:
+    """Xu et al. 2022 (data/inflammatory_syndromes/summaries.tsv): IL-10/IFN-γ above 1.33 with IFN-γ at most 225 pg/mL
+    identified primary HLH (sensitivity 73 %, specificity 84 %), read at one time: the IL-10 peak."""
+    hlh = simulate_scenario("hlh")
+    il10, ifng = series(hlh, "IL10"), series(hlh, "IFNG")
+    i = int(np.argmax(il10))
+    assert il10[i] / ifng[i] > summary("", "hlh_primary", "classifier cutoff (above)").value
+    assert ifng[i] <= summary("IFNG", "hlh_primary").value
+
+
 def _autoimmune(rate: float, **params: float):
     sc = load_scenario("autoimmune-chronic")
     ev = Infusion(id="self_antigen_exposure", start=0, end=72, target="SELF_AG", rate=rate)
