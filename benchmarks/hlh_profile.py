@@ -7,9 +7,10 @@ each cytokine at its hlh peak and which drivers activate the endothelium, on the
 variants that switch one group of assumed rates off (the network YAML is not changed): lymphocyte TNF, endothelial
 activation by IFN-γ alone, macrophage NF-κB activation by the pathogen, and an IL-10 of effector CD8 T cells (Sun et
 al. 2009, doi:10.1038/nm.1929) at a per-cell rate equal to their IFN-γ rate. The variants are counterfactuals that
-size each mechanism's share, not fits. Run from the repository root:
+size each mechanism's share, not fits. The IL-10/IFN-γ ratio is printed beside the primary-HLH quadrant of Xu et al.
+2022 (doi:10.3389/fimmu.2022.850443). Run from the repository root:
 
-    .venv/bin/python benchmarks/hlh_profile.py                  # all variants, about 1 min on 2 cores
+    .venv/bin/python benchmarks/hlh_profile.py                  # all variants, seconds once the kernels are built
     .venv/bin/python benchmarks/hlh_profile.py --variant shipped
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: the cytokines Tang 2008 report, and the state whose activation carries endothelial IL-6
+#: the cytokines Tang 2008 report
 CYTOKINES = ["IL6", "TNF", "IFNG", "IL10"]
 #: a rate switched off (rate laws need a positive rate constant)
 OFF = 1e-9
@@ -81,6 +82,8 @@ def measure(p: dict[str, float], cd8_il10: bool) -> dict[str, str]:
         x = series(name)
         i = int(np.argmax(x))
         out[f"{name} peak (rest)"] = f"{x[i]:.4g} at {t[i]:.0f} h ({x[0]:.3g}); at 14 d {np.interp(336.0, t, x):.4g}"
+    il10, ifng = np.interp(168.0, t, series("IL10")), np.interp(168.0, t, series("IFNG"))
+    out["IL-10/IFN-g on day 7"] = f"{il10 / ifng:.3g} (IFN-g {ifng:.4g}; Xu 2022 primary HLH: > 1.33, IFN-g <= 225)"
     for sid in [*CYTOKINES, "Endo"]:
         i = int(np.argmax(series(sid)))
         parts = sorted(((float(v[i]), rid) for rid, v in made[sid].items()), reverse=True)
