@@ -29,8 +29,8 @@ from scipy.optimize import brentq
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: the IL-10 production reactions of the network, for the source shares
-SOURCES = ["IL10_basal", "IL10_from_Treg", "IL10_from_Ma", "IL10_from_B", "IL10_from_Mr_NFKB", "IL10_from_Mr_GR"]
+#: the delayed release of the induced monocyte IL-10: its source is counted at the induction (``IL10_from_Mr_NFKB``)
+RELEASE = "IL10_secretion_delay"
 #: variant -> reactions that get the IL-10 brake (hill_inhibition, K_IL10_inh, n_hill)
 VARIANTS = {"shipped": (), "induced": ("IL10_from_Mr_NFKB",), "induced+cortisol": ("IL10_from_Mr_NFKB", "IL10_from_Mr_GR"),
             "induced+macrophage": ("IL10_from_Mr_NFKB", "IL10_from_Ma")}
@@ -125,7 +125,7 @@ def lps_readouts(base, p: dict[str, float]) -> dict[str, float]:  # noqa: ANN001
 def sepsis_readouts(base, p: dict[str, float]) -> dict[str, float | str]:  # noqa: ANN001
     """IL-10 by source, monocyte NF-κB, MAP, storm label and ASTCT grade of the untreated storm (first week)."""
     from cytonet.analysis.clinical import max_crs_grade
-    from cytonet.analysis.fired import reaction_fluxes
+    from cytonet.analysis.fired import production
     from cytonet.analysis.storm import classify
     from cytonet.scenarios import load_scenario, scenario_model, simulate_scenario
 
@@ -138,7 +138,8 @@ def sepsis_readouts(base, p: dict[str, float]) -> dict[str, float | str]:  # noq
     il10 = _series(ds, "IL10")
     drive = _series(ds, "Mr") * _series(ds, "NFKB_mac")
     bolus_drive = _series(bolus, "Mr") * _series(bolus, "NFKB_mac")
-    ids, flux, _ = reaction_fluxes(spec, ds)
+    made_by = production(spec, ds, ["IL10", "IL10_pre"])
+    sources = {**{r: v for r, v in made_by["IL10"].items() if r != RELEASE}, **made_by["IL10_pre"]}
     k = next(q.value for q in spec.parameters if q.id == "k_IL10_Mr")
     out: dict[str, float | str] = {
         "resting IL-10": float(il10[0]),
@@ -150,7 +151,7 @@ def sepsis_readouts(base, p: dict[str, float]) -> dict[str, float | str]:  # noq
         "IL-10 at 48 h": float(np.interp(48.0, t, il10))}
     for a, b in ((0.0, 6.0), (6.0, 24.0), (24.0, 48.0)):
         w = (t >= a) & (t <= b)
-        made = {s: float(np.trapezoid(flux[w, ids.index(s)], t[w])) for s in SOURCES}
+        made = {s: float(np.trapezoid(v[w], t[w])) for s, v in sources.items()}
         total = sum(made.values())
         out[f"IL-10 made {a:g}-{b:g} h, shares"] = " ".join(f"{s.removeprefix('IL10_')} {v / total:.2f}" for s, v in made.items())
         unbraked = k * np.trapezoid(drive[w], t[w])

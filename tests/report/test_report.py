@@ -9,7 +9,7 @@ import xarray as xr
 
 from cytonet.model.spec import ModelSpec
 from cytonet.report import load_run, read_timecourse, write_comparison, write_report, write_run, write_timecourse
-from cytonet.analysis.fired import fired_graph, reaction_fluxes
+from cytonet.analysis.fired import fired_graph, reaction_fluxes, species_balance
 from cytonet.scenarios import scenario_model, simulate_scenario
 
 
@@ -38,6 +38,23 @@ def test_first_order_clearance_flux_is_k_times_state() -> None:
     il6 = ds["state"].sel(species="IL6").values
     np.testing.assert_allclose(flux[:, ids.index(r.id)], k * il6, rtol=1e-12)
     assert rest[ids.index(r.id)] == pytest.approx(k * next(s.initial for s in spec.species if s.id == "IL6"))
+
+
+def test_species_balance_is_the_time_derivative() -> None:
+    """Each species' net rates by reaction (binding: association less dissociation; delay chain: its release) sum to
+    the slope of its trajectory."""
+    spec, rest = scenario_model("lps-endotoxemia")
+    ds = simulate_scenario("lps-endotoxemia", hours=6, points_per_hour=120, model=(spec, rest))
+    t = ds["time"].values
+    balance = species_balance(spec, ds, ["TNF", "IL6", "IL10"])
+    assert "IL10_secretion_delay" in balance["IL10"] and "IL6_sIL6R_binding" in balance["IL6"]
+    for sid, by_reaction in balance.items():
+        net = sum(by_reaction.values())
+        slope = np.gradient(ds["state"].sel(species=sid).values, t)
+        scale = max(float(np.max(np.abs(v))) for v in by_reaction.values())
+        np.testing.assert_allclose(net[2:-2], slope[2:-2], atol=1e-2 * scale)
+    with pytest.raises(ValueError, match="no such species"):
+        species_balance(spec, ds, ["IL6", "NOPE"])
 
 
 def test_healthy_run_fires_nothing_and_sepsis_fires_il6() -> None:

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import networkx as nx
     import xarray as xr
 
+    from cytonet.model.compile import CompiledModel
+
 #: reactions shown in the graph (highest rise first)
 TOP_REACTIONS = 25
 #: a reaction must at least double its mean flux over rest to be shown
@@ -47,8 +49,8 @@ class Rise:
     turnover: float
 
 
-def reaction_fluxes(spec: ModelSpec, ds: xr.Dataset) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(spec reaction ids, fluxes (time, reaction), resting fluxes) of a run of ``spec``."""
+def _part_rates(spec: ModelSpec, ds: xr.Dataset) -> tuple[CompiledModel, np.ndarray, np.ndarray]:
+    """The compiled model of ``spec`` and the rate of each of its lowered reaction parts over the run and at rest."""
     from cytonet.model.compile import compile_model, rhs_kernel
 
     cm = compile_model(spec.model_copy(update={"events": []}))
@@ -69,17 +71,47 @@ def reaction_fluxes(spec: ModelSpec, ds: xr.Dataset) -> tuple[list[str], np.ndar
         rhs_kernel(np.ascontiguousarray(x, dtype=float), u, C, S, out)
         return out[:nr]
 
-    per_part = np.array([rates(x) for x in states])
+    return cm, np.array([rates(x) for x in states]), rates(rest)
+
+
+def reaction_fluxes(spec: ModelSpec, ds: xr.Dataset) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(spec reaction ids, fluxes (time, reaction), resting fluxes) of a run of ``spec``."""
+    cm, per_part, r0 = _part_rates(spec, ds)
     sources = [fr.source for fr in cm.factor_reactions]
     ids = list(dict.fromkeys(sources))
     col = {rid: i for i, rid in enumerate(ids)}
     agg = np.zeros((per_part.shape[0], len(ids)))
     agg0 = np.zeros(len(ids))
-    r0 = rates(rest)
     for j, src in enumerate(sources):
         agg[:, col[src]] += per_part[:, j]
         agg0[col[src]] += r0[j]
     return ids, agg, agg0
+
+
+def species_balance(spec: ModelSpec, ds: xr.Dataset, species: list[str]) -> dict[str, dict[str, np.ndarray]]:
+    """Species -> {spec reaction -> its net rate of change of that species over the run}: positive where the reaction
+    makes it, negative where it removes it. Each lowered part counts with its own stoichiometry, so a reversible binding
+    gives association less dissociation and a delay chain makes its product only at its last stage."""
+    unknown = set(species) - {s.id for s in spec.species}
+    if unknown:
+        raise ValueError(f"no such species in {spec.id}: {sorted(unknown)}")
+    cm, per_part, _ = _part_rates(spec, ds)
+    *_, s_ptr, s_species, s_coef = cm.kernel_arrays()
+    index = {sid: cm.species.index(sid) for sid in species}
+    out: dict[str, dict[str, np.ndarray]] = {sid: {} for sid in species}
+    for j, fr in enumerate(cm.factor_reactions):
+        for k in range(s_ptr[j], s_ptr[j + 1]):
+            for sid, i in index.items():
+                if s_species[k] == i:
+                    out[sid][fr.source] = out[sid].get(fr.source, 0.0) + s_coef[k] * per_part[:, j]
+    return out
+
+
+def production(spec: ModelSpec, ds: xr.Dataset, species: list[str]) -> dict[str, dict[str, np.ndarray]]:
+    """Species -> {reaction -> the rate at which it makes that species}, for the reactions with it among their products."""
+    makes = {r.id: r.products for r in spec.reactions}
+    return {sid: {rid: v for rid, v in by.items() if sid in makes[rid]}
+            for sid, by in species_balance(spec, ds, species).items()}
 
 
 def _target(r: Reaction) -> str:
