@@ -4,13 +4,16 @@ MAP is ``93 - 80 * LEAK`` (``src/cytonet/model/data/reference_network.yaml``); L
 (``LEAK_by_Endo``, Hill in Endo with K_Endo_leak) and Endo by TNF, IL-1β, IFN-γ and IL-6 trans-signalling. This script
 measures, from the solver's own reaction fluxes (:func:`cytonet.analysis.fired.production`), which mediators activate
 the endothelium in car-t-crs and in lps-endotoxemia (2 ng/kg), each mediator's level against its half-effect level,
-and how long MAP stays below 65 mmHg. It then scans the two trial-level predictors of CRS that Hay et al. 2017
+and how long MAP stays below 65 mmHg, and the car-t-crs MAP nadir with one endothelial activation route switched off
+(in memory; the network YAML is not changed). It then scans the two trial-level predictors of CRS that Hay et al. 2017
 (doi:10.1182/blood-2017-06-793141) name, marrow tumour burden and CAR-T dose, as factors on the scenario's two
-boluses, and prints the ASTCT grade (:func:`cytonet.analysis.clinical.max_crs_grade`) of each combination. The
+boluses, and prints the ASTCT grade (:func:`cytonet.analysis.clinical.max_crs_grade`) of each combination, with the
+grade fractions a cohort would have at the trial's dose-level mix (Hill et al. 2018, Table 1, read from
+``data/inflammatory_syndromes/summaries.tsv``). The
 factors are counterfactuals that show what the network can do over a range, not a fit and not a population.
 Run from the repository root:
 
-    .venv/bin/python benchmarks/crs_profile.py            # about a minute once the kernels are built
+    .venv/bin/python benchmarks/crs_profile.py            # under a minute once the kernels are built
     .venv/bin/python benchmarks/crs_profile.py --no-scan
 """
 
@@ -31,7 +34,8 @@ DRIVERS = {"TNF": "K_TNF_endo", "IL1B": "K_IL1B_endo", "IL6_sIL6R": "K_trans_end
 #: factors on the car-t-crs tumour-burden bolus (0.1x to 3x the scenario's value)
 TUMOUR_FACTORS = (0.1, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 3.0)
 #: factors on the CAR-T bolus: the trial's three dose levels, 2x10^5 / 2x10^6 / 2x10^7 cells/kg (Hill et al. 2018,
-#: doi:10.1182/blood-2017-07-793760, the cohort of Hay 2017), with the scenario's dose taken as level 2 (assumption: the most common level)
+#: doi:10.1182/blood-2017-07-793760, the cohort of Hay 2017), the scenario's dose taken as level 2 (assumption: the
+#: most common level)
 DOSE_FACTORS = (0.1, 1.0, 10.0)
 #: a rate switched off (rate laws need a positive rate constant)
 OFF = 1e-9
@@ -113,7 +117,8 @@ def scan() -> list[str]:
             cart = _series(ds, "CART") + _series(ds, "CARTq")
             infused = next(e.amount for e in events if e.id == "car_t_infusion")
             grades.append(max_crs_grade(ds))
-            lines.append(f"{tum:8g}  {dose:7g}  {grades[-1]:5d}  {_series(ds, 'MAP').min():9.1f}  {_series(ds, 'Endo').max():9.3f}  "
+            lines.append(f"{tum:8g}  {dose:7g}  {grades[-1]:5d}  {_series(ds, 'MAP').min():9.1f}  "
+                         f"{_series(ds, 'Endo').max():9.3f}  "
                          f"{_series(ds, 'IL6').max():9.4g}  {cart.max() / infused:10.3g}")
         mix = dict(zip(grades, [0.0] * len(grades)))
         for g, w in zip(grades, weights):
