@@ -294,6 +294,40 @@ class Comparison:
         return s - self.cohort.high if s > self.cohort.high else (s - self.cohort.low if s < self.cohort.low else 0.0)
 
 
+@dataclass(frozen=True)
+class MeanComparison:
+    """A cohort's reported mean (mean +/- SEM rows) against the simulated population's mean."""
+
+    value: float  # the cohort's mean
+    simulated: float  # the simulated population's mean
+    se: float  # standard error of their difference: the cohort's SEM (rounded up) and the simulated mean's
+    resolution: float  # the rounding of the reported mean
+
+    @property
+    def half_width(self) -> float:
+        """95 % half-width allowed for the difference: 1.96 standard errors plus half the mean's rounding."""
+        return Z975 * self.se + self.resolution / 2
+
+    @property
+    def inside(self) -> bool:
+        return abs(self.simulated - self.value) <= self.half_width
+
+    @property
+    def z(self) -> float:
+        """The difference in units of its standard error."""
+        return (self.simulated - self.value) / self.se
+
+
+def compare_mean(row: Mapping[str, str], sim: SimulatedCohort) -> MeanComparison:
+    """Compare a mean +/- SEM row's mean with the mean of the simulated population run under its condition."""
+    c = spread_from_row(row)
+    if c.kind != SpreadKind.SEM or c.spread is None:
+        raise InputError(f"cohort-spread row {row.get('quantity', '?')!r} reports no mean +/- SEM (spread_kind {c.kind})")
+    values = np.asarray(readout_values(row["measure"], row["observableId"], sim))
+    se = float(np.hypot(c.spread + c.spread_resolution / 2, values.std(ddof=1) / np.sqrt(values.size)))
+    return MeanComparison(c.value, float(values.mean()), se, c.value_resolution)
+
+
 def compare(row: Mapping[str, str], sim: SimulatedCohort) -> Comparison:
     """Compare one cohort-spread row with the simulated population run under its condition."""
     c = spread_from_row(row)
