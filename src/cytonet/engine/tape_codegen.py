@@ -133,11 +133,16 @@ def is_built(tm: TapeModel) -> bool:
     return generated.is_cached(_named(tm)[0], 3)
 
 
+def module(tm: TapeModel) -> ModuleType:
+    """The generated module of ``tm`` (its ``run_tape`` and kernels), written and imported on first use."""
+    name, src = _named(tm)
+    return generated.load(name, src, "tape kernel")
+
+
 def kernel(tm: TapeModel) -> Callable[..., tuple[int, int]]:
     """``integrate`` of :mod:`cytonet.engine.tape_rodas` (same arguments, same results) on the straight-line code of
-    ``tm``'s tape; written and compiled on first use, then loaded from the caches."""
-    name, src = _named(tm)
-    return generated.load(name, src, "tape kernel").integrate
+    ``tm``'s tape; compiled on first use, then loaded from the caches."""
+    return module(tm).integrate
 
 
 class KernelChoice:
