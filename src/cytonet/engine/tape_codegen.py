@@ -26,7 +26,8 @@ from types import ModuleType
 
 import numpy as np
 
-from cytonet.engine import generated, tape_rodas
+from cytonet.engine import generated, rodas, tape_rodas
+from cytonet.model import tape
 from cytonet.model.tape import (
     ABS, ACOS, ACOSH, ADD, AND, ASIN, ASINH, ATAN, ATANH, CEIL, CONST, COS, COSH, DFACT, DIV, DLOAD, EQ, EXP, FACT,
     FLOOR, GE, GT, LE, LOG, LOG10, LT, MAX, MIN, MUL, NE, NEG, NOT, OR, POW, SELECT, SIGN, SIN, SINH, SQRT, SUB, TAN,
@@ -38,7 +39,7 @@ from cytonet.model.tape_model import TapeModel
 CODEGEN_VERSION = 1
 #: expected compile time of a generated kernel: seconds, plus seconds per tape instruction (measured on the PEtab
 #: benchmark models' sensitivity tapes, one core, docs/performance.md)
-COMPILE_S, COMPILE_S_PER_INSTRUCTION = 6.0, 2e-3
+COMPILE_S, COMPILE_S_PER_INSTRUCTION = 20.0, 1.25e-2
 
 #: the interpreter's operations as expressions of the operands' locals a, b, c (run_tape's code, op for op)
 _EXPR = {
@@ -95,13 +96,30 @@ def tape_source(tape: Tape, cuts: list[int], stored: np.ndarray) -> list[str]:
     return lines
 
 
+#: the kernels copied into a generated module (the helpers inlined into ``integrate``: a call to a compiled function
+#: takes an atomic reference count per array it unpacks, which was half of a small model's time), and ``delayed_values``,
+#: written as a no-op for a model without delays
+_INLINED = ("_outputs", "_rhs", "_block_solve")
+_COPIED = (*_INLINED, "integrate")
+_OWN = ("run_tape", "delayed_values", *_COPIED)
+_DECORATOR = '@nb.njit(cache=True, error_model="numpy")'
+
+
 def _kernel_imports() -> list[str]:
-    """The names the copied kernels read from :mod:`cytonet.engine.tape_rodas` (all but the tape they run)."""
+    """The names the copied kernels read from :mod:`cytonet.engine.tape_rodas`, but those the module defines."""
     names: set[str] = set()
-    for fn in (tape_rodas._rhs, tape_rodas.integrate):
-        names |= set(fn.py_func.__code__.co_names)
+    for fn in _COPIED:
+        names |= set(getattr(tape_rodas, fn).py_func.__code__.co_names)
     own = vars(tape_rodas)
-    return sorted(n for n in names if n in own and n not in ("run_tape", "_rhs") and not isinstance(own[n], ModuleType))
+    return sorted(n for n in names if n in own and n not in _OWN and not isinstance(own[n], ModuleType))
+
+
+def _copy(fn: str) -> str:
+    src = inspect.getsource(getattr(tape_rodas, fn).py_func)
+    if fn in _INLINED:
+        assert src.startswith(_DECORATOR + "\n"), f"tape_rodas.{fn} is decorated as the generator expects"
+        src = src.replace(_DECORATOR, _DECORATOR.replace("cache=True, ", 'cache=True, inline="always", '), 1)
+    return src
 
 
 def module_source(tm: TapeModel) -> str:
@@ -112,10 +130,13 @@ def module_source(tm: TapeModel) -> str:
             "import math", "", "import numba as nb", "import numpy as np", "",
             f"from cytonet.engine.tape_rodas import {', '.join(_kernel_imports())}", "from cytonet.model.tape import dfact", "", ""]
     body = tape_source(tm.tape, sorted({n_stage, tm.n_rhs}), stored)
-    copies = [inspect.getsource(fn.py_func) for fn in (tape_rodas._rhs, tape_rodas.integrate)]
-    return "\n".join(head + body) + "\n\n\n" + "\n\n".join(copies)
+    delays = (inspect.getsource(tape_rodas.delayed_values.py_func) if tm.n_delays else
+              '@nb.njit(cache=True, inline="always")\ndef delayed_values(D, x, p, H, d):\n    return\n')
+    return "\n".join(head + body) + "\n\n\n" + "\n\n".join([delays, *(_copy(fn) for fn in _COPIED)])
 
 
+#: the modules whose functions the generated kernels call: their source is part of the generated module's name
+_CALLEES = (tape_rodas, rodas, tape)
 _NAMES: dict[int, tuple[str, str, TapeModel]] = {}  # id of a tape model -> (module name, source, the model)
 
 
@@ -124,7 +145,10 @@ def _named(tm: TapeModel) -> tuple[str, str]:
     hit = _NAMES.get(id(tm))
     if hit is None or hit[2] is not tm:
         src = module_source(tm)
-        hit = _NAMES[id(tm)] = ("cytonet_tape_kernel_" + hashlib.sha256(src.encode()).hexdigest()[:24], src, tm)
+        h = hashlib.sha256(src.encode())
+        for m in _CALLEES:  # numba's cache of the module does not see a change in the functions it calls
+            h.update(inspect.getsource(m).encode())
+        hit = _NAMES[id(tm)] = ("cytonet_tape_kernel_" + h.hexdigest()[:24], src, tm)
     return hit[0], hit[1]
 
 
