@@ -28,9 +28,9 @@ def folders() -> list[Path]:
     return [base / "kernels", tmp] if base is not None else [tmp]
 
 
-def is_cached(name: str, functions: int) -> bool:
-    """Whether module ``name`` is loaded, or numba's disk cache holds machine code for its ``functions`` compiled functions."""
-    return name in _LOADED or any(len(list((f / "__pycache__").glob(f"{name}.*.nbi"))) >= functions for f in folders())
+def is_cached(name: str, functions: tuple[str, ...]) -> bool:
+    """Whether module ``name`` is loaded, or numba's disk cache holds machine code for each of its ``functions``."""
+    return name in _LOADED or any(all(any((f / "__pycache__").glob(f"{name}.{fn}-*.nbi")) for fn in functions) for f in folders())
 
 
 def load(name: str, src: str, what: str) -> ModuleType:

@@ -312,7 +312,7 @@ def _module_name(M: tuple, ncode: np.ndarray, B: int) -> tuple[str, str | None]:
 
 def is_built(M: tuple, ncode: np.ndarray, B: int) -> bool:
     """Whether :func:`lane_kernels` would load these kernels instead of compiling them (loaded, or in numba's disk cache)."""
-    return generated.is_cached(_module_name(M, ncode, B)[0], 3)
+    return generated.is_cached(_module_name(M, ncode, B)[0], ("rhs", "jac", "solve"))
 
 
 def lane_kernels(M: tuple, ncode: np.ndarray, B: int) -> LaneKernels:

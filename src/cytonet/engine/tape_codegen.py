@@ -6,14 +6,16 @@ instruction resolved: a statement per register, operands in locals, only the reg
 reads (right-hand side, products, roots, Jacobian entries, second derivatives) stored, and a
 return at each prefix the kernel runs (the stages' and the right-hand side's). The same
 operations in the same order as the interpreter, so the results are bit-identical. Beside it, the
-module holds copies of :func:`cytonet.engine.tape_rodas.integrate` and of the stages' right-hand
-side, taken from their source, which then call this ``run_tape``: numba compiles the kernel for
-this tape alone and caches its machine code on disk (the module's name is a hash of its whole
-source, so a changed tape or a changed kernel is a new module).
+module holds copies of :func:`cytonet.engine.tape_rodas.integrate` and of the helpers it calls per
+stage, taken from their source, which then call this ``run_tape``; the helpers are inlined (each
+call of a compiled function took an atomic reference count per array it unpacks: half of
+Perelson's time) and a delay-free model's delay lookup is a no-op. numba compiles the kernel for
+this tape alone and caches its machine code on disk. The module's name is a hash of its source and
+of the source of the kernel modules it calls, so a changed tape or kernel is a new module.
 
-Compiling costs seconds (measured in ``docs/performance.md``): :class:`KernelChoice` keeps the
-interpreter for the first evaluations and switches when the time they took exceeds the expected
-compile time, or at once when the machine code is cached already.
+Compiling costs 20-70 s of CPU (``docs/fit.md``): :class:`KernelChoice` keeps the interpreter for
+the first evaluations and switches once the time they took exceeds the expected compile time, or at
+once when the machine code is cached already.
 """
 
 from __future__ import annotations
@@ -154,7 +156,7 @@ def _named(tm: TapeModel) -> tuple[str, str]:
 
 def is_built(tm: TapeModel) -> bool:
     """Whether :func:`kernel` would load machine code (loaded already, or in numba's disk cache) instead of compiling."""
-    return generated.is_cached(_named(tm)[0], 3)
+    return generated.is_cached(_named(tm)[0], ("run_tape", "integrate"))
 
 
 def module(tm: TapeModel) -> ModuleType:
