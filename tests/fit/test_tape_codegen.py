@@ -124,3 +124,31 @@ def test_the_interpreter_runs_until_its_time_would_have_paid_for_compiling() -> 
     k = choice.current()
     assert k is not None and k is tape_codegen.kernel(tm)
     assert tape_codegen.KernelChoice(tm).built is k
+
+
+def test_a_model_with_delays_and_a_switch_in_time_runs_identically_on_its_generated_kernel() -> None:
+    """The generated kernel of a plain tape model (not a sensitivity one) with ``delay()`` and a piecewise switch in
+    time: its delay tape stays interpreted, and the run (root finding at the switch included) is the interpreter's."""
+    from cytonet.engine.sbml_events import run_tape_model
+    from cytonet.engine.tape_simulate import _atol
+    from cytonet.model.spec import ModelSpec
+    from cytonet.model.tape_model import compile_tape
+
+    spec = ModelSpec.model_validate({
+        "id": "delayed_codegen", "compartments": [{"id": "c", "volume": 1.0}],
+        "species": [{"id": s, "compartment": "c", "initial": v, "unit": "relative", "only_substance": False}
+                    for s, v in (("A", 1.0), ("B", 0.0))],
+        "parameters": [{"id": "k", "value": 0.7, "unit": "1/h", "assumption": "test model"}],
+        "reactions": [
+            {"id": "conv", "rate_law": "expression", "rate": "k * delay(A, 0.5) * c", "reactants": {"A": 1}, "products": {"B": 1}},
+            {"id": "pulse", "rate_law": "expression", "rate": "piecewise(0.3, time() < 2, 0) * c", "products": {"A": 1}},
+        ],
+    })
+    tm = compile_tape(spec)
+    assert tm.n_delays == 1
+    t = np.linspace(0.0, 5.0, 26)
+    atol = _atol(tm, 1e-10)
+    ref = run_tape_model(tm, t, 1e-8, atol, 100_000)
+    got = run_tape_model(tm, t, 1e-8, atol, 100_000, kernel=tape_codegen.kernel(tm))
+    assert got.steps == ref.steps
+    np.testing.assert_array_equal(got.x, ref.x)

@@ -198,8 +198,8 @@ def run_tape_model(tm: TapeModel, t_out: np.ndarray, rtol: float, atol: np.ndarr
         t_stop = min(t_end, ev.next_time())
         start = io
         status, io = kernel(x, p, t_stop, t_out, io, out, T, n_stage, R, tm.root_reg,
-                               tm.jac_row, tm.jac_col, tm.jac_reg, D, history.arrays, rtol, atol, h, h_max, max_steps, info,
-                               tm.block, tm.lower_blocks)
+                            tm.jac_row, tm.jac_col, tm.jac_reg, D, history.arrays, rtol, atol, h, h_max, max_steps, info,
+                            tm.block, tm.lower_blocks)
         P[start:io] = p
         if status == HISTORY_FULL:
             history.grow()
