@@ -125,6 +125,19 @@ def bench(path: Path, starts: int, seed: int, published: float | None) -> None:
     fd = Objective(load_problem(path), gradient="fd")
     x = obj.problem.parameters.nominal_x()
     t_f, ev = _timed(lambda: obj.evaluate(x[None, :]))
+    kernels = obj.forward.kernels if obj.gradient_method == "forward sensitivities" else None
+    kernel_line = ""
+    if kernels is not None:  # the interpreted tape, then the generated kernel (a fit switches once it pays)
+        built, kernels.built, kernels.compile_s = kernels.built, None, np.inf
+        t_interp, _ = _timed(lambda: obj.value_and_gradient(x))
+        kernels.built = built
+        t0 = time.perf_counter()
+        kernels.build()
+        obj.value_and_gradient(x)  # numba compiles (or loads) the kernel on its first call
+        first = time.perf_counter() - t0
+        kernel_line = (f"\n  tape kernel: interpreted {t_interp * 1e3:.2f} ms; generated (below) {first:.1f} s for its first "
+                       f"evaluation ({'machine code in the cache' if built is not None else 'compiled now'}; "
+                       f"{kernels.tm.tape.size} instructions)")
     t_fg, (f, g) = _timed(lambda: obj.value_and_gradient(x))
     t_fd, (_, g_fd) = _timed(lambda: fd.value_and_gradient(x))
     ref = Objective(load_problem(path), rtol=1e-11, atol=1e-14, fd_step=1e-5, gradient="fd")
@@ -137,7 +150,7 @@ def bench(path: Path, starts: int, seed: int, published: float | None) -> None:
     print(f"  objective {t_f * 1e3:8.2f} ms   objective+gradient by {obj.gradient_method}: {t_fg * 1e3:8.2f} ms "
           f"(rel. error {err(g):.1e})   by central differences ({2 * obj.n + 1} vectors): {t_fd * 1e3:8.2f} ms "
           f"(rel. error {err(g_fd):.1e}); sensitivities/differences time ratio {t_fg / t_fd:.2f}  "
-          "[errors against central differences at rtol 1e-11, step 1e-5]")
+          "[errors against central differences at rtol 1e-11, step 1e-5]" + kernel_line)
     methods = ["ls", "fides", "lbfgsb"] if obj.least_squares else ["fides", "fides-bfgs", "lbfgsb"]
     for m in methods if starts else []:
         t0 = time.perf_counter()

@@ -18,17 +18,12 @@ with its on-disk cache, so a later process loads machine code.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import os
-import sys
-import tempfile
-import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from cytonet.engine import generated
 from cytonet.model.compile import CAP, HILL_ACT, HILL_INH, POWER, SAT
 
 #: bump when the generated code changes, so stale cached modules are not reused
@@ -297,16 +292,6 @@ def module_source(S: tuple, ncode: np.ndarray, jac_dst: np.ndarray, L: tuple, B:
             + "\n" + _SOLVE_HEAD + "\n".join(solve_source(L, B)) + "\n")
 
 
-def _folders() -> list[Path]:
-    """Where generated modules go: the cytonet cache folder, else (caching off, or not writable) a temporary folder."""
-    from cytonet.cache_folder import cache_dir
-
-    tmp = Path(tempfile.gettempdir()) / f"cytonet-{os.getuid()}" / "kernels"
-    base = cache_dir()
-    return [base / "kernels", tmp] if base is not None else [tmp]
-
-
-_LOCK = threading.Lock()
 _LOADED: dict[str, LaneKernels] = {}  # by module name
 _NAMES_OF: dict[str, str] = {}  # digest of the inputs -> module name (building the source takes ~60 ms)
 
@@ -327,35 +312,16 @@ def _module_name(M: tuple, ncode: np.ndarray, B: int) -> tuple[str, str | None]:
 
 def is_built(M: tuple, ncode: np.ndarray, B: int) -> bool:
     """Whether :func:`lane_kernels` would load these kernels instead of compiling them (loaded, or in numba's disk cache)."""
-    name, _ = _module_name(M, ncode, B)
-    return name in _LOADED or any(len(list((f / "__pycache__").glob(f"{name}.*.nbi"))) >= 3 for f in _folders())
+    return generated.is_cached(_module_name(M, ncode, B)[0], ("rhs", "jac", "solve"))
 
 
 def lane_kernels(M: tuple, ncode: np.ndarray, B: int) -> LaneKernels:
     """The generated kernels of the model arrays ``M`` (:func:`cytonet.engine.rodas.model_arrays`) for ``B`` lanes,
     written and compiled on first use, then loaded from the caches."""
-    from cytonet.io import atomic_write_text
-
-    with _LOCK:
+    with generated.LOCK:
         name, src = _module_name(M, ncode, B)
         if name in _LOADED:
             return _LOADED[name]
-        src = src if src is not None else module_source(M[0], ncode, M[3], M[2], B)
-        for folder in _folders():
-            path = folder / f"{name}.py"
-            try:
-                if not path.is_file() or path.read_text() != src:
-                    folder.mkdir(parents=True, exist_ok=True)
-                    atomic_write_text(path, src)
-                break
-            except OSError:
-                continue
-        else:
-            raise OSError(f"cannot write the generated lock-step kernels to {' or '.join(map(str, _folders()))}")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod  # numba's cache finds the module by name
-        spec.loader.exec_module(mod)  # safe: source written above from the model's integer indices and float coefficients only
+        mod = generated.load(name, src if src is not None else module_source(M[0], ncode, M[3], M[2], B), "lock-step kernels")
         _LOADED[name] = LaneKernels(mod.rhs, mod.jac, mod.solve, B)
         return _LOADED[name]

@@ -17,6 +17,7 @@ values after the event.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,10 +156,12 @@ class _Events:
 
 
 def run_tape_model(tm: TapeModel, t_out: np.ndarray, rtol: float, atol: np.ndarray, max_steps: int,
-                   x0: np.ndarray | None = None, p0: np.ndarray | None = None, seed: int = 0) -> TapeRun:
+                   x0: np.ndarray | None = None, p0: np.ndarray | None = None, seed: int = 0,
+                   kernel: Callable[..., tuple[int, int]] = integrate) -> TapeRun:
     """Integrate from t = 0 to ``t_out[-1]`` with events; raises ``SolverError`` on numerical failure.
 
-    ``seed`` drives the random choice among simultaneous events of equal priority.
+    ``seed`` drives the random choice among simultaneous events of equal priority; ``kernel``: the interpreted
+    ``integrate`` or the model's generated one (:func:`cytonet.engine.tape_codegen.kernel`).
     """
     x = (tm.x0 if x0 is None else x0).astype(float).copy()
     p = (tm.p if p0 is None else p0).astype(float).copy()
@@ -194,9 +197,9 @@ def run_tape_model(tm: TapeModel, t_out: np.ndarray, rtol: float, atol: np.ndarr
             break
         t_stop = min(t_end, ev.next_time())
         start = io
-        status, io = integrate(x, p, t_stop, t_out, io, out, T, n_stage, R, tm.root_reg,
-                               tm.jac_row, tm.jac_col, tm.jac_reg, D, history.arrays, rtol, atol, h, h_max, max_steps, info,
-                               tm.block, tm.lower_blocks)
+        status, io = kernel(x, p, t_stop, t_out, io, out, T, n_stage, R, tm.root_reg,
+                            tm.jac_row, tm.jac_col, tm.jac_reg, D, history.arrays, rtol, atol, h, h_max, max_steps, info,
+                            tm.block, tm.lower_blocks)
         P[start:io] = p
         if status == HISTORY_FULL:
             history.grow()

@@ -7,11 +7,13 @@ the equations and what is refused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from cytonet.engine.sbml_events import TapeRun, run_tape_model
+from cytonet.engine.tape_rodas import integrate
 from cytonet.engine.tape_simulate import _atol, _values
 from cytonet.errors import SolverError
 from cytonet.model.tape_sensitivity import SensitivityModel, SensitivityUnsupported
@@ -24,25 +26,27 @@ def augmented_atol(sm: SensitivityModel, atol: object) -> np.ndarray:
 
 
 def run_sensitivities(sm: SensitivityModel, t: np.ndarray, rtol: float, atol: np.ndarray, max_steps: int,
-                      x0: np.ndarray, p: np.ndarray, sx0: np.ndarray, sp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      x0: np.ndarray, p: np.ndarray, sx0: np.ndarray, sp: np.ndarray, kernel: Callable[..., tuple[int, int]] | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """States (time, n_x + 1), parameters (time, n_p) and S (time, n_x, n) of one run.
 
     ``x0``/``p``: the base model's start; ``sx0`` (n_x, n): dx0/d theta; ``sp`` (n_p, n): dp/d theta.
-    ``atol`` comes from :func:`augmented_atol`.
+    ``atol`` comes from :func:`augmented_atol`; ``kernel``: the augmented model's generated kernel
+    (:func:`cytonet.engine.tape_codegen.kernel`), None for the interpreter.
     """
     moved = sm.root_parameters[np.any(sp[sm.root_parameters] != 0.0, axis=1)] if sm.root_parameters.size else sm.root_parameters
     if moved.size:
         raise SensitivityUnsupported(f"model {sm.base.model_id!r}: a switching time depends on {sm.base.parameters[int(moved[0])]!r}, "
                                      "which the sensitivities move; the switching time's sensitivity is not computed")
     xa, pa = sm.augmented_start(x0, p, sx0, sp)
-    run = run_tape_model(sm.model, t, float(rtol), atol, int(max_steps), xa, pa)
+    run = run_tape_model(sm.model, t, float(rtol), atol, int(max_steps), xa, pa, kernel=kernel or integrate)
     x, S = sm.split(run.x)
     return x, run.p[:, :len(sm.base.parameters)], S
 
 
 def sensitivity_batch(sm: SensitivityModel, t: np.ndarray, rtol: float, atol: object, max_steps: int, X0: np.ndarray,
-                      P: np.ndarray, SX0: np.ndarray, SP: np.ndarray, threads: int = 1
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+                      P: np.ndarray, SX0: np.ndarray, SP: np.ndarray, threads: int = 1,
+                      kernel: Callable[..., tuple[int, int]] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """:func:`run_sensitivities` for every row (X0 (r, n_x + 1), P (r, n_p), SX0 (r, n_x, n), SP (r, n_p, n)).
 
     Returns states, parameters, S (NaN where a run failed) and the failure messages ('' when ok).
@@ -56,7 +60,7 @@ def sensitivity_batch(sm: SensitivityModel, t: np.ndarray, rtol: float, atol: ob
 
     def one(i: int) -> None:
         try:
-            xs[i], ps[i], Ss[i] = run_sensitivities(sm, t, rtol, a, max_steps, X0[i], P[i], SX0[i], SP[i])
+            xs[i], ps[i], Ss[i] = run_sensitivities(sm, t, rtol, a, max_steps, X0[i], P[i], SX0[i], SP[i], kernel)
         except SolverError as err:
             errors[i] = str(err)
 

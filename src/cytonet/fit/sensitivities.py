@@ -18,12 +18,15 @@ the simulation condition's start through the same algebra.
 
 Not covered (the objective then falls back to central finite differences and says why in
 :attr:`ForwardSensitivities.reason`): native cytonet specs (factor kernels) and what the augmented
-tape refuses (events, delays, state-dependent switches). A point where the augmented integration
+tape refuses (events, delays, state-dependent switches). The integrations run on the interpreted tape
+until the time they took would have paid for compiling the model's straight-line kernel, then on
+that kernel (bit-identical results; :mod:`cytonet.engine.tape_codegen`). A point where the augmented integration
 fails but the states alone may not falls back for that call only (counted in ``failures``).
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -56,6 +59,21 @@ class ForwardSensitivities:
         self.model: Any = None
         self.failures = 0  # calls whose sensitivity integration failed (those fell back to differences)
         self.reason = self._unsupported()
+        self.kernels: Any = None  # engine.tape_codegen.KernelChoice of the augmented model
+        if not self.reason:
+            from cytonet.engine.tape_codegen import KernelChoice
+
+            self.kernels = KernelChoice(self.model.model)
+
+    def _batch(self, *args: Any, threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        """:func:`cytonet.engine.tape_sensitivity.sensitivity_batch` on the kernel that pays (interpreted or generated)."""
+        from cytonet.engine.tape_sensitivity import sensitivity_batch
+
+        kernel = self.kernels.current()
+        t0 = time.perf_counter()
+        out = sensitivity_batch(self.model, *args, threads=threads, kernel=kernel)
+        self.kernels.spent(time.perf_counter() - t0, kernel)
+        return out
 
     def _unsupported(self) -> str:
         obj = self.obj
@@ -97,7 +115,7 @@ class ForwardSensitivities:
         """Pre-equilibration of the stacked rows (center, +h, -h) by one augmented run from the center: the steady
         state and its sensitivity S(T) (integrated until x(T) and x(T/10) agree, as the objective's own check),
         returned as the center's steady state linearised along S for every row (own sense)."""
-        from cytonet.engine.tape_sensitivity import sensitivity_batch, symbols_along
+        from cytonet.engine.tape_sensitivity import symbols_along
         from cytonet.fit.objective import STEADY_HORIZONS, STEADY_RTOL
 
         obj, sm, n = self.obj, self.model, self.obj.n
@@ -106,8 +124,8 @@ class ForwardSensitivities:
         dp = ((p[1:n + 1] - p[n + 1:]) / (2 * h[:, None])).T
         xc, conv = x0[0], False
         for T in STEADY_HORIZONS:
-            xs, ps, S, fails = sensitivity_batch(sm, np.array([0.0, T / 10, T]), obj.rtol, obj.atol, obj.max_steps,
-                                                 xc[None], p[:1], dx[None], dp[None])
+            xs, ps, S, fails = self._batch(np.array([0.0, T / 10, T]), obj.rtol, obj.atol, obj.max_steps,
+                                           xc[None], p[:1], dx[None], dp[None])
             if fails[0]:
                 self.failures += 1
                 raise SensitivityFailed(f"pre-equilibration: {fails[0]}")
@@ -124,7 +142,7 @@ class ForwardSensitivities:
 
     def derivatives(self, x: np.ndarray) -> tuple[Evaluation, np.ndarray]:
         """The objective at x and at its 2n linearised neighbours (one :class:`Evaluation`, 2n + 1 rows), and the steps h."""
-        from cytonet.engine.tape_sensitivity import sensitivity_batch, symbols_along
+        from cytonet.engine.tape_sensitivity import symbols_along
 
         obj, sm = self.obj, self.model
         L, n = obj.layout, obj.n
@@ -139,8 +157,8 @@ class ForwardSensitivities:
         dx0 = np.moveaxis((x0[1:n + 1] - x0[n + 1:]) / (2 * h[:, None, None]), 0, -1)  # (runs, states, n)
         dp = np.moveaxis((p[1:n + 1] - p[n + 1:]) / (2 * h[:, None, None]), 0, -1)
         t = L.times if L.times[-1] > 0 else np.array([0.0, 1.0])
-        xs, ps, S, fails = sensitivity_batch(sm, t, obj.rtol, obj.atol, obj.max_steps, x0[0], p[0], dx0[:, :-1], dp,
-                                             threads=obj.threads or 1)
+        xs, ps, S, fails = self._batch(t, obj.rtol, obj.atol, obj.max_steps, x0[0], p[0], dx0[:, :-1], dp,
+                                       threads=obj.threads or 1)
         obj.n_evaluations += 1
         bad = next((r for r, e in enumerate(fails) if e), None)
         if bad is not None:  # the states alone may still integrate: the caller falls back to differences

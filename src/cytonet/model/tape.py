@@ -5,7 +5,7 @@ A tape is four integer arrays and one float array: instruction ``i`` computes re
 the constant ``val[i]``). Building is hash-consed (a repeated subexpression is one register) with
 constant folding and the identities x+0, x*1, x*0, x^1, x^0. :meth:`TapeBuilder.derivative`
 differentiates symbolically on the tape itself, so an analytic Jacobian is more instructions of
-the same tape (the one numerical derivative is that of ``factorial``, a central difference). :func:`run_tape` is the numba interpreter. Nothing is generated as code.
+the same tape (the one numerical derivative is that of ``factorial``, a central difference). :func:`run_tape` is the numba interpreter; :mod:`cytonet.engine.tape_codegen` writes a tape out as straight-line code.
 """
 
 from __future__ import annotations
@@ -338,6 +338,13 @@ def scheduled(tape: Tape, cuts: list[int]) -> tuple[Tape, np.ndarray]:
     return Tape(op2, remap(tape.a), remap(tape.b), remap(tape.c), tape.val[perm]), new
 
 
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def dfact(u):
+    """d/du gamma(u + 1) by a central difference (Jacobian use only)."""
+    e = 1e-6 * max(1.0, abs(u))
+    return (math.gamma(u + 1.0 + e) - math.gamma(u + 1.0 - e)) / (2.0 * e)
+
+
 @nb.njit(cache=True, error_model="numpy")
 def run_tape_rows(T, X, P, D, regs, out):
     """out[i, j] = register ``regs[j]`` of the whole tape evaluated at row i of X, P and delayed values D."""
@@ -450,8 +457,7 @@ def run_tape(T, x, p, d, reg, n):
             reg[i] = 1.0 if u == 0.0 else 0.0
         elif o == SELECT:
             reg[i] = reg[B[i]] if u != 0.0 else reg[C[i]]
-        elif o == DFACT:  # d/du gamma(u + 1) by a central difference (Jacobian use only)
-            e = 1e-6 * max(1.0, abs(u))
-            reg[i] = (math.gamma(u + 1.0 + e) - math.gamma(u + 1.0 - e)) / (2.0 * e)
+        elif o == DFACT:
+            reg[i] = dfact(u)
         elif o == SIGN:
             reg[i] = 1.0 if u > 0.0 else (-1.0 if u < 0.0 else 0.0)
