@@ -79,7 +79,7 @@ class StartResult:
     status: str  # 'ok' | 'failed'
     message: str = ""
     redraws: int = 0  # start points drawn again because the objective was not finite at the earlier ones
-    iterations: int = 0  # the optimiser's iterations
+    iterations: int = 0  # the optimiser's iterations (of a start stopped early: its calls of the objective)
     exit: str = ""  # why the optimiser stopped, in its own words
     gradient_norm: float = float("nan")  # max |gradient| at the end over the free parameters not held by a bound
     failed_evaluations: int = 0  # the optimiser's calls whose simulation failed (answered inf / NaN)
