@@ -13,6 +13,7 @@ exit reasons counted.
     .venv/bin/python benchmarks/multistart.py --problems Fujita_SciSignal2010 --starts 3 --budget-s 1800
 
 ``--budget-s`` stops a problem's starts after that many seconds (the row says how many ran);
+``--start-budget-s`` ends one start at its best point after that many seconds (exit TIME_BUDGET);
 ``--starts-out DIR`` writes every start's record (start and end point, exit, gradient norm) as
 ``DIR/PROBLEM.json``, rewritten after every start.
 """
@@ -46,7 +47,9 @@ def published() -> dict[str, float]:
 def _exit_kind(exit: str) -> str:
     """A short name of an optimiser's exit reason (fides' ExitFlag name, SciPy's status)."""
     m = re.match(r"ExitFlag\.(\w+)", exit) or re.search(r"\(status (-?\d+)", exit)
-    return (m.group(1) if exit.startswith("ExitFlag") else f"status {m.group(1)}") if m else (exit[:30] or "none")
+    if m:
+        return m.group(1) if exit.startswith("ExitFlag") else f"status {m.group(1)}"
+    return re.split(r" \(|:", exit)[0][:40] or "none"  # TIME_BUDGET, or the reason a start ended early
 
 
 def problems(names: list[str] | None) -> list[tuple[float, str, Path]]:
@@ -70,7 +73,7 @@ def problems(names: list[str] | None) -> list[tuple[float, str, Path]]:
 
 
 def fit_problem(name: str, path: Path, starts: int, seed: int, method: str, max_iter: int, budget_s: float,
-                reference: dict[str, float], starts_out: Path | None) -> str:
+                reference: dict[str, float], starts_out: Path | None, start_budget_s: float | None = None) -> str:
     from cytonet.fit.optimize import CONVERGED_WITHIN, ObjectiveSettings, cached_objective, optimize_start, redraws_of, resolve_method
 
     obj = cached_objective(ObjectiveSettings(str(path)).key())
@@ -85,13 +88,15 @@ def fit_problem(name: str, path: Path, starts: int, seed: int, method: str, max_
     for i, x0 in enumerate(X0):
         if time.perf_counter() - t0 > budget_s:
             break
-        r = optimize_start(obj, x0, method=m, max_iter=max_iter, start=i, redraw=redraws_of(obj, seed, i))
+        r = optimize_start(obj, x0, method=m, max_iter=max_iter, start=i, redraw=redraws_of(obj, seed, i), max_seconds=start_budget_s)
         results.append(r)
         if starts_out is not None:  # after every start, so a run stopped by its timeout keeps what it did
             starts_out.mkdir(parents=True, exist_ok=True)
-            (starts_out / f"{name}.json").write_text(json.dumps([asdict(s) for s in results], indent=1, default=float))
+            tmp = starts_out / f".{name}.json.tmp"
+            tmp.write_text(json.dumps([asdict(s) for s in results], indent=1, default=float))
+            tmp.replace(starts_out / f"{name}.json")
         print(f"  start {i:2d}: llh {r.llh:14.4f}  {r.iterations:5d} it  |g| {r.gradient_norm:9.2e}  {r.seconds:7.1f} s  "
-              f"{r.status} {r.exit[:90]} {r.message[:120]}", flush=True)
+              f"{r.failed_evaluations:3d} failed ev  {r.status} {r.exit[:90]} {r.message[:120]}", flush=True)
     wall = time.perf_counter() - t0
     ok = [r for r in results if r.status == "ok"]
     best = max((r.llh for r in ok), default=-np.inf)
@@ -100,7 +105,8 @@ def fit_problem(name: str, path: Path, starts: int, seed: int, method: str, max_
     exits = collections.Counter(_exit_kind(r.exit) if r.status == "ok" else "failed" for r in results)
     return (f"| {name} | {obj.n} | {m} | {ref:.4f}{mark} | {best:.4f} | {reached} | {conv} | {len(results) - len(ok)} | "
             f"{len(results)}/{starts} | {wall:.0f} | {wall / max(len(results), 1):.1f} | "
-            + ", ".join(f"{k} {v}" for k, v in exits.most_common()) + " |")
+            + ", ".join(f"{k} {v}" for k, v in exits.most_common())
+            + f"; {sum(r.failed_evaluations for r in results)} failed evaluations |")
 
 
 def main() -> None:
@@ -111,6 +117,7 @@ def main() -> None:
     ap.add_argument("--method", default="auto")
     ap.add_argument("--max-iter", type=int, default=None, help="optimiser iterations per start (default: cytonet's)")
     ap.add_argument("--budget-s", type=float, default=np.inf, help="seconds per problem")
+    ap.add_argument("--start-budget-s", type=float, default=None, help="seconds per start (then its best point, exit TIME_BUDGET)")
     ap.add_argument("--table", type=Path, default=None, help="append the markdown rows here (header written when new)")
     ap.add_argument("--starts-out", type=Path, default=None, help="write every start's record as DIR/PROBLEM.json")
     args = ap.parse_args()
@@ -127,7 +134,7 @@ def main() -> None:
     rows = []
     for _, name, path in order:
         row = fit_problem(name, path, args.starts, args.seed, args.method, args.max_iter or MAX_ITER, args.budget_s, reference,
-                          args.starts_out)
+                          args.starts_out, args.start_budget_s)
         rows.append(row)
         print(row, flush=True)
         if args.table is not None:

@@ -161,3 +161,46 @@ def test_fisher_information_is_the_residual_gauss_newton_matrix_plus_the_noise_t
     assert per_sigma == [18, 18]  # two experiments, nine times each
     np.testing.assert_allclose(np.diag(I)[3:], 2.0 * np.log(10) ** 2 * np.asarray(per_sigma), rtol=1e-8)
     np.testing.assert_allclose(I[:3, 3:], 0.0, atol=1e-9 * np.abs(I).max())
+
+
+class _FailingBand(Objective):
+    """The decay problem with every evaluation of log10 k1 inside (-0.45, -0.05) marked as an integration failure, as at
+    parameters where the integrator runs out of steps: the fit's optimum (log10 0.3 = -0.52) lies beyond the band."""
+
+    def evaluation(self, X, V, ds, P, ok, errors):  # noqa: ANN001, ANN201 - Objective.evaluation's signature
+        band = (X[:, 0] > -0.45) & (X[:, 0] < -0.05)
+        errors = [("integration failed (injected)" if b else e) for b, e in zip(band, errors)]
+        return super().evaluation(X, V, ds, P, ok & ~band, errors)
+
+
+def test_a_failed_evaluation_is_never_a_finite_objective_or_a_zero_gradient(tmp_path: Path) -> None:
+    from cytonet.fit.optimize import StartStopped, _Counted
+
+    obj = Objective(load_problem(write_problem(tmp_path)), max_steps=2)  # every integration fails
+    lb, ub = obj.bounds
+    c = _Counted(obj, lb, ub)
+    x = obj.problem.parameters.nominal_x()
+    f, g = c.value_grad(x)
+    assert f == np.inf and np.all(np.isnan(g))
+    f, g, _ = c.value_grad_fisher(x)
+    assert f == np.inf and np.all(np.isnan(g))
+    assert np.all(np.isnan(c.residuals(x)))
+    with pytest.raises(StartStopped, match="Jacobian not finite"):
+        c.jacobian(x)
+    assert c.failures == 4 and not c.visited
+
+
+@pytest.mark.parametrize("method", ["ls", "fides"])
+def test_a_start_whose_trial_points_fail_counts_them_and_ends_at_a_point_that_simulates(tmp_path: Path, method: str) -> None:
+    obj = _FailingBand(load_problem(write_problem(tmp_path, exact=True)))
+    res = optimize_start(obj, np.log10([2.0, 0.04, 1.0]), method=method, max_iter=300)
+    assert res.status == "ok" and res.failed_evaluations >= 1, (res.exit, res.message)
+    assert not -0.45 < res.x[0] < -0.05
+    assert res.objective == pytest.approx(obj(np.asarray(res.x)), rel=1e-12) and np.isfinite(res.gradient_norm)
+
+
+def test_a_spent_time_budget_ends_every_start_at_its_best_point_and_is_counted(tmp_path: Path) -> None:
+    path = write_problem(tmp_path)
+    ms = multistart(ObjectiveSettings(str(path)), 2, seed=3, workers=1, max_seconds=0.0)
+    assert [s.status for s in ms.starts] == ["ok", "ok"] and ms.out_of_time == 2
+    assert all(s.exit.startswith("TIME_BUDGET") and s.x == s.x0 and np.isfinite(s.llh) for s in ms.starts)

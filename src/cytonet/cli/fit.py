@@ -21,6 +21,8 @@ def fit(
     workers: Annotated[int, typer.Option("--workers", min=1, help="processes sharing the starts (1: this process)")] = 2,
     dask: Annotated[str | None, typer.Option("--dask", help="'local' (LocalCluster) or a scheduler 'tcp://HOST:PORT'")] = None,
     max_iter: Annotated[int | None, typer.Option("--max-iter", min=1, help="iterations per start (default: cytonet.fit.optimize.MAX_ITER)")] = None,
+    start_budget_s: Annotated[float | None, typer.Option("--start-budget-s", min=0, help="seconds per start; then it ends at its best point (exit TIME_BUDGET)")] = None,
+    max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="integrator steps per run between events (default: cytonet.fit.optimize.FIT_MAX_STEPS)")] = None,
     rtol: Annotated[float, typer.Option("--rtol", help="integrator relative tolerance")] = 1e-8,
     atol: Annotated[float, typer.Option("--atol", help="integrator absolute tolerance")] = 1e-12,
     gradient: Annotated[str, typer.Option("--gradient", help="auto (forward sensitivities where the model allows them) or fd (central differences)")] = "auto",
@@ -32,7 +34,7 @@ def fit(
     from cytonet.io import check_output_folder, staged_folder
 
     check_output_folder(out, "fit", overwrite)
-    settings = ObjectiveSettings(str(problem), rtol=rtol, atol=atol, gradient=gradient)
+    settings = ObjectiveSettings(str(problem), rtol=rtol, atol=atol, gradient=gradient, **({"max_steps": max_steps} if max_steps else {}))
     obj = cached_objective(settings.key())
     if nominal:
         with staged_folder(out, "fit", overwrite) as tmp:
@@ -44,7 +46,8 @@ def fit(
 
     from cytonet.fit.optimize import MAX_ITER
 
-    ms = multistart(settings, starts, seed, method=method, max_iter=max_iter or MAX_ITER, workers=workers, dask=dask)  # type: ignore[arg-type]
+    ms = multistart(settings, starts, seed, method=method, max_iter=max_iter or MAX_ITER, workers=workers, dask=dask,  # type: ignore[arg-type]
+                    max_seconds=start_budget_s)
     prof = None
     if profile and ms.best.status == "ok":
         prof = compute_profiles(obj, ms.best.x, ms.best.objective, method=ms.method)
@@ -53,7 +56,7 @@ def fit(
         write_report(obj, ms, tmp, prof)
     line = (f"{obj.problem.name}: best llh {summary['best_llh']} ({ms.method}, gradient by {obj.gradient_method}), "
             f"{ms.converged} of {len(ms.starts)} starts "
-            f"converged, {ms.failed} failed -> {out}")
+            f"converged, {ms.failed} failed ({ms.failed_evaluations} failed evaluations) -> {out}")
     if prof is not None:
         line += f"; not identifiable: {', '.join(summary['non_identifiable']) or 'none'}"
     console().print(line)

@@ -18,6 +18,14 @@ scale, as at extreme random parameters) is redrawn from the same priors, up to `
 with seeds derived from (seed, start, attempt) (pyPESTO's checked start points); the number of
 redraws is recorded. A start that still fails, or whose optimiser raises, is recorded as failed
 with the reason and never stops the others.
+
+A failed evaluation during a start (an integration failure, or past the integrator's step cap
+``max_steps`` of :class:`ObjectiveSettings`) is never a finite objective or a zero gradient: the
+optimiser gets an infinite objective (fides: with a NaN gradient; least squares: NaN residuals), so
+it rejects the trial point and shrinks its step. A residual Jacobian that is not finite at an
+accepted point (SciPy's least squares cannot reject one) ends the start at its best visited point,
+with the reason as its exit. A start may be given ``max_seconds``: once spent, the start ends at its
+best visited point with the exit ``TIME_BUDGET``. Failed evaluations are counted per start.
 """
 
 from __future__ import annotations
@@ -48,6 +56,11 @@ MAX_ITER = 1000
 AT_BOUND = 1e-6
 #: a start whose last point fails to simulate reports the best of this many lowest visited points that simulates
 BACKTRACK = 10
+#: integrator steps per run between events in a fit (twice AMICI's default maxsteps of 10,000: Laske_PLOSComputBiol2019's
+#: sensitivity run needs 10,000-20,000 at its nominal point). At some extreme start points of Fujita_SciSignal2010
+#: the sensitivity run's steps collapse to ~1e-8 (200,000 steps, 15 s, for the first 0.003 s of 3600) while the states
+#: alone take 0.03 s; with this cap that run fails in about 1 s and the gradient comes from differences
+FIT_MAX_STEPS = 20_000
 
 
 @dataclass
@@ -66,9 +79,10 @@ class StartResult:
     status: str  # 'ok' | 'failed'
     message: str = ""
     redraws: int = 0  # start points drawn again because the objective was not finite at the earlier ones
-    iterations: int = 0  # the optimiser's iterations
+    iterations: int = 0  # the optimiser's iterations (of a start stopped early: its calls of the objective)
     exit: str = ""  # why the optimiser stopped, in its own words
     gradient_norm: float = float("nan")  # max |gradient| at the end over the free parameters not held by a bound
+    failed_evaluations: int = 0  # the optimiser's calls whose simulation failed (answered inf / NaN)
 
 
 @dataclass
@@ -80,7 +94,7 @@ class ObjectiveSettings:
     atol: float = 1e-12
     fd_step: float = 1e-4
     threads: int | None = None
-    max_steps: int = 200_000
+    max_steps: int = FIT_MAX_STEPS
     gradient: str = "auto"
 
     def key(self) -> str:
@@ -105,16 +119,28 @@ def resolve_method(objective: Objective, method: str) -> str:
     return method
 
 
-class _Counted:
-    """Objective calls that never raise: failures give inf / NaN and are counted."""
+class StartStopped(Exception):
+    """A start ends early at its best visited point; the message is its exit."""
 
-    def __init__(self, obj: Objective, lb: np.ndarray, ub: np.ndarray) -> None:
-        self.obj, self.lb, self.ub = obj, lb, ub
+
+class _Counted:
+    """Objective calls for an optimiser: failures give inf / NaN (never a finite value or a zero gradient) and are
+    counted; past the ``deadline`` (time.perf_counter()) a call raises :class:`StartStopped`."""
+
+    def __init__(self, obj: Objective, lb: np.ndarray, ub: np.ndarray, deadline: float = np.inf) -> None:
+        self.obj, self.lb, self.ub, self.deadline = obj, lb, ub, deadline
         self.visited: list[tuple[float, np.ndarray]] = []  # (finite objective, point) of every call
+        self.failures = 0  # calls whose objective, residuals or derivatives were not finite
+        self.calls = 0
 
     def _seen(self, x: np.ndarray, f: float) -> None:
+        self.calls += 1
+        if time.perf_counter() > self.deadline:
+            raise StartStopped("TIME_BUDGET")
         if np.isfinite(f):
             self.visited.append((f, x.copy()))
+        else:
+            self.failures += 1
 
     def clip(self, x: np.ndarray) -> np.ndarray:
         return np.clip(x, self.lb, self.ub)
@@ -125,14 +151,21 @@ class _Counted:
         return ev.residuals[0] if ev.ok[0] else np.full(ev.residuals.shape[1], np.nan)
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
-        r, J = self.obj.residuals_and_jacobian(self.clip(x))
-        return np.nan_to_num(J, nan=0.0, posinf=0.0, neginf=0.0)
+        """dr/dx at an accepted point; not finite there ends the start (a zero column would fake a stationary point)."""
+        ev, h = self.obj.derivatives(self.clip(x))
+        J = differences(ev.residuals, h).T
+        finite = bool(ev.ok[0] and np.all(np.isfinite(J)))
+        self._seen(self.clip(x), float(ev.objective[0]) if finite else np.inf)
+        if not finite:
+            raise StartStopped("residual Jacobian not finite at an accepted point: "
+                               + (next((e for e in ev.error if e), "") or "both neighbours of a difference failed"))
+        return J
 
     def value_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         f, g = self.obj.value_and_gradient(self.clip(x))
-        self._seen(self.clip(x), f)
         if not (np.isfinite(f) and np.all(np.isfinite(g))):  # a point whose gradient is undefined counts as failed
-            return np.inf, np.zeros_like(x)
+            f, g = np.inf, np.full_like(x, np.nan)
+        self._seen(self.clip(x), f)
         return f, g
 
     def value_grad_fisher(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -141,19 +174,22 @@ class _Counted:
         ev, h = self.obj.derivatives(x)
         n = self.obj.n
         f = float(ev.objective[0])
-        self._seen(x, f)
         g = differences(ev.objective, h)
         if not (np.isfinite(f) and np.all(np.isfinite(g))):  # a point whose gradient is undefined counts as failed
-            return np.inf, np.zeros(n), np.eye(n)
+            self._seen(x, np.inf)
+            return np.inf, np.full(n, np.nan), np.eye(n)
+        self._seen(x, f)
         return f, g, self.obj.fisher(x, ev, h)
 
 
 def optimize_start(obj: Objective, x0: np.ndarray, *, method: str = "auto", max_iter: int = MAX_ITER, start: int = 0,
-                   fixed: dict[int, float] | None = None, redraw: Callable[[int], np.ndarray] | None = None) -> StartResult:
+                   fixed: dict[int, float] | None = None, redraw: Callable[[int], np.ndarray] | None = None,
+                   max_seconds: float | None = None) -> StartResult:
     """Minimise the objective from ``x0`` (parameter scale); ``fixed`` holds some positions at given values (profiles).
 
     ``redraw``(attempt) gives another start point (attempt = 1, 2, ... up to ``REDRAWS``) while the objective or
-    its gradient is not finite at the current one; without it such a start fails."""
+    its gradient is not finite at the current one; without it such a start fails. After ``max_seconds`` the
+    optimiser is stopped and the start ends at its best visited point (exit ``TIME_BUDGET``)."""
     lb, ub = obj.bounds
     m = resolve_method(obj, method)
     t0, n0 = time.perf_counter(), obj.n_evaluations
@@ -171,7 +207,7 @@ def optimize_start(obj: Objective, x0: np.ndarray, *, method: str = "auto", max_
         return StartResult(start, x0.tolist(), x0.tolist(), float("inf"), float("-inf"), float("inf"),
                            obj.n_evaluations - n0, time.perf_counter() - t0, m, "failed", reason, redraws)
 
-    c = _Counted(obj, lb, ub)
+    c = _Counted(obj, lb, ub, t0 + max_seconds if max_seconds is not None else np.inf)
     redraws = 0
     while (reason := _not_finite_at(obj, full(x0[free]), free)) and redraw is not None and redraws < REDRAWS:
         redraws += 1
@@ -180,9 +216,12 @@ def optimize_start(obj: Objective, x0: np.ndarray, *, method: str = "auto", max_
         return failed(reason + (f" (after {redraws} redrawn start points)" if redraws else ""), redraws)
     try:
         z, iterations, stop = _run(m, c, full, free, x0[free], lb[free], ub[free], max_iter) if free.size else (x0[free], 0, "")
+        x = c.clip(full(z))
+    except StartStopped as why:  # the best visited point (the start point when none was finite)
+        x = min(c.visited, key=lambda v: v[0])[1] if c.visited else x0
+        iterations, stop = c.calls, f"{why} (after {obj.n_evaluations - n0} evaluations, {time.perf_counter() - t0:.0f} s)"
     except Exception as err:  # noqa: BLE001 - one start's failure (cytonet's or the optimiser's) is recorded, never fatal
         return failed(f"{type(err).__name__}: {err}", redraws)
-    x = c.clip(full(z))
     ev = obj.evaluate(x[None, :])
     message = ev.error[0]
     if not ev.ok[0]:  # the last point failed to simulate: the best visited point that simulates
@@ -195,7 +234,8 @@ def optimize_start(obj: Objective, x0: np.ndarray, *, method: str = "auto", max_
     status = "ok" if ev.ok[0] else "failed"
     gnorm = projected_gradient_norm(obj, x, free) if ev.ok[0] and free.size else float("nan")
     return StartResult(start, x0.tolist(), x.tolist(), float(ev.objective[0]), float(ev.llh[0]), float(ev.chi2[0]),
-                       obj.n_evaluations - n0, time.perf_counter() - t0, m, status, message, redraws, iterations, stop, gnorm)
+                       obj.n_evaluations - n0, time.perf_counter() - t0, m, status, message, redraws, iterations, stop, gnorm,
+                       c.failures)
 
 
 def projected_gradient_norm(obj: Objective, x: np.ndarray, free: np.ndarray) -> float:
@@ -294,6 +334,15 @@ class MultistartResult:
     def failed(self) -> int:
         return sum(1 for s in self.starts if s.status != "ok")
 
+    @property
+    def failed_evaluations(self) -> int:
+        return sum(s.failed_evaluations for s in self.starts)
+
+    @property
+    def out_of_time(self) -> int:
+        """Starts stopped by their time budget."""
+        return sum(1 for s in self.starts if s.exit.startswith("TIME_BUDGET"))
+
 
 def redraws_of(obj: Objective, seed: int | None, start: int) -> Callable[[int], np.ndarray] | None:
     """Replacement start points for sampled start ``start`` of a multistart seeded ``seed`` (None: no replacement):
@@ -308,19 +357,22 @@ def _redrawn(problem: PetabProblem, seed: int, start: int, attempt: int) -> np.n
     return problem.sample_starts(1, derived)[0]
 
 
-def _start_task(key: str, x0: list[float], method: str, max_iter: int, start: int, seed: int | None) -> StartResult:
+def _start_task(key: str, x0: list[float], method: str, max_iter: int, start: int, seed: int | None,
+                max_seconds: float | None = None) -> StartResult:
     """One start in a worker (the objective is built once per worker process)."""
     obj = cached_objective(key)
-    return optimize_start(obj, np.asarray(x0), method=method, max_iter=max_iter, start=start, redraw=redraws_of(obj, seed, start))
+    return optimize_start(obj, np.asarray(x0), method=method, max_iter=max_iter, start=start, redraw=redraws_of(obj, seed, start),
+                          max_seconds=max_seconds)
 
 
 def multistart(settings: ObjectiveSettings, starts: int, seed: int = 0, *, method: Method = "auto", max_iter: int = MAX_ITER,
                workers: int = 2, dask: str | None = None, x0: np.ndarray | None = None,
-               progress: Callable[[StartResult], None] | None = None) -> MultistartResult:
+               progress: Callable[[StartResult], None] | None = None, max_seconds: float | None = None) -> MultistartResult:
     """Fit from ``starts`` points drawn from the initialisation priors (seeded), in parallel.
 
     ``workers`` processes share the starts (1: in this process); ``dask`` = "local" or a scheduler
     address sends them to a Dask cluster instead. ``x0`` (starts, n) replaces the sampled points.
+    ``max_seconds``: each start's time budget (see :func:`optimize_start`).
     """
     obj = cached_objective(settings.key())
     m = resolve_method(obj, method)
@@ -337,17 +389,18 @@ def multistart(settings: ObjectiveSettings, starts: int, seed: int = 0, *, metho
             progress(res)
 
     if dask:
-        _run_dask(dask, workers, settings, tasks, m, max_iter, seed_of_redraws, collect)
+        _run_dask(dask, workers, settings, tasks, m, max_iter, seed_of_redraws, max_seconds, collect)
     elif workers <= 1:
         for x, i in tasks:
-            collect(optimize_start(obj, np.asarray(x), method=m, max_iter=max_iter, start=i, redraw=redraws_of(obj, seed_of_redraws, i)))
+            collect(optimize_start(obj, np.asarray(x), method=m, max_iter=max_iter, start=i, redraw=redraws_of(obj, seed_of_redraws, i),
+                                   max_seconds=max_seconds))
     else:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         worker = ObjectiveSettings(**{**asdict(settings), "threads": settings.threads or 1})
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-            futs = [pool.submit(_start_task, worker.key(), x, m, max_iter, i, seed_of_redraws) for x, i in tasks]
+            futs = [pool.submit(_start_task, worker.key(), x, m, max_iter, i, seed_of_redraws, max_seconds) for x, i in tasks]
             for f in as_completed(futs):
                 collect(f.result())
     out.starts.sort(key=lambda s: s.start)
@@ -355,14 +408,14 @@ def multistart(settings: ObjectiveSettings, starts: int, seed: int = 0, *, metho
 
 
 def _run_dask(address: str, workers: int, settings: ObjectiveSettings, tasks: list, method: str, max_iter: int, seed: int | None,
-              collect: Callable[[StartResult], None]) -> None:
+              max_seconds: float | None, collect: Callable[[StartResult], None]) -> None:
     from distributed import Client, LocalCluster, as_completed
 
     worker = ObjectiveSettings(**{**asdict(settings), "threads": settings.threads or 1, "problem": str(Path(settings.problem).resolve())})
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) if address == "local" else None
     try:
         with Client(cluster if cluster is not None else address) as client:
-            futs = [client.submit(_start_task, worker.key(), x, method, max_iter, i, seed, pure=False) for x, i in tasks]
+            futs = [client.submit(_start_task, worker.key(), x, method, max_iter, i, seed, max_seconds, pure=False) for x, i in tasks]
             for f in as_completed(futs):
                 collect(f.result())
     finally:

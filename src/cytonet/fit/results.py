@@ -83,7 +83,8 @@ def write_fit(obj: Objective, ms: MultistartResult, out: Path, profiles: list[Pr
     nominal = write_nominal(obj, out, np.asarray(best.x))
     summary = {
         "problem": obj.problem.name, "method": ms.method, "gradient": obj.gradient_method, "seed": ms.seed, "starts": len(ms.starts),
-        "failed_starts": ms.failed, "converged": ms.converged, "converged_within": CONVERGED_WITHIN,
+        "failed_starts": ms.failed, "failed_evaluations": ms.failed_evaluations, "starts_out_of_time": ms.out_of_time,
+        "converged": ms.converged, "converged_within": CONVERGED_WITHIN,
         "best_objective": _finite(best.objective), "best_llh": _finite(best.llh), "best_chi2": _finite(best.chi2),
         "best_start": best.start, "parameters": dict(zip(ms.parameter_ids, best.x)),
         "scales": {p: str(obj.problem.parameters.scales[obj.problem.parameters.index(p)]) for p in ms.parameter_ids},
@@ -98,7 +99,8 @@ def write_fit(obj: Objective, ms: MultistartResult, out: Path, profiles: list[Pr
     _tsv(out / "parameters.tsv", parameter_table(obj, np.asarray(best.x), profiles))
     starts = pd.DataFrame([{"start": s.start, "status": s.status, "objective": s.objective, "llh": s.llh, "chi2": s.chi2,
                             "evaluations": s.evaluations, "seconds": round(s.seconds, 3), "iterations": s.iterations,
-                            "exit": s.exit, "gradient_norm": s.gradient_norm, "message": s.message,
+                            "exit": s.exit, "gradient_norm": s.gradient_norm, "failed_evaluations": s.failed_evaluations,
+                            "message": s.message,
                             **{f"x0_{p}": v for p, v in zip(ms.parameter_ids, s.x0)},
                             **{f"x_{p}": v for p, v in zip(ms.parameter_ids, s.x)}} for s in ms.starts])
     _tsv(out / "starts.tsv", starts)
