@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cytonet.analysis.clinical import series
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: mediator -> its endothelial half-effect parameter (reference network)
@@ -45,10 +47,6 @@ ROUTES = {"TNF": "k_Endo_TNF", "IFN-g": "k_Endo_IFNG", "IL-6 trans-signalling": 
 HYPOTENSION = 65.0
 
 
-def _series(ds, name: str) -> np.ndarray:  # noqa: ANN001 - xarray.Dataset
-    return ds[name].values if name in ds else ds["state"].sel(species=name).values
-
-
 def drivers(scenario: str) -> list[str]:
     """Leak, MAP and the endothelial activation by mediator of one shipped scenario."""
     from cytonet.analysis.fired import production
@@ -57,7 +55,7 @@ def drivers(scenario: str) -> list[str]:
     spec, rest = scenario_model(load_scenario(scenario))
     ds = simulate_scenario(scenario, model=(spec, rest))
     t = ds.time.values
-    leak, endo, map_ = _series(ds, "LEAK"), _series(ds, "Endo"), _series(ds, "MAP")
+    leak, endo, map_ = series(ds, "LEAK"), series(ds, "Endo"), series(ds, "MAP")
     i, j = int(np.argmax(leak)), int(np.argmax(endo))
     below = float(np.sum(np.diff(t)[map_[1:] < HYPOTENSION]))
     lines = [f"LEAK peak {leak[i]:.3f} at {t[i]:.1f} h -> MAP nadir {map_.min():.1f} mmHg (fall {map_[0] - map_.min():.1f}); "
@@ -72,7 +70,7 @@ def drivers(scenario: str) -> list[str]:
         f"{rid} {v / total:.0%}" for rid, v in sorted(whole.items(), key=lambda kv: -kv[1])))
     values = {p.id: p.value for p in spec.parameters}
     for sid, k in DRIVERS.items():
-        x = _series(ds, sid)
+        x = series(ds, sid)
         above = float(np.sum(np.diff(t)[x[1:] > values[k]]))
         lines.append(f"{sid:10s} peak {x.max():8.4g} at {t[np.argmax(x)]:5.0f} h; at the leak peak {x[i] / values[k]:.2g}x "
                      f"{k} ({values[k]:g}); {above:.0f} h above it")
@@ -87,7 +85,7 @@ def routes() -> list[str]:
     lines = []
     for name, k in ROUTES.items():
         ds = simulate_scenario("car-t-crs", model=scenario_model("car-t-crs", {k: OFF}))
-        lines.append(f"without {name} ({k}): MAP nadir {_series(ds, 'MAP').min():.1f} mmHg, grade {max_crs_grade(ds)}")
+        lines.append(f"without {name} ({k}): MAP nadir {series(ds, 'MAP').min():.1f} mmHg, grade {max_crs_grade(ds)}")
     return lines
 
 
@@ -114,12 +112,12 @@ def scan() -> list[str]:
             events = [e.model_copy(update={"amount": e.amount * scale[e.id]}) for e in base.events]
             sc = base.model_copy(update={"events": events})
             ds = simulate_scenario(sc, model=scenario_model(sc))
-            cart = _series(ds, "CART") + _series(ds, "CARTq")
+            cart = series(ds, "CART") + series(ds, "CARTq")
             infused = next(e.amount for e in events if e.id == "car_t_infusion")
             grades.append(max_crs_grade(ds))
-            lines.append(f"{tum:8g}  {dose:7g}  {grades[-1]:5d}  {_series(ds, 'MAP').min():9.1f}  "
-                         f"{_series(ds, 'Endo').max():9.3f}  "
-                         f"{_series(ds, 'IL6').max():9.4g}  {cart.max() / infused:10.3g}")
+            lines.append(f"{tum:8g}  {dose:7g}  {grades[-1]:5d}  {series(ds, 'MAP').min():9.1f}  "
+                         f"{series(ds, 'Endo').max():9.3f}  "
+                         f"{series(ds, 'IL6').max():9.4g}  {cart.max() / infused:10.3g}")
         mix = dict(zip(grades, [0.0] * len(grades)))
         for g, w in zip(grades, weights):
             mix[g] += w

@@ -25,6 +25,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
+from cytonet.analysis.clinical import series
 from scipy.optimize import brentq
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,10 +68,6 @@ def braked_network(reactions: tuple[str, ...]):  # noqa: ANN201 - ModelSpec
     return spec.model_copy(update={"reactions": out})
 
 
-def _series(ds, name: str) -> np.ndarray:  # noqa: ANN001 - xarray.Dataset
-    return ds[name].values if name in ds else ds["state"].sel(species=name).values
-
-
 def _lps(base, p: dict[str, float], doses: list[tuple[float, float]], hours: float, drug: tuple | None = None):  # noqa: ANN001, ANN202
     from cytonet import simulate
     from cytonet.scenarios import load_scenario, lps_protocol, scenario_model, with_lps
@@ -88,12 +86,12 @@ def refit(base) -> float:  # noqa: ANN001
 
     def miss(log_k: float) -> float:
         ds = _lps(base, {"k_IL10_Mr": 10.0 ** log_k}, [(2.0, 0.0)], 4.0)
-        return float(np.interp(2.0, ds.time.values, _series(ds, "IL10"))) - target
+        return float(np.interp(2.0, ds.time.values, series(ds, "IL10"))) - target
     return float(10.0 ** brentq(miss, 2.0, 4.5, xtol=1e-4))
 
 
 def _peak_time(ds, name: str) -> float:  # noqa: ANN001
-    return float(ds.time.values[int(np.argmax(_series(ds, name)))])
+    return float(ds.time.values[int(np.argmax(series(ds, name)))])
 
 
 def lps_readouts(base, p: dict[str, float]) -> dict[str, float]:  # noqa: ANN001
@@ -108,17 +106,17 @@ def lps_readouts(base, p: dict[str, float]) -> dict[str, float]:  # noqa: ANN001
     tx = x5.time.values
 
     def attenuation(name: str) -> float:
-        x = _series(x5, name)
+        x = series(x5, name)
         return float(1.0 - (x[(tx >= 96)].max() - x[0]) / (x[tx < 24].max() - x[0]))
-    il10 = _series(two, "IL10")
+    il10 = series(two, "IL10")
     return {"IL-10 at 2 h, 2 ng/kg (fitted)": float(np.interp(2.0, t, il10)),
             "IL-10 at 1 h, 2 ng/kg": float(np.interp(1.0, t, il10)),
             "TNF peak time (h; tested 1-2)": _peak_time(two, "TNF"),
             "total IL-6 peak time (h; tested 1.5-3)": _peak_time(two, "IL6_total"),
-            "IL-10 at 3 h, 4 ng/kg (427 +/- 348)": float(np.interp(3.0, four.time.values, _series(four, "IL10"))),
+            "IL-10 at 3 h, 4 ng/kg (427 +/- 348)": float(np.interp(3.0, four.time.values, series(four, "IL10"))),
             "day-5 attenuation TNF (0.97 +/- 0.03)": attenuation("TNF"),
             "day-5 attenuation IL-10 (0.87 +/- 0.07)": attenuation("IL10"),
-            "IL-10 peak, hydrocortisone ending at LPS (1784 +/- 331)": float(_series(hc, "IL10")[hc.time.values >= 6.0].max()),
+            "IL-10 peak, hydrocortisone ending at LPS (1784 +/- 331)": float(series(hc, "IL10")[hc.time.values >= 6.0].max()),
             "IL-10 peak, LPS alone": float(il10.max())}
 
 
@@ -135,9 +133,9 @@ def sepsis_readouts(base, p: dict[str, float]) -> dict[str, float | str]:  # noq
     bolus = simulate_scenario("lps-endotoxemia", hours=24.0, points_per_hour=12, model=(bolus_spec, bolus_rest))
     t = ds.time.values
     admission = float(t[int(np.argmax(ds["IL6_total"].values))])
-    il10 = _series(ds, "IL10")
-    drive = _series(ds, "Mr") * _series(ds, "NFKB_mac")
-    bolus_drive = _series(bolus, "Mr") * _series(bolus, "NFKB_mac")
+    il10 = series(ds, "IL10")
+    drive = series(ds, "Mr") * series(ds, "NFKB_mac")
+    bolus_drive = series(bolus, "Mr") * series(bolus, "NFKB_mac")
     made_by = production(spec, ds, ["IL10", "IL10_pre"])
     sources = {**{r: v for r, v in made_by["IL10"].items() if r != RELEASE}, **made_by["IL10_pre"]}
     k = next(q.value for q in spec.parameters if q.id == "k_IL10_Mr")
@@ -158,7 +156,7 @@ def sepsis_readouts(base, p: dict[str, float]) -> dict[str, float | str]:  # noq
         out[f"induced IL-10 kept {a:g}-{b:g} h (1 = unbraked)"] = made["IL10_from_Mr_NFKB"] / float(unbraked)
     week = ds.sel(time=slice(0.0, 168.0))
     out.update({"MAP nadir (septic shock < 65)": float(ds["MAP"].values.min()),
-                "CRP peak": float(_series(ds, "CRP").max()),
+                "CRP peak": float(series(ds, "CRP").max()),
                 "storm label": str(classify(week).label), "ASTCT grade": float(max_crs_grade(week))})
     return out
 
