@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cytonet.errors import did_you_mean
 from cytonet.model.spec import ModelSpec, Reaction, RegulatorKind
 
 if TYPE_CHECKING:
@@ -92,18 +93,19 @@ def species_balance(spec: ModelSpec, ds: xr.Dataset, species: list[str]) -> dict
     """Species -> {spec reaction -> its net rate of change of that species over the run}: positive where the reaction
     makes it, negative where it removes it. Each lowered part counts with its own stoichiometry, so a reversible binding
     gives association less dissociation and a delay chain makes its product only at its last stage."""
-    unknown = set(species) - {s.id for s in spec.species}
-    if unknown:
-        raise ValueError(f"no such species in {spec.id}: {sorted(unknown)}")
+    known = [s.id for s in spec.species]
+    for sid in species:
+        if sid not in known:
+            raise ValueError(f"no such species in {spec.id}: {sid!r}{did_you_mean(sid, known)}")
     cm, per_part, _ = _part_rates(spec, ds)
     *_, s_ptr, s_species, s_coef = cm.kernel_arrays()
-    index = {sid: cm.species.index(sid) for sid in species}
+    wanted = {cm.species.index(sid): sid for sid in species}
     out: dict[str, dict[str, np.ndarray]] = {sid: {} for sid in species}
     for j, fr in enumerate(cm.factor_reactions):
         for k in range(s_ptr[j], s_ptr[j + 1]):
-            for sid, i in index.items():
-                if s_species[k] == i:
-                    out[sid][fr.source] = out[sid].get(fr.source, 0.0) + s_coef[k] * per_part[:, j]
+            sid = wanted.get(int(s_species[k]))
+            if sid is not None:
+                out[sid][fr.source] = out[sid].get(fr.source, 0.0) + s_coef[k] * per_part[:, j]
     return out
 
 
