@@ -44,6 +44,9 @@ def model_population(path: Path, variation: VariationFile, n: int, hours: float,
     from cytonet.model.sbml_import import load_sbml
     from cytonet.model.spec import dump_spec
 
+    if variation.events:
+        raise ScenarioError(f"the variation file varies events ({', '.join(e.event for e in variation.events)}); event "
+                            "amounts vary in scenario populations, an SBML model's population varies its parameters")
     spec = load_sbml(path)
     varied = resolve(variation, spec)
     if not varied:

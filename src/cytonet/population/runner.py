@@ -24,7 +24,7 @@ from cytonet.limits import MAX_PATIENTS, MAX_TRAJECTORY_POINTS, SEED_RANGE
 from cytonet.store import runs as store
 from cytonet.analysis.outcomes import NEEDED, outcomes, series_of
 from cytonet.population.rest import REST_FAILED, rest_states
-from cytonet.population.sampling import Method, VariationFile, resolve, sample
+from cytonet.population.sampling import Method, VariationFile, resolve, resolve_events, sample
 from cytonet.scenarios.lps import LpsProtocol
 
 
@@ -83,7 +83,8 @@ class Prepared:
     host: Any  # CompiledModel of the host without events
     arms: dict[str, Any]  # arm -> CompiledModel with trigger (and drug)
     x_ref: np.ndarray  # nominal rest state, host species order
-    varied: list
+    varied: list  # (parameter ID or event column, nominal value, variation): the parameters first, then the events
+    events: frozenset[str]  # the event columns of varied ('<event>.amount', '<event>.rate')
     method: Method
     t: np.ndarray
     readouts: tuple[str, ...]
@@ -124,13 +125,17 @@ def prepare(config_json: str) -> Prepared:
     arms = {"untreated": compile_model(spec)}
     if cfg.drug:
         arms["treated"] = compile_model(_treated(spec, cfg, sc.t_end))
+    events = resolve_events(cfg.variation, arms["untreated"])
+    for arm, cm in arms.items():  # the treated arm adds drug doses; the scenario's events are the same
+        if resolve_events(cfg.variation, cm) != events:
+            raise ScenarioError(f"the {arm} arm's events differ from the untreated arm's: {[e for e, _, _ in events]}")
     cm_host = compile_model(host.model_copy(update={"events": []}))
     t = np.linspace(0.0, sc.t_end, int(round(sc.t_end * cfg.points_per_hour)) + 1)
     extra = ("MAP", "SPO2")
     readouts = tuple(dict.fromkeys([*sc.readouts, *extra]))
     digest = hashlib.sha256("".join(cm.digest for cm in (cm_host, *arms.values())).encode()).hexdigest()
-    return Prepared(cm_host, arms, np.array([rest[s] for s in cm_host.species]), varied,
-                    cfg.method or cfg.variation.method, t, readouts, digest)
+    return Prepared(cm_host, arms, np.array([rest[s] for s in cm_host.species]), [*varied, *events],
+                    frozenset(col for col, _, _ in events), cfg.method or cfg.variation.method, t, readouts, digest)
 
 
 def config_hash(cfg: PopulationConfig) -> str:
@@ -152,7 +157,8 @@ def run_partition(config_json: str, out: str, k: int, threads: int | None = None
     values = sample(prep.varied, prep.method, start, m, cfg.seed, k)
     P = np.tile(prep.host.p, (m, 1))
     for pid, v in values.items():
-        P[:, prep.host.parameter_index(pid)] = v
+        if pid not in prep.events:  # event amounts go to the simulation only: the rest state has no events
+            P[:, prep.host.parameter_index(pid)] = v
     X, found = rest_states(prep.host, P, prep.x_ref, cfg.relax_hours, threads)
     ok = np.flatnonzero(found)
     names = _needed(prep)
