@@ -15,7 +15,7 @@ Reproduces the calibration recorded in ``src/cytonet/model/data/reference_networ
 ``--write`` stores the estimates and intervals in the network YAML (value and ``calibration``) and
 the estimates in the problem's parameter table. Run from the repository root:
 
-    .venv/bin/python benchmarks/calibrate_lps.py --starts 3 --samples 200 --write     # about 25 min on 2 busy cores
+    .venv/bin/python benchmarks/calibrate_lps.py --starts 3 --write     # about 15 min on 2 busy cores
 """
 
 from __future__ import annotations
@@ -388,9 +388,9 @@ def plot(courses: dict) -> list[Path]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--starts", type=int, default=6)
+    ap.add_argument("--starts", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--samples", type=int, default=200, help="Latin-hypercube points tried for the joint 95 %% region")
+    ap.add_argument("--samples", type=int, default=600, help="Latin-hypercube points tried for the joint 95 %% region")
     ap.add_argument("--from-fit", type=Path, help="the output folder of a finished `cytonet fit --profile` of the problem: "
                     "use its estimates and intervals instead of fitting again")
     ap.add_argument("--write", action="store_true", help="store estimates and intervals in the network YAML")
