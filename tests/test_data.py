@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,9 @@ def test_petab_tables_refer_to_each_other_and_to_the_network(folder: Path) -> No
     observables = {r["observableId"]: r for r in rows(folder / "observables.tsv")}
     conditions = {r["conditionId"]: r for r in rows(folder / "conditions.tsv")}
     for r in observables.values():
-        assert r["observableFormula"] in names and r["noiseDistribution"] in ("normal", "laplace")
+        symbols = set(re.findall(r"[A-Za-z_]\w*", r["observableFormula"]))
+        assert symbols and symbols <= names, r["observableFormula"]  # species / observables of the network, and numbers
+        assert r["noiseDistribution"] in ("normal", "laplace")
     for c in conditions.values():
         assert set(c) - {"conditionId", "conditionName"} <= set(net.species_ids) | {p.id for p in net.parameters}
     for m in rows(folder / "measurements.tsv"):

@@ -131,10 +131,12 @@ DEFAULT_SETTINGS_FAILS = {
 #: COPASI must agree as usual. sepsis-treated: CD8 effectors fall six decades after the pathogen is cleared (0.34 at 16 h,
 #: 5.1e-7 at 327 h, just above the 1e-6 floor of their peak), and CVODE at atol 1e-12 reads them 1.08e-3 off there;
 #: car-t-crs: the last transit stage of the CAR-T first division (peak 4.7e-4 at 25 h) is 1.1e-9 at 153 h, 2.4e-6 of its
-#: peak, where CVODE at its defaults reads it 1.6e-3 off
+#: peak, where CVODE at its defaults reads it 1.6e-3 off; car-t-crs+tocilizumab: the same stage (peak 4.7e-4 at 25 h) is
+#: 4.6e-10 at 160 h, 9.7e-7 of its peak, read 2.6e-3 off (since the LPS core's TNF, fever and CRP rates were fitted)
 DEFAULT_SETTINGS_DRIFT = {
     "scenario:sepsis-treated": "CD8 effectors falling six decades below their peak, under CVODE's default absolute tolerance",
     "scenario:car-t-crs": "the CAR-T first-division transit stages falling six decades below their peak, likewise",
+    "therapy:car-t-crs+tocilizumab": "the same CAR-T transit stage as car-t-crs, likewise",
 }
 
 

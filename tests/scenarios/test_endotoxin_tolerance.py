@@ -16,6 +16,8 @@ import pytest
 
 from cytonet.scenarios import load_scenario, lps_protocol, simulate_scenario, with_lps
 
+from peak_time import peak_time
+
 
 @lru_cache(maxsize=None)
 def daily_peaks(days: int = 5) -> dict[str, list[float]]:
@@ -45,11 +47,14 @@ def test_no_fever_on_day_five() -> None:
     assert temp[4] < 38.0
 
 
+@pytest.mark.xfail(strict=True, reason="known deviation (docs/validation.md): read on a one-second grid the first TNF peak "
+                   "comes at 0.971 h (58 min), 1.7 min before the 1-2 h window (Barber et al. 1993: 90 min; Copeland 2005: "
+                   "about 2 h); the 5-minute grid this test used read it as 1.0 h. The calibration fits TNF at 90 min "
+                   "(155 pg/mL), not the time of its peak")
 def test_tolerance_does_not_blunt_the_first_tnf_peak() -> None:
-    """The first TNF peak comes before the inhibitors are made: it still peaks within 1-2 h (Copeland 2005)."""
-    ds = simulate_scenario("lps-endotoxemia", hours=12, points_per_hour=12)
-    tnf = ds.state.sel(species="TNF").values
-    assert 1.0 <= ds.time.values[int(np.argmax(tnf))] <= 2.0
+    """The first TNF peak comes before the inhibitors are made: it still peaks within 1-2 h (Copeland 2005), read on a
+    one-second grid."""
+    assert 1.0 <= peak_time("lps-endotoxemia", "TNF") <= 2.0
 
 
 def test_tolerance_is_gone_five_weeks_later() -> None:
