@@ -8,6 +8,9 @@ Optimisers (``method``):
 - ``fides``: the fides trust-region optimiser with the Fisher information as its Hessian where all
   noise is normal (:meth:`Objective.fisher`: the Gauss-Newton matrix ``J^T J`` for least-squares
   problems, plus the noise parameters' term where sigma is estimated), BFGS updates otherwise.
+- ``fides-hybrid``: fides starting on the Fisher information and switching to BFGS updates after 20 iterations
+  without a trust-region update (``fides.HybridFixed``, pyPESTO's default for fides with a Fisher information);
+  BFGS alone under Laplace noise.
 - ``fides-bfgs``: fides with BFGS updates.
 - ``lbfgsb``: SciPy's L-BFGS-B on the objective and its gradient.
 
@@ -44,8 +47,8 @@ from cytonet.errors import CytonetError
 from cytonet.fit.objective import Objective, differences
 from cytonet.fit.problem import PetabError, PetabProblem, load_problem
 
-Method = Literal["auto", "ls", "fides", "fides-bfgs", "lbfgsb"]
-METHODS = ("auto", "ls", "fides", "fides-bfgs", "lbfgsb")
+Method = Literal["auto", "ls", "fides", "fides-hybrid", "fides-bfgs", "lbfgsb"]
+METHODS = ("auto", "ls", "fides", "fides-hybrid", "fides-bfgs", "lbfgsb")
 #: starts within this objective distance of the best count as converged to it
 CONVERGED_WITHIN = 0.1
 #: a sampled start not finite at its initial point is redrawn this many times at most
@@ -291,12 +294,12 @@ def _run(m: str, c: _Counted, full: Callable[[np.ndarray], np.ndarray], free: np
 
     # a failed trial point gives fides a NaN gradient: fides tests its gradient-norm criterion on every trial point,
     # rejected ones too, so a zero there would stop the start as converged (seen on Perelson: exit GTOL at |g| 37)
-    if m == "fides" and c.obj.normal_noise:
+    if m in ("fides", "fides-hybrid") and c.obj.normal_noise:
         def fun(z: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
             f, g, H = c.value_grad_fisher(full(z))
             nan = np.nan if not np.isfinite(f) else 0.0
             return f, g[free] + nan, H[np.ix_(free, free)]
-        update = None
+        update = fides.HybridFixed(fides.BFGS()) if m == "fides-hybrid" else None
     else:
         def fun(z: np.ndarray) -> tuple[float, np.ndarray]:  # type: ignore[misc]
             f, g = c.value_grad(full(z))
@@ -304,7 +307,8 @@ def _run(m: str, c: _Counted, full: Callable[[np.ndarray], np.ndarray], free: np
         update = fides.BFGS()
     opt = fides.Optimizer(fun, ub=ub, lb=lb, verbose=logging.WARNING, hessian_update=update,
                           options={fides.Options.MAXITER: max_iter, fides.Options.FATOL: 1e-8, fides.Options.FRTOL: 1e-10})
-    opt.minimize(z0)
+    # hess0="hess": a hybrid starts on the Fisher information too (fides would take the identity for its first step)
+    opt.minimize(z0, hess0="hess" if isinstance(update, fides.HybridFixed) else None)
     return opt.x_min, int(opt.iteration), str(opt.exitflag)
 
 
