@@ -12,6 +12,8 @@ exit reasons counted.
     .venv/bin/python benchmarks/multistart.py --starts 50 --table benchmarks/results/multistart.md
     .venv/bin/python benchmarks/multistart.py --problems Fujita_SciSignal2010 --starts 3 --budget-s 1800
 
+``--method A B ...`` fits every start with each optimiser in turn (the same points; one row per optimiser, whose
+wall s are the seconds of its own starts), e.g. ``--method ls fides fides-hybrid --starts 10 --start-budget-s 120``.
 ``--budget-s`` stops a problem's starts after that many seconds (the row says how many ran);
 ``--start-budget-s`` ends one start at its best point after that many seconds (exit TIME_BUDGET);
 ``--starts-out DIR`` writes every start's record (start and end point, exit, gradient norm) as

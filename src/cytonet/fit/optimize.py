@@ -14,8 +14,11 @@ Optimisers (``method``):
 - ``fides-bfgs``: fides with BFGS updates.
 - ``lbfgsb``: SciPy's L-BFGS-B on the objective and its gradient.
 
-``auto`` takes ``ls`` for least-squares problems and ``fides`` otherwise; benchmarks/fit.py and
-benchmarks/multistart.py compare them. A start drawn from the initialisation priors whose objective or gradient is not
+``auto`` takes ``fides`` (on the Fisher information) for every problem, least squares included: on the same
+seeded starts (benchmarks/multistart.py, docs/fit.md) it reached the optimum as often as ``ls`` on Rahman_MBS2016
+and Bruno_JExpBot2016 (in 1.26x and 0.48x the time) and got further on Fujita_SciSignal2010.
+
+A start drawn from the initialisation priors whose objective or gradient is not
 finite at its initial point (an integration failure, or a simulation at or below zero on a log
 scale, as at extreme random parameters) is redrawn from the same priors, up to ``REDRAWS`` times
 with seeds derived from (seed, start, attempt) (pyPESTO's checked start points); the number of
@@ -115,7 +118,7 @@ def resolve_method(objective: Objective, method: str) -> str:
     if method not in METHODS:
         raise PetabError(f"optimiser {method!r} is not known; use one of {list(METHODS)}")
     if method == "auto":
-        return "ls" if objective.least_squares else "fides"
+        return "fides"
     if method == "ls" and not objective.least_squares:
         raise PetabError("optimiser 'ls' needs a least-squares problem (normal noise, sigma not estimated, no priors); "
                          "use 'fides' or 'lbfgsb'")
