@@ -12,6 +12,8 @@ exit reasons counted.
     .venv/bin/python benchmarks/multistart.py --starts 50 --table benchmarks/results/multistart.md
     .venv/bin/python benchmarks/multistart.py --problems Fujita_SciSignal2010 --starts 3 --budget-s 1800
 
+``--method A B ...`` fits every start with each optimiser in turn (the same points; one row per optimiser, whose
+wall s are the seconds of its own starts), e.g. ``--method ls fides fides-hybrid --starts 10 --start-budget-s 120``.
 ``--budget-s`` stops a problem's starts after that many seconds (the row says how many ran);
 ``--start-budget-s`` ends one start at its best point after that many seconds (exit TIME_BUDGET);
 ``--starts-out DIR`` writes every start's record (start and end point, exit, gradient norm) as
@@ -72,38 +74,48 @@ def problems(names: list[str] | None) -> list[tuple[float, str, Path]]:
     return sorted(out)
 
 
-def fit_problem(name: str, path: Path, starts: int, seed: int, method: str, max_iter: int, budget_s: float,
-                reference: dict[str, float], starts_out: Path | None, start_budget_s: float | None = None) -> str:
-    from cytonet.fit.optimize import CONVERGED_WITHIN, ObjectiveSettings, cached_objective, optimize_start, redraws_of, resolve_method
+def fit_problem(name: str, path: Path, starts: int, seed: int, methods: list[str], max_iter: int, budget_s: float,
+                reference: dict[str, float], starts_out: Path | None, start_budget_s: float | None = None) -> list[str]:
+    """One row per optimiser; with several, each start point is fitted by every optimiser in turn (same points,
+    alternated, so that the machine's changing load falls on all of them alike)."""
+    from cytonet.fit.optimize import ObjectiveSettings, cached_objective, optimize_start, redraws_of, resolve_method
 
     obj = cached_objective(ObjectiveSettings(str(path)).key())
     ref, mark = reference.get(name), ""
     if ref is None:
         ref, mark = float(obj.evaluate(obj.problem.parameters.nominal_x()[None, :]).llh[0]), "*"
-    m = resolve_method(obj, method)
-    print(f"\n{name}: {obj.n} parameters, {m}, gradient by {obj.gradient_method}, reference llh {ref:.4f}{mark}", flush=True)
+    ms = list(dict.fromkeys(resolve_method(obj, m) for m in methods if m != "ls" or obj.least_squares))  # ls: least squares only
+    print(f"\n{name}: {obj.n} parameters, {', '.join(ms)}, gradient by {obj.gradient_method}, reference llh {ref:.4f}{mark}", flush=True)
     X0 = obj.problem.sample_starts(starts, seed)
     t0 = time.perf_counter()
-    results = []
+    results: dict[str, list] = {m: [] for m in ms}
     for i, x0 in enumerate(X0):
         if time.perf_counter() - t0 > budget_s:
             break
-        r = optimize_start(obj, x0, method=m, max_iter=max_iter, start=i, redraw=redraws_of(obj, seed, i), max_seconds=start_budget_s)
-        results.append(r)
+        for m in ms:
+            r = optimize_start(obj, x0, method=m, max_iter=max_iter, start=i, redraw=redraws_of(obj, seed, i), max_seconds=start_budget_s)
+            results[m].append(r)
+            print(f"  start {i:2d} {m:12s}: llh {r.llh:14.4f}  {r.iterations:5d} it  |g| {r.gradient_norm:9.2e}  {r.seconds:7.1f} s  "
+                  f"{r.failed_evaluations:3d} failed ev  {r.status} {r.exit[:90]} {r.message[:120]}", flush=True)
         if starts_out is not None:  # after every start, so a run stopped by its timeout keeps what it did
             starts_out.mkdir(parents=True, exist_ok=True)
             tmp = starts_out / f".{name}.json.tmp"
-            tmp.write_text(json.dumps([asdict(s) for s in results], indent=1, default=float))
+            tmp.write_text(json.dumps([asdict(s) for rs in results.values() for s in rs], indent=1, default=float))
             tmp.replace(starts_out / f"{name}.json")
-        print(f"  start {i:2d}: llh {r.llh:14.4f}  {r.iterations:5d} it  |g| {r.gradient_norm:9.2e}  {r.seconds:7.1f} s  "
-              f"{r.failed_evaluations:3d} failed ev  {r.status} {r.exit[:90]} {r.message[:120]}", flush=True)
-    wall = time.perf_counter() - t0
+    return [_row(name, obj.n, m, ref, mark, results[m], starts) for m in ms]
+
+
+def _row(name: str, n: int, method: str, ref: float, mark: str, results: list, starts: int) -> str:
+    """The results table's row of one problem and optimiser (wall s: the seconds of its own starts)."""
+    from cytonet.fit.optimize import CONVERGED_WITHIN
+
     ok = [r for r in results if r.status == "ok"]
     best = max((r.llh for r in ok), default=-np.inf)
     conv = sum(1 for r in ok if best - r.llh <= CONVERGED_WITHIN)
     reached = sum(1 for r in ok if r.llh >= ref - 1e-3)
+    wall = sum(r.seconds for r in results)
     exits = collections.Counter(_exit_kind(r.exit) if r.status == "ok" else "failed" for r in results)
-    return (f"| {name} | {obj.n} | {m} | {ref:.4f}{mark} | {best:.4f} | {reached} | {conv} | {len(results) - len(ok)} | "
+    return (f"| {name} | {n} | {method} | {ref:.4f}{mark} | {best:.4f} | {reached} | {conv} | {len(results) - len(ok)} | "
             f"{len(results)}/{starts} | {wall:.0f} | {wall / max(len(results), 1):.1f} | "
             + ", ".join(f"{k} {v}" for k, v in exits.most_common())
             + f"; {sum(r.failed_evaluations for r in results)} failed evaluations |")
@@ -114,7 +126,7 @@ def main() -> None:
     ap.add_argument("--problems", nargs="*", default=None, help="benchmark problem folders (default: every one with <= 20 parameters)")
     ap.add_argument("--starts", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--method", default="auto")
+    ap.add_argument("--method", nargs="+", default=["auto"], help="optimisers; several: every start by each in turn")
     ap.add_argument("--max-iter", type=int, default=None, help="optimiser iterations per start (default: cytonet's)")
     ap.add_argument("--budget-s", type=float, default=np.inf, help="seconds per problem")
     ap.add_argument("--start-budget-s", type=float, default=None, help="seconds per start (then its best point, exit TIME_BUDGET)")
@@ -133,13 +145,13 @@ def main() -> None:
         args.table.write_text(HEADER + "\n")
     rows = []
     for _, name, path in order:
-        row = fit_problem(name, path, args.starts, args.seed, args.method, args.max_iter or MAX_ITER, args.budget_s, reference,
+        new = fit_problem(name, path, args.starts, args.seed, args.method, args.max_iter or MAX_ITER, args.budget_s, reference,
                           args.starts_out, args.start_budget_s)
-        rows.append(row)
-        print(row, flush=True)
+        rows += new
+        print("\n".join(new), flush=True)
         if args.table is not None:
             with args.table.open("a") as fh:
-                fh.write(row + "\n")
+                fh.write("".join(r + "\n" for r in new))
     print("\n" + HEADER + "\n" + "\n".join(rows))
 
 

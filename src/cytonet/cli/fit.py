@@ -16,7 +16,7 @@ def fit(
     nominal: Annotated[bool, typer.Option("--nominal", help="only evaluate at the nominal parameters: objective.json, simulations.tsv")] = False,
     starts: Annotated[int, typer.Option("--starts", min=1, help="multistart: number of local optimisations")] = 10,
     seed: Annotated[int, typer.Option("--seed", help="seed of the start points")] = 0,
-    method: Annotated[str, typer.Option("--method", help="auto, ls (SciPy trust-region least squares), fides (Fisher information), fides-bfgs or lbfgsb")] = "auto",
+    method: Annotated[str, typer.Option("--method", help="auto, ls (SciPy trust-region least squares), fides (Fisher information), fides-hybrid (Fisher information, then BFGS), fides-bfgs or lbfgsb")] = "auto",
     profile: Annotated[bool, typer.Option("--profile", help="add profile likelihoods, 95 % CIs and non-identifiable parameters")] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, help="processes sharing the starts (1: this process)")] = 2,
     dask: Annotated[str | None, typer.Option("--dask", help="'local' (LocalCluster) or a scheduler 'tcp://HOST:PORT'")] = None,

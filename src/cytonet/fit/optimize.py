@@ -8,11 +8,17 @@ Optimisers (``method``):
 - ``fides``: the fides trust-region optimiser with the Fisher information as its Hessian where all
   noise is normal (:meth:`Objective.fisher`: the Gauss-Newton matrix ``J^T J`` for least-squares
   problems, plus the noise parameters' term where sigma is estimated), BFGS updates otherwise.
+- ``fides-hybrid``: fides starting on the Fisher information and switching to BFGS updates after 20 iterations
+  without a trust-region update (``fides.HybridFixed``, pyPESTO's default for fides with a Fisher information);
+  BFGS alone under Laplace noise.
 - ``fides-bfgs``: fides with BFGS updates.
 - ``lbfgsb``: SciPy's L-BFGS-B on the objective and its gradient.
 
-``auto`` takes ``ls`` for least-squares problems and ``fides`` otherwise; benchmarks/fit.py and
-benchmarks/multistart.py compare them. A start drawn from the initialisation priors whose objective or gradient is not
+``auto`` takes ``fides`` (on the Fisher information) for every problem, least squares included: on the same
+seeded starts (benchmarks/multistart.py, docs/fit.md) it reached the optimum as often as ``ls`` on Rahman_MBS2016
+and Bruno_JExpBot2016 (in 1.26x and 0.48x the time) and got further on Fujita_SciSignal2010.
+
+A start drawn from the initialisation priors whose objective or gradient is not
 finite at its initial point (an integration failure, or a simulation at or below zero on a log
 scale, as at extreme random parameters) is redrawn from the same priors, up to ``REDRAWS`` times
 with seeds derived from (seed, start, attempt) (pyPESTO's checked start points); the number of
@@ -44,8 +50,8 @@ from cytonet.errors import CytonetError
 from cytonet.fit.objective import Objective, differences
 from cytonet.fit.problem import PetabError, PetabProblem, load_problem
 
-Method = Literal["auto", "ls", "fides", "fides-bfgs", "lbfgsb"]
-METHODS = ("auto", "ls", "fides", "fides-bfgs", "lbfgsb")
+Method = Literal["auto", "ls", "fides", "fides-hybrid", "fides-bfgs", "lbfgsb"]
+METHODS = ("auto", "ls", "fides", "fides-hybrid", "fides-bfgs", "lbfgsb")
 #: starts within this objective distance of the best count as converged to it
 CONVERGED_WITHIN = 0.1
 #: a sampled start not finite at its initial point is redrawn this many times at most
@@ -112,7 +118,7 @@ def resolve_method(objective: Objective, method: str) -> str:
     if method not in METHODS:
         raise PetabError(f"optimiser {method!r} is not known; use one of {list(METHODS)}")
     if method == "auto":
-        return "ls" if objective.least_squares else "fides"
+        return "fides"
     if method == "ls" and not objective.least_squares:
         raise PetabError("optimiser 'ls' needs a least-squares problem (normal noise, sigma not estimated, no priors); "
                          "use 'fides' or 'lbfgsb'")
@@ -291,12 +297,12 @@ def _run(m: str, c: _Counted, full: Callable[[np.ndarray], np.ndarray], free: np
 
     # a failed trial point gives fides a NaN gradient: fides tests its gradient-norm criterion on every trial point,
     # rejected ones too, so a zero there would stop the start as converged (seen on Perelson: exit GTOL at |g| 37)
-    if m == "fides" and c.obj.normal_noise:
+    if m in ("fides", "fides-hybrid") and c.obj.normal_noise:
         def fun(z: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
             f, g, H = c.value_grad_fisher(full(z))
             nan = np.nan if not np.isfinite(f) else 0.0
             return f, g[free] + nan, H[np.ix_(free, free)]
-        update = None
+        update = fides.HybridFixed(fides.BFGS()) if m == "fides-hybrid" else None
     else:
         def fun(z: np.ndarray) -> tuple[float, np.ndarray]:  # type: ignore[misc]
             f, g = c.value_grad(full(z))
@@ -304,7 +310,8 @@ def _run(m: str, c: _Counted, full: Callable[[np.ndarray], np.ndarray], free: np
         update = fides.BFGS()
     opt = fides.Optimizer(fun, ub=ub, lb=lb, verbose=logging.WARNING, hessian_update=update,
                           options={fides.Options.MAXITER: max_iter, fides.Options.FATOL: 1e-8, fides.Options.FRTOL: 1e-10})
-    opt.minimize(z0)
+    # hess0="hess": a hybrid starts on the Fisher information too (fides would take the identity for its first step)
+    opt.minimize(z0, hess0="hess" if isinstance(update, fides.HybridFixed) else None)
     return opt.x_min, int(opt.iteration), str(opt.exitflag)
 
 
