@@ -2,7 +2,8 @@
 
 The regimen is added to the healthy host with :func:`cytonet.therapy.treat` (the code ``cytonet treat``
 runs) and simulated from the host's steady state; readouts are taken over the interval after the last
-dose, as published exposure is reported (steady state = the last of many doses).
+dose, as published exposure is reported (steady state = the last of many doses). Any model species can
+be read the same way (e.g. the drug-target complex, a pharmacodynamic readout).
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cytonet.errors import TherapyError
 from cytonet.therapy.regimen import Regimen
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 #: Readouts and the one unit each is reported in.
 READOUT_UNITS = {"cmax": "ug/mL", "cmin": "ug/mL", "auc_tau": "ug*h/mL", "tmax": "h", "t_half": "h",
@@ -23,12 +28,20 @@ READOUT_UNITS = {"cmax": "ug/mL", "cmin": "ug/mL", "auc_tau": "ug*h/mL", "tmax":
 
 @dataclass(frozen=True)
 class Exposure:
-    """Plasma concentration (ug/mL) of one drug from the last dose to the end of its interval."""
+    """One species (default: the drug in plasma, ug/mL) from the last dose to the end of its interval."""
 
     drug: str
     regimen: Regimen
     time: np.ndarray  # h after the last dose
     conc: np.ndarray
+    species: str = ""
+    unit: str = "ug/mL"
+
+    def unit_of(self, name: str) -> str:
+        """The unit of a readout of this species (drug readouts: :data:`READOUT_UNITS`; others: levels only)."""
+        if self.unit == "ug/mL" or name == "tmax":
+            return READOUT_UNITS.get(name, "?")
+        return self.unit if name in ("cmax", "cmin") else "?"
 
     def readout(self, name: str, window_h: tuple[float, float] | None = None) -> float:
         """One readout of :data:`READOUT_UNITS`; ``t_half`` needs ``window_h`` (h after the last dose)."""
@@ -57,15 +70,10 @@ class Exposure:
         raise TherapyError(f"unknown exposure readout {name!r}; known: {', '.join(READOUT_UNITS)}")
 
 
-def simulate_exposure(drug: str, regimen: Regimen, tail_h: float | None = None, points_per_h: float = 4.0) -> Exposure:
-    """``drug`` given by ``regimen`` to the healthy host; concentrations over the interval after the last dose.
-
-    The interval is the regimen's dosing interval, or ``tail_h`` hours after a single dose.
-    """
+def _simulate(drug: str, regimen: Regimen, tail_h: float | None, points_per_h: float) -> xr.Dataset:
     from cytonet.engine.simulate import simulate
     from cytonet.scenarios import scenario_model
     from cytonet.therapy.pkpd import treat
-    from cytonet.therapy.records import get_drug
 
     times = regimen.times
     span = (times[1] - times[0]) if len(times) > 1 else tail_h
@@ -74,26 +82,49 @@ def simulate_exposure(drug: str, regimen: Regimen, tail_h: float | None = None, 
     spec, rest = scenario_model("healthy")
     t_end = times[-1] + span
     grid = np.union1d(np.linspace(0.0, t_end, int(t_end * points_per_h) + 1), [times[-1], t_end])
-    ds = simulate(treat(spec, drug, regimen), t_end, t_eval=grid, rtol=1e-7, atol=1e-10, initial=rest)
-    t = ds.time.values
+    return simulate(treat(spec, drug, regimen), t_end, t_eval=grid, rtol=1e-7, atol=1e-10, initial=rest)
+
+
+def _exposure(ds: xr.Dataset, drug: str, regimen: Regimen, species: str | None) -> Exposure:
+    from cytonet.therapy.records import get_drug
+
     did = get_drug(drug).id
-    c = ds.state.sel(species=f"{did}_central").values
-    keep = t >= times[-1]
-    return Exposure(did, regimen, t[keep] - times[-1], c[keep])
+    sid = species or f"{did}_central"
+    if sid not in ds.species.values:
+        raise TherapyError(f"the treated model has no species {sid!r}")
+    t = ds.time.values
+    keep = t >= regimen.times[-1]
+    unit = str(ds["unit"].sel(species=sid).item())
+    return Exposure(did, regimen, t[keep] - regimen.times[-1], ds.state.sel(species=sid).values[keep], sid, unit)
 
 
-@lru_cache(maxsize=64)
-def _cached(drug: str, route: str, dose: str, every_h: float | None, doses: int, tail_h: float | None) -> Exposure:
-    return simulate_exposure(drug, Regimen(dose, route=route, every=every_h, doses=doses), tail_h)
+def simulate_exposure(drug: str, regimen: Regimen, tail_h: float | None = None, species: str | None = None,
+                      points_per_h: float = 4.0) -> Exposure:
+    """``drug`` given by ``regimen`` to the healthy host; ``species`` (default: the drug in plasma) after the last dose.
+
+    The interval read is the regimen's dosing interval, or ``tail_h`` hours after a single dose.
+    """
+    return _exposure(_simulate(drug, regimen, tail_h, points_per_h), drug, regimen, species)
+
+
+@lru_cache(maxsize=32)
+def _cached(drug: str, route: str, dose: str, every_h: float | None, doses: int, tail_h: float | None
+            ) -> tuple[Regimen, xr.Dataset]:
+    regimen = Regimen(dose, route=route, every=every_h, doses=doses)
+    return regimen, _simulate(drug, regimen, tail_h, 4.0)
 
 
 def predict_row(row: Mapping[str, str]) -> float:
-    """The simulated value of one row of an exposure table (``data/drug_pk/exposure.tsv`` columns)."""
-    readout, unit = row["readout"], row["unit"]
-    if READOUT_UNITS.get(readout) != unit:
-        raise TherapyError(f"row {row.get('id')!r}: readout {readout!r} is reported in {READOUT_UNITS.get(readout)!r}, not {unit!r}")
+    """The simulated value of one row of an exposure table (``data/drug_pk/exposure.tsv`` columns).
+
+    ``species`` (optional column) reads a model species instead of the drug, in the species' own unit.
+    """
     every = float(row["every_h"]) if row["every_h"] else None
     tail = float(row["tail_h"]) if row["tail_h"] else None
-    e = _cached(row["drug"], row["route"], row["dose"], every, int(row["doses"]), tail)
+    regimen, ds = _cached(row["drug"], row["route"], row["dose"], every, int(row["doses"]), tail)
+    e = _exposure(ds, row["drug"], regimen, row.get("species") or None)
+    if e.unit_of(row["readout"]) != row["unit"]:
+        raise TherapyError(f"row {row.get('id')!r}: {row['readout']} of {e.species} is in {e.unit_of(row['readout'])!r}, "
+                           f"not {row['unit']!r}")
     window = (float(row["window_start_h"]), float(row["window_end_h"])) if row["window_start_h"] else None
-    return e.readout(readout, window)
+    return e.readout(row["readout"], window)
