@@ -9,6 +9,7 @@ A row naming a ``species`` reads that model species (the tocilizumab-sIL-6R comp
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cytonet.therapy.exposure import READOUT_UNITS, predict_row
@@ -74,3 +75,21 @@ def test_simulated_exposure_inside_published_spread(row):
     sim = predict_row(row)
     assert float(row["low"]) <= sim <= float(row["high"]), (
         f"{row['id']}: simulated {sim:.4g} {row['unit']}, published {row['value']} ({row['low']}-{row['high']})")
+
+
+def test_readouts_match_closed_forms_for_a_linear_drug():
+    """anakinra iv bolus (one compartment, no binding): AUC = dose / CL, half-life ln2 V / CL, Cmax dose / V."""
+    from cytonet.therapy import Regimen, get_drug
+    from cytonet.therapy.exposure import simulate_exposure
+
+    d = get_drug("anakinra")
+    v, cl = d.value("V1"), d.value("CL")
+    e = simulate_exposure("anakinra", Regimen("100 mg", route="iv"), tail_h=24, points_per_h=400)
+    assert e.readout("cmax") == pytest.approx(100 / v, rel=1e-6)
+    assert e.readout("tmax") == 0.0
+    assert e.readout("t_half", (2, 8)) == pytest.approx(np.log(2) * v / cl, rel=1e-4)
+    assert e.readout("cl_apparent") == pytest.approx(cl * 1000 / 60, rel=1e-3)  # the tail past 24 h is < 1e-6 of the dose
+    steady = simulate_exposure("anakinra", Regimen("100 mg", route="iv", every="6h", doses=8), points_per_h=100)
+    k = cl / v  # superposition at steady state: trough = dose/V e^(-k tau) / (1 - e^(-k tau))
+    assert steady.readout("cmin") == pytest.approx(100 / v * np.exp(-6 * k) / (1 - np.exp(-6 * k)), rel=1e-3)
+    assert steady.readout("auc_tau") == pytest.approx(100 / cl * (1 - np.exp(-48 * k)), rel=1e-3)
