@@ -93,3 +93,19 @@ def test_readouts_match_closed_forms_for_a_linear_drug():
     k = cl / v  # superposition at steady state: trough = dose/V e^(-k tau) / (1 - e^(-k tau))
     assert steady.readout("cmin") == pytest.approx(100 / v * np.exp(-6 * k) / (1 - np.exp(-6 * k)), rel=1e-3)
     assert steady.readout("auc_tau") == pytest.approx(100 / cl * (1 - np.exp(-48 * k)), rel=1e-3)
+
+
+def test_bad_rows_are_refused():
+    from cytonet.errors import TherapyError
+    from cytonet.therapy import Regimen
+    from cytonet.therapy.exposure import simulate_exposure
+
+    row = dict(next(r for r in ROWS if r["id"] == "adalimumab_sc40_single_cmax"))
+    with pytest.raises(TherapyError, match="not 'ng/mL'"):
+        predict_row({**row, "unit": "ng/mL"})
+    with pytest.raises(TherapyError, match="unknown exposure readout"):
+        predict_row({**row, "readout": "cavg", "unit": "?"})
+    with pytest.raises(TherapyError, match="no species"):
+        predict_row({**row, "species": "IL99"})
+    with pytest.raises(TherapyError, match="needs tail_h"):
+        simulate_exposure("adalimumab", Regimen("40 mg", route="sc"))

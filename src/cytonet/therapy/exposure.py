@@ -94,8 +94,11 @@ def _exposure(ds: xr.Dataset, drug: str, regimen: Regimen, species: str | None) 
         raise TherapyError(f"the treated model has no species {sid!r}")
     t = ds.time.values
     keep = t >= regimen.times[-1]
+    conc = ds.state.sel(species=sid).values[keep]
+    if not np.all(np.isfinite(conc)):
+        raise TherapyError(f"{did} {regimen.dose} {regimen.route}: the simulated {sid} is not finite; the run failed")
     unit = str(ds["unit"].sel(species=sid).item())
-    return Exposure(did, regimen, t[keep] - regimen.times[-1], ds.state.sel(species=sid).values[keep], sid, unit)
+    return Exposure(did, regimen, t[keep] - regimen.times[-1], conc, sid, unit)
 
 
 def simulate_exposure(drug: str, regimen: Regimen, tail_h: float | None = None, species: str | None = None,
