@@ -11,10 +11,14 @@ the median and range of each stage in ms per patient. Run under another source t
 (``PYTHONPATH=<tree>/src``) to compare revisions stage by stage; the machine may be shared, so
 alternate such runs and read ranges.
 With ``--steps``, the simulation stage of one partition is taken apart instead: its whole lock-step run (CPU per
-run and per attempted step), then each piece of a step timed alone on 128 lanes of mid-run states
+run and per attempted step), then each piece of a step timed alone on the generated kernels' lanes of mid-run states
 (``step_kernels.py``): right-hand side, Jacobian, LU, triangular solves, the stage updates with the error norm;
-what is left is the step control, dense output, lane refills and idle lanes.
-Run: ``python benchmarks/stages.py [--scenario NAME] [--n 1000] [--repeats 5] [--steps]``.
+then all of them in the driver's order on the driver's arrays (the difference to their sum is what they cost each
+other in the caches); what is left is idle lanes, the step control, dense output and lane refills. ``--lanes`` sets
+the lane count of the generated kernels there; ``--lanes-against B1 B2`` instead times whole runs on B1 and B2 lanes,
+alternated in this process, and checks that their results are bit-identical.
+Run: ``python benchmarks/stages.py [--scenario NAME] [--n 1000] [--repeats 5] [--steps [--lanes B]]
+[--lanes-against B1 B2]``.
 """
 
 from __future__ import annotations
@@ -220,7 +224,13 @@ def step_profile(scenario: str, n: int, repeats: int, lanes: int = 0) -> None:
     dtg, a, lik, big, okl = np.full(B, 1 / (h * rodas.GAMMA)), np.empty_like(jv), np.empty(B), np.empty(B), np.ones(B, bool)
     lockstep.lu_block(jv, dtg, L, a, lik, big, okl)
     b = np.empty_like(fw)
-    ks = [np.empty_like(fw) for _ in range(8)]  # k1..k6, yt, y1
+    ks = [fw.copy() for _ in range(10)]  # f(x), f, k1..k6, yt, y1: values as the kernels leave them
+
+    def step(lu: bool, rhs: Callable, jac: Callable, solve: Callable) -> float:
+        return sk.per_lane_ns(lambda r: sk.with_kernels(
+            sk.rep_step, sk.STEP_SIGS, r, lu, Xm, U, C, S, ncode, L, jv, np.empty_like(jv), dtg, lik, big, okl, *ks,
+            np.empty_like(fw), np.full(B, 1 / h), atol, cfg.rtol, *np.empty((5, B)), rhs, jac, solve), B, reps)
+
     reps = 400
     copy = sk.per_lane_ns(lambda r: sk.rep_copy(r, b, fw), B, reps)
     pieces = [
@@ -230,12 +240,9 @@ def step_profile(scenario: str, n: int, repeats: int, lanes: int = 0) -> None:
         ("LU", 1, sk.per_lane_ns(lambda r: sk.rep_lu(r, jv, dtg, L, a, lik, big, okl), B, reps)),
         ("triangular solves", 6,
          sk.per_lane_ns(lambda r: sk.with_kernels(sk.rep_solve, (SOLVE_SIG,), r, a, b, fw, gen.solve), B, reps) - copy),
-        ("stage updates, error norm", 1,
-         sk.per_lane_ns(lambda r: sk.rep_updates(r, Xm, fw, *ks, np.full(B, 1 / h), atol, cfg.rtol, np.empty(B)), B, reps)),
+        ("stage updates, error norm", 1, step(False, lockstep._no_rhs, lockstep._no_jac, lockstep._no_solve)),
     ]
-    whole = sk.per_lane_ns(lambda r: sk.with_kernels(
-        sk.rep_step, sk.STEP_SIGS, r, Xm, U, C, L, jv, np.empty_like(jv), dtg, lik, big, okl, *ks, np.empty_like(fw),
-        np.empty_like(fw), np.full(B, 1 / h), atol, cfg.rtol, np.empty(B), gen.rhs, gen.jac, gen.solve), B, reps)
+    whole = step(True, gen.rhs, gen.jac, gen.solve)
     print(f"[{scenario}] simulation of {m} patients ({n_s} states, {L[2].shape[0]} LU entries), {B} lanes, one thread: "
           f"{np.median(runs) / m * 1e3:.3f} ms per run (range {min(runs) / m * 1e3:.3f}-{max(runs) / m * 1e3:.3f}, "
           f"{repeats} repeats); {np.median(attempted):.0f} attempted steps per run (median; rejected "

@@ -48,14 +48,14 @@ if TYPE_CHECKING:
 _EVENT_FIELDS = {"amount", "time", "rate", "start", "end"}
 #: SIMD lanes of the lock-step kernel, and the fewest runs for which ``method="auto"`` chooses it
 LOCKSTEP_LANES, LOCKSTEP_MIN_RUNS = 128, 8
-#: SIMD lanes of the generated lock-step kernels. Fewer than the interpreted kernels' LOCKSTEP_LANES: a step's arrays
-#: (states, stages, Jacobian, LU, per-run constants: about 24 kB per lane for the reference network) then stay in a
-#: core's L2 cache, where at 128 lanes they streamed from L3 (docs/performance.md); a run's result does not depend
-#: on the lane count
+#: SIMD lanes of the generated lock-step kernels, fewer than the interpreted kernels' LOCKSTEP_LANES: a step's arrays
+#: (states, stages, Jacobian, LU, per-run constants: about 29 kB per lane for the 76-state reference network) then
+#: take 0.94 MB and about fit a core's 1 MB L2 cache, where at 128 lanes they streamed from L3 (docs/performance.md).
+#: A run's result does not depend on the lane count
 GENERATED_LANES = 32
 #: runs from which ``kernels="auto"`` writes the model's own lock-step kernels when they are not built yet. Their first
-#: compile takes 95-265 s for the reference network and saves about 0.64 ms of CPU per patient (docs/performance.md),
-#: so it pays for itself within one run only from about 10^5 runs; later calls and processes load them from the cache
+#: compile takes 95-265 s for the 65-state reference network (7.5 min for the 76-state one on a loaded machine) and
+#: saves about 0.64 ms of CPU per patient (docs/performance.md), so it pays for itself within one run only from about 10^5 runs; later calls and processes load them from the cache
 GENERATED_MIN_RUNS = 100_000
 
 
