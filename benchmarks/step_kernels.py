@@ -15,7 +15,6 @@ import numpy as np
 
 from cytonet.engine.lockstep import JAC_SIG, RHS_SIG, SOLVE_SIG, _stages, lu_block
 
-
 _COMPILED: dict[tuple, object] = {}
 
 
@@ -31,22 +30,26 @@ def with_kernels(fn, sigs: tuple, *args) -> None:
 
 
 def rep_rhs(reps, X, U, kr, fK, fn, fb, fKn, out, f):
+    """``reps`` right-hand sides."""
     for _ in range(reps):
         f(X, U, kr, fK, fn, fb, fKn, out)
 
 
 def rep_jac(reps, X, kr, fK, fn, fb, fKn, out, f):
+    """``reps`` Jacobians."""
     for _ in range(reps):
         f(X, kr, fK, fn, fb, fKn, out)
 
 
 @nb.njit(cache=True)
 def rep_lu(reps, jv, dtg, L, a, lik, big, ok):
+    """``reps`` sparse LU factorisations of W (interpreted: there is no generated LU)."""
     for _ in range(reps):
         lu_block(jv, dtg, L, a, lik, big, ok)
 
 
 def rep_solve(reps, a, b, b0, f):
+    """``reps`` triangular solves, each after a copy of the right-hand side (:func:`rep_copy` times the copies)."""
     for _ in range(reps):
         b[:, :] = b0  # the right-hand side is overwritten: restore it (timed alone below and subtracted)
         f(a, b)
@@ -54,6 +57,7 @@ def rep_solve(reps, a, b, b0, f):
 
 @nb.njit(cache=True)
 def rep_copy(reps, b, b0):
+    """``reps`` copies of ``b0`` into ``b``."""
     for _ in range(reps):
         b[:, :] = b0
 
