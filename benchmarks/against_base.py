@@ -76,18 +76,19 @@ def arrays_for(lockstep: ModuleType, cm: Any) -> tuple:
 def simulate(lockstep: ModuleType, cm: Any, table: dict, t: np.ndarray, generated: bool) -> tuple[np.ndarray, ...]:
     """The patients of ``table`` on ``lockstep``'s driver, as ``simulate_batch`` runs one chunk."""
     from cytonet.engine import lane_codegen, rodas
-    from cytonet.engine.batch import LOCKSTEP_LANES, run_arrays
+    from cytonet.engine.batch import GENERATED_LANES, LOCKSTEP_LANES, run_arrays
     from cytonet.engine.simulate import DEFAULT_MAX_STEPS, _check_tolerances
 
     arr = run_arrays(cm, table)
     n = arr["X0"].shape[0]
     M = arrays_for(lockstep, cm)
     ncode = lockstep.hill_codes(arr["P"], M[1][4])
-    kernels = lane_codegen.lane_kernels(M, ncode, LOCKSTEP_LANES) if generated else None
+    lanes = GENERATED_LANES if generated else LOCKSTEP_LANES
+    kernels = lane_codegen.lane_kernels(M, ncode, lanes) if generated else None
     out, status, info = np.full((n, t.size, cm.n_species), np.nan), np.zeros(n, np.int64), np.zeros((n, rodas.N_INFO))
     lockstep.solve_lanes(arr["X0"], arr["P"], t, arr["bolus_time"], cm.bolus_species, arr["bolus_amount"], arr["inf_start"],
                          arr["inf_end"], cm.inf_species, arr["inf_rate"], M, ncode, 1e-6,
-                         _check_tolerances(cm, 1e-6, 1e-9, DEFAULT_MAX_STEPS, np.inf), DEFAULT_MAX_STEPS, np.inf, LOCKSTEP_LANES,
+                         _check_tolerances(cm, 1e-6, 1e-9, DEFAULT_MAX_STEPS, np.inf), DEFAULT_MAX_STEPS, np.inf, lanes,
                          np.arange(n), out, status, info, kernels=kernels)
     return out, status, info
 

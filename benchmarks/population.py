@@ -39,7 +39,7 @@ import numpy as np
 
 from fair import Runner, pool_runs, rel_errors
 
-from cytonet.engine.batch import LOCKSTEP_LANES as LANES
+from cytonet.engine.batch import GENERATED_LANES as LANES
 
 RTOL, ATOL, N_CY, N_RR, N_REF = 1e-6, 1e-9, 1000, 200, 100
 

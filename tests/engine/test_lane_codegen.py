@@ -5,7 +5,8 @@ import pytest
 
 import testmodels as T
 from cytonet.engine import lane_codegen, lockstep, rodas
-from cytonet.engine.batch import LOCKSTEP_LANES, simulate_batch
+from cytonet.engine.batch import GENERATED_LANES, LOCKSTEP_LANES, run_arrays, simulate_batch
+from cytonet.engine.simulate import DEFAULT_MAX_STEPS
 from cytonet.errors import ModelSpecError
 from cytonet.model.compile import compile_model
 from cytonet.model.spec import spec_from_dict
@@ -70,8 +71,34 @@ def test_batches_on_generated_kernels_equal_interpreted_ones_for_any_thread_coun
     np.testing.assert_array_equal(one.state.values, ref.state.values)
     np.testing.assert_array_equal(two.state.values, ref.state.values)
     np.testing.assert_array_equal(one.steps.values, ref.steps.values)
-    # once built, "auto" takes them for any batch with a chunk of LOCKSTEP_LANES runs
+    # once built, "auto" takes them for any batch with a chunk of GENERATED_LANES runs
     assert simulate_batch(cm, table, 48.0, threads=1, **kw).attrs["lockstep_kernels"] == "generated"
+
+
+def test_a_run_on_generated_kernels_does_not_depend_on_the_lane_count():
+    """GENERATED_LANES is fewer than the interpreted kernels' lanes (cache fit): every run must come out bit for bit as
+    on the interpreted kernels' LOCKSTEP_LANES, whatever the generated lane count and the runs beside it."""
+    assert GENERATED_LANES < LOCKSTEP_LANES
+    cm = _no_threshold_network()
+    rng = np.random.default_rng(8)
+    n = GENERATED_LANES + 5  # one chunk: a full generated block, then the hand-over to the interpreted kernels
+    table = {"k_tnf": 2.0 * rng.lognormal(0, 0.3, n), "IL10": rng.uniform(1, 8, n), "lps_dose.amount": rng.uniform(1, 6, n)}
+    kw = dict(n_points=49, method="lockstep", threads=1)
+    ref = simulate_batch(cm, table, 48.0, kernels="interpreted", **kw)
+    gen = simulate_batch(cm, table, 48.0, kernels="generated", **kw)
+    assert gen.attrs["lockstep_kernels"] == "generated"
+    np.testing.assert_array_equal(gen.state.values, ref.state.values)
+    np.testing.assert_array_equal(gen.steps.values, ref.steps.values)
+    S, Q, L, jac_dst = rodas.model_arrays(cm)
+    arr = {k: v[:8] for k, v in run_arrays(cm, table).items()}
+    ncode = lockstep.hill_codes(arr["P"], Q[4])
+    t = ref.time.values
+    eight = np.full((8, t.size, cm.n_species), np.nan), np.zeros(8, np.int64), np.zeros((8, rodas.N_INFO))
+    lockstep.solve_lanes(arr["X0"], arr["P"], t, arr["bolus_time"], cm.bolus_species, arr["bolus_amount"], arr["inf_start"],
+                         arr["inf_end"], cm.inf_species, arr["inf_rate"], (S, Q, L, jac_dst), ncode, 1e-6,
+                         np.full(cm.n_species, 1e-9), DEFAULT_MAX_STEPS, np.inf, 8, np.arange(8), *eight,
+                         kernels=lane_codegen.lane_kernels((S, Q, L, jac_dst), ncode, 8))
+    np.testing.assert_array_equal(eight[0], ref.state.values[:8])
 
 
 def test_generated_code_uses_only_its_own_names_and_numbers():

@@ -48,9 +48,14 @@ if TYPE_CHECKING:
 _EVENT_FIELDS = {"amount", "time", "rate", "start", "end"}
 #: SIMD lanes of the lock-step kernel, and the fewest runs for which ``method="auto"`` chooses it
 LOCKSTEP_LANES, LOCKSTEP_MIN_RUNS = 128, 8
+#: SIMD lanes of the generated lock-step kernels, fewer than the interpreted kernels' LOCKSTEP_LANES: a step's arrays
+#: (states, stages, Jacobian, LU, per-run constants: about 29 kB per lane for the 76-state reference network) then
+#: take 0.94 MB and about fit a core's 1 MB L2 cache, where at 128 lanes they streamed from L3 (docs/performance.md).
+#: A run's result does not depend on the lane count
+GENERATED_LANES = 32
 #: runs from which ``kernels="auto"`` writes the model's own lock-step kernels when they are not built yet. Their first
-#: compile takes 95-265 s for the reference network and saves about 0.64 ms of CPU per patient (docs/performance.md),
-#: so it pays for itself within one run only from about 10^5 runs; later calls and processes load them from the cache
+#: compile takes 95-265 s for the 65-state reference network (7.5 min for the 76-state one on a loaded machine) and
+#: saves about 0.64 ms of CPU per patient (docs/performance.md), so it pays for itself within one run only from about 10^5 runs; later calls and processes load them from the cache
 GENERATED_MIN_RUNS = 100_000
 
 
@@ -161,17 +166,17 @@ def _run_independent(cm: CompiledModel, arr: dict[str, np.ndarray], t: np.ndarra
 def _run_lanes(cm: CompiledModel, arr: dict[str, np.ndarray], t: np.ndarray, settings: tuple, ncode: np.ndarray,
                generated: bool, rows: np.ndarray, out: np.ndarray, status: np.ndarray, info: np.ndarray) -> None:
     """Rows ``rows`` on LOCKSTEP_LANES SIMD lanes (results written into out/status/info by row); with ``generated``
-    and at least LOCKSTEP_LANES rows on the model's generated kernels (bit-identical, faster)."""
+    and at least GENERATED_LANES rows on GENERATED_LANES lanes of the model's generated kernels (bit-identical, faster)."""
     from cytonet.engine import lane_codegen, lockstep
 
     M, rtol, atol, max_steps, max_step = settings
-    kernels = None
-    if generated and rows.size >= LOCKSTEP_LANES:
-        kernels = lane_codegen.lane_kernels(M, ncode, LOCKSTEP_LANES)
+    kernels, lanes = None, LOCKSTEP_LANES
+    if generated and rows.size >= GENERATED_LANES:
+        kernels, lanes = lane_codegen.lane_kernels(M, ncode, GENERATED_LANES), GENERATED_LANES
     lockstep.solve_lanes(
         arr["X0"][rows], arr["P"][rows], t, arr["bolus_time"][rows], cm.bolus_species, arr["bolus_amount"][rows],
         arr["inf_start"][rows], arr["inf_end"][rows], cm.inf_species, arr["inf_rate"][rows],
-        M, ncode, rtol, atol, max_steps, max_step, LOCKSTEP_LANES, rows, out, status, info, kernels=kernels,
+        M, ncode, rtol, atol, max_steps, max_step, lanes, rows, out, status, info, kernels=kernels,
     )
 
 
@@ -198,7 +203,7 @@ def simulate_batch(
     ``threads`` (default: numba's thread count) share the runs of each chunk; ``progress(done,
     total)`` is called after each chunk (lock-step: chunks of at most ``chunk_size`` runs, one thread each). ``method`` picks the lock-step or the independent path
     (module docstring; "auto" chooses). ``kernels`` (lock-step path): "generated" runs chunks of at least
-    LOCKSTEP_LANES runs on kernels written for this model (:mod:`cytonet.engine.lane_codegen`; bit-identical to the
+    GENERATED_LANES runs on kernels written for this model (:mod:`cytonet.engine.lane_codegen`; bit-identical to the
     "interpreted" ones, about twice as fast, compiled once per model and cached on disk); "auto" takes them when they
     are built already or the batch has at least GENERATED_MIN_RUNS runs. Failed runs raise one ``SolverError``
     listing them, or with ``on_error="mask"`` are NaN with their code in the ``status`` variable.
@@ -261,7 +266,7 @@ def simulate_batch(
 
             ncode = hill_codes(arr["P"], M[1][4])
             generated = kernels == "generated" or (kernels == "auto" and (
-                n >= GENERATED_MIN_RUNS or is_built(M, ncode, LOCKSTEP_LANES)))
+                n >= GENERATED_MIN_RUNS or is_built(M, ncode, GENERATED_LANES)))
             size = max(1, min(step, -(-n // n_threads)))
             bounds = [(a, min(n, a + size)) for a in range(0, n, size)]
             done = pool.map(lambda ab: _run_lanes(cm, arr, t, settings, ncode, generated, np.arange(*ab), out, status, info),
@@ -288,5 +293,5 @@ def simulate_batch(
     ds["status"] = ("patient", status, {"meaning": "0 ok, 1 step size underflow, 2 max_steps exceeded, 3 non-finite state"})
     ds["steps"] = ("patient", info[:, rodas.I_STEPS].astype(np.int64))
     ds.attrs["batch_method"] = "lockstep" if lock else "independent"
-    ds.attrs["lockstep_kernels"] = "generated" if lock and generated and size >= LOCKSTEP_LANES else "interpreted"
+    ds.attrs["lockstep_kernels"] = "generated" if lock and generated and size >= GENERATED_LANES else "interpreted"
     return ds

@@ -468,6 +468,62 @@ def _lanes_of(a, keep):
     return out
 
 
+@nb.njit(**_JI)
+def _stages(gen, grhs, gsolve, a, L, x, u, C, S, ncode, fy0, fw, k1, k2, k3, k4, k5, k6, yt, y1, w, ih, atol, rtol, errs,
+            v, den, xp, xn):
+    """The six stages of a step on every lane (W factored in ``a``, f(x) in ``fy0``): k1 .. k6, y1 and the
+    squared error sums ``errs``."""
+    n, B = x.shape
+    k1[:, :] = fy0
+    _solve(gen, gsolve, a, L, k1, w)
+    for i in range(n):
+        for q in range(B):
+            yt[i, q] = x[i, q] + A21 * k1[i, q]
+    _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
+    for i in range(n):
+        for q in range(B):
+            k2[i, q] = fw[i, q] + ih[q] * C21 * k1[i, q]
+    _solve(gen, gsolve, a, L, k2, w)
+    for i in range(n):
+        for q in range(B):
+            yt[i, q] = x[i, q] + A31 * k1[i, q] + A32 * k2[i, q]
+    _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
+    for i in range(n):
+        for q in range(B):
+            k3[i, q] = fw[i, q] + ih[q] * (C31 * k1[i, q] + C32 * k2[i, q])
+    _solve(gen, gsolve, a, L, k3, w)
+    for i in range(n):
+        for q in range(B):
+            yt[i, q] = x[i, q] + A41 * k1[i, q] + A42 * k2[i, q] + A43 * k3[i, q]
+    _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
+    for i in range(n):
+        for q in range(B):
+            k4[i, q] = fw[i, q] + ih[q] * (C41 * k1[i, q] + C42 * k2[i, q] + C43 * k3[i, q])
+    _solve(gen, gsolve, a, L, k4, w)
+    for i in range(n):
+        for q in range(B):
+            yt[i, q] = x[i, q] + A51 * k1[i, q] + A52 * k2[i, q] + A53 * k3[i, q] + A54 * k4[i, q]
+    _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
+    for i in range(n):
+        for q in range(B):
+            k5[i, q] = fw[i, q] + ih[q] * (C51 * k1[i, q] + C52 * k2[i, q] + C53 * k3[i, q] + C54 * k4[i, q])
+    _solve(gen, gsolve, a, L, k5, w)
+    for i in range(n):
+        for q in range(B):
+            yt[i, q] += k5[i, q]
+    _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
+    for i in range(n):
+        for q in range(B):
+            k6[i, q] = fw[i, q] + ih[q] * (C61 * k1[i, q] + C62 * k2[i, q] + C63 * k3[i, q] + C64 * k4[i, q] + C65 * k5[i, q])
+    _solve(gen, gsolve, a, L, k6, w)
+    errs[:] = 0.0
+    for i in range(n):
+        for q in range(B):
+            y1[i, q] = yt[i, q] + k6[i, q]
+            sc = atol[i] + rtol * max(abs(x[i, q]), abs(y1[i, q]))
+            errs[q] += (k6[i, q] / sc) ** 2
+
+
 _DRIVERS: dict[tuple, object] = {}
 _DRIVERS_LOCK = threading.Lock()
 
@@ -707,54 +763,8 @@ def _advance(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, i
             ih[q] = 1.0 / h[q]
         lu_block(jv, dtg, L, a, v, big, ok)
         # 3. the six stages on every lane
-        k1[:, :] = fy0
-        _solve(gen, gsolve, a, L, k1, w)
-        for i in range(n):
-            for q in range(B):
-                yt[i, q] = x[i, q] + A21 * k1[i, q]
-        _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
-        for i in range(n):
-            for q in range(B):
-                k2[i, q] = fw[i, q] + ih[q] * C21 * k1[i, q]
-        _solve(gen, gsolve, a, L, k2, w)
-        for i in range(n):
-            for q in range(B):
-                yt[i, q] = x[i, q] + A31 * k1[i, q] + A32 * k2[i, q]
-        _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
-        for i in range(n):
-            for q in range(B):
-                k3[i, q] = fw[i, q] + ih[q] * (C31 * k1[i, q] + C32 * k2[i, q])
-        _solve(gen, gsolve, a, L, k3, w)
-        for i in range(n):
-            for q in range(B):
-                yt[i, q] = x[i, q] + A41 * k1[i, q] + A42 * k2[i, q] + A43 * k3[i, q]
-        _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
-        for i in range(n):
-            for q in range(B):
-                k4[i, q] = fw[i, q] + ih[q] * (C41 * k1[i, q] + C42 * k2[i, q] + C43 * k3[i, q])
-        _solve(gen, gsolve, a, L, k4, w)
-        for i in range(n):
-            for q in range(B):
-                yt[i, q] = x[i, q] + A51 * k1[i, q] + A52 * k2[i, q] + A53 * k3[i, q] + A54 * k4[i, q]
-        _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
-        for i in range(n):
-            for q in range(B):
-                k5[i, q] = fw[i, q] + ih[q] * (C51 * k1[i, q] + C52 * k2[i, q] + C53 * k3[i, q] + C54 * k4[i, q])
-        _solve(gen, gsolve, a, L, k5, w)
-        for i in range(n):
-            for q in range(B):
-                yt[i, q] += k5[i, q]
-        _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
-        for i in range(n):
-            for q in range(B):
-                k6[i, q] = fw[i, q] + ih[q] * (C61 * k1[i, q] + C62 * k2[i, q] + C63 * k3[i, q] + C64 * k4[i, q] + C65 * k5[i, q])
-        _solve(gen, gsolve, a, L, k6, w)
-        errs[:] = 0.0
-        for i in range(n):
-            for q in range(B):
-                y1[i, q] = yt[i, q] + k6[i, q]
-                sc = atol[i] + rtol * max(abs(x[i, q]), abs(y1[i, q]))
-                errs[q] += (k6[i, q] / sc) ** 2
+        _stages(gen, grhs, gsolve, a, L, x, u, C, S, ncode, fy0, fw, k1, k2, k3, k4, k5, k6, yt, y1, w, ih, atol, rtol, errs,
+                v, den, xp, xn)
         # 4. accept or reject per lane
         for q in range(B):
             if not stepping[q]:
