@@ -75,6 +75,14 @@ def parse_hours(text: str | float, what: str = "time", allow_zero: bool = True) 
     return hours
 
 
+def parse_weight(text: str | float) -> float:
+    """``"70kg"``, ``"70 kg"`` (or a number, taken as kg) -> kg; the range is checked by :class:`Regimen`."""
+    m = re.match(rf"^\s*{_NUMBER}\s*(kg)?\s*$", str(text), re.IGNORECASE)
+    if not m:
+        raise TherapyError(f"body weight {text!r}: give a number of kg, e.g. '70kg'")
+    return float(m.group(1))
+
+
 @dataclass(frozen=True)
 class Regimen:
     """``doses`` administrations of ``dose`` by ``route`` from ``start`` every ``every`` (hours or strings)."""
