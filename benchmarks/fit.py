@@ -56,7 +56,9 @@ def _timed(fn, repeat: int = 3) -> tuple[float, object]:  # noqa: ANN001
     return best, out
 
 
-def _amici_objective(path: Path):  # noqa: ANN202 - (pypesto problem, reduced-vector ids) or a reason string
+def _amici_objective(path: Path, output_folder: Path | None = None):  # noqa: ANN202 - a pypesto problem or a reason string
+    """pyPESTO's problem of ``path`` on AMICI (model built into ``output_folder``, default pyPESTO's) at cytonet's
+    tolerances with forward sensitivities."""
     try:
         import amici
         import pypesto.petab
@@ -66,7 +68,7 @@ def _amici_objective(path: Path):  # noqa: ANN202 - (pypesto problem, reduced-ve
         os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     for name in ("amici", "pypesto"):  # their PEtab mapping logs every condition at DEBUG
         logging.getLogger(name).setLevel(logging.WARNING)
-    importer = pypesto.petab.PetabImporter.from_yaml(str(path))
+    importer = pypesto.petab.PetabImporter.from_yaml(str(path), output_folder=None if output_folder is None else str(output_folder))
     problem = importer.create_problem()
     solver = problem.objective.amici_solver
 
