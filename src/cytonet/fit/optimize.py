@@ -152,26 +152,29 @@ class _Counted:
         return np.clip(x, self.lb, self.ub)
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
-        ev = self.obj.evaluate(self.clip(x)[None, :])
-        self._seen(self.clip(x), float(ev.objective[0]))
+        x = self.clip(x)
+        ev = self.obj.evaluate(x[None, :])
+        self._seen(x, float(ev.objective[0]))
         return ev.residuals[0] if ev.ok[0] else np.full(ev.residuals.shape[1], np.nan)
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
         """dr/dx at an accepted point; not finite there ends the start (a zero column would fake a stationary point)."""
-        ev, h = self.obj.derivatives(self.clip(x))
+        x = self.clip(x)
+        ev, h = self.obj.derivatives(x)
         J = differences(ev.residuals, h).T
         finite = bool(ev.ok[0] and np.all(np.isfinite(J)))
-        self._seen(self.clip(x), float(ev.objective[0]) if finite else np.inf)
+        self._seen(x, float(ev.objective[0]) if finite else np.inf)
         if not finite:
             raise StartStopped("residual Jacobian not finite at an accepted point: "
                                + (next((e for e in ev.error if e), "") or "both neighbours of a difference failed"))
         return J
 
     def value_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        f, g = self.obj.value_and_gradient(self.clip(x))
+        x = self.clip(x)
+        f, g = self.obj.value_and_gradient(x)
         if not (np.isfinite(f) and np.all(np.isfinite(g))):  # a point whose gradient is undefined counts as failed
             f, g = np.inf, np.full_like(x, np.nan)
-        self._seen(self.clip(x), f)
+        self._seen(x, f)
         return f, g
 
     def value_grad_fisher(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
