@@ -112,17 +112,15 @@ def _exposure_regimen(name: str, regimen: str | None, dose: str | None, route: s
                       doses: int | None, weight_kg: float) -> tuple[DrugPK, Regimen]:
     """The regimen asked for: a labelled one by name, or the options over the drug's labelled regimen for the route."""
     from cytonet.errors import TherapyError
-    from cytonet.therapy import Regimen, get_drug, labelled_regimen
+    from cytonet.therapy import get_drug, labelled_regimen
 
     d = get_drug(name)
-    if regimen is not None:
-        given = [o for o, v in (("--dose", dose), ("--route", route), ("--every", every), ("--doses", doses)) if v is not None]
-        if given:
-            raise TherapyError(f"--regimen {regimen!r} fixes dose, route, interval and doses; drop {', '.join(given)}")
-        return d, labelled_regimen(d, regimen, weight_kg=weight_kg)
-    base = next((g for g in d.regimens if route is None or g.route == route), d.regimens[0])
-    return d, Regimen(dose or base.dose, route=route or base.route, every=every if every is not None else base.every_h,
-                      doses=doses if doses is not None else base.doses, weight_kg=weight_kg)
+    given = {k: v for k, v in (("dose", dose), ("route", route), ("every", every), ("doses", doses)) if v is not None}
+    if regimen is not None and given:
+        raise TherapyError(f"--regimen {regimen!r} fixes dose, route, interval and doses; drop "
+                           + ", ".join(f"--{k}" for k in given))
+    base = regimen or next((g for g in d.regimens if route is None or g.route == route), d.regimens[0]).name
+    return d, labelled_regimen(d, base, weight_kg=weight_kg, **given)
 
 
 @app.command("exposure")
