@@ -12,7 +12,7 @@ children with acute haemophagocytic syndrome (Tang et al. 2008, doi:10.1111/j.13
 the hlh scenario's established storm, and then measured beside the shipped network on everything it was not fitted to:
 Tang's IFN-γ and IL-6, the primary-HLH quadrant of Xu et al. 2022, the HLH readouts, the autoimmune lock-in, the
 sepsis course, the CRS and LPS readouts (each measured as the test that owns it measures it). Run from the repository
-root (about 2 min on one core):
+root (the fit about 30 s, the measurements about 10 s, on one core):
 
     .venv/bin/python benchmarks/tcell_il10.py
     .venv/bin/python benchmarks/tcell_il10.py --k 373.4      # skip the fit, measure at a given k_IL10_T
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from macrophage_il10 import readouts  # noqa: E402
+from macrophage_il10 import print_table, readouts  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data/inflammatory_syndromes"
@@ -60,11 +60,11 @@ def fit(starts: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "network.json").write_text(json.dumps(tcell_il10_network(1.0).model_dump(mode="json", exclude_none=True)))
-        (work / "problem.yaml").write_text(
-            "format_version: 1\nparameter_file: " + str(DATA / "tcell_il10/parameters.tsv") + "\nproblems:\n"
-            f"  - sbml_files: [{work / 'network.json'}]\n    condition_files: [{DATA / 'conditions.tsv'}]\n"
-            f"    measurement_files: [{DATA / 'tcell_il10/measurements.tsv'}]\n"
-            f"    observable_files: [{DATA / 'observables.tsv'}]\n")
+        problem = {"format_version": 1, "parameter_file": str(DATA / "tcell_il10/parameters.tsv"),
+                   "problems": [{"sbml_files": [str(work / "network.json")], "condition_files": [str(DATA / "conditions.tsv")],
+                                 "measurement_files": [str(DATA / "tcell_il10/measurements.tsv")],
+                                 "observable_files": [str(DATA / "observables.tsv")]}]}
+        (work / "problem.yaml").write_text(json.dumps(problem))  # JSON is YAML
         cmd = [sys.executable, "-m", "cytonet", "fit", str(work / "problem.yaml"), "--starts", str(starts), "--profile",
                "--workers", "1", "--out", str(work / "out")]
         subprocess.run(cmd, check=True)
@@ -135,10 +135,7 @@ def main() -> None:
     else:
         k = args.k
     table = {"shipped": measure(reference_network()), f"T-cell IL-10 (k {k:.4g})": measure(tcell_il10_network(k))}
-    names = list(table)
-    print(f"{'readout':78s}" + "".join(f"{n:>26s}" for n in names))
-    for key in table[names[0]]:
-        print(f"{key:78s}" + "".join(f"{table[n][key]:>26.4g}" for n in names))
+    print_table(table, 78)
     print(f"done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
 
