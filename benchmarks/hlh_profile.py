@@ -6,7 +6,8 @@ script measures, from the solver's own reaction fluxes (:func:`cytonet.analysis.
 each cytokine at its hlh peak and which drivers activate the endothelium, on the shipped network and on in-memory
 variants that switch one group of assumed rates off (the network YAML is not changed): lymphocyte TNF, endothelial
 activation by IFN-γ alone, macrophage NF-κB activation by the pathogen, and an IL-10 of effector CD8 T cells (Sun et
-al. 2009, doi:10.1038/nm.1929) at a per-cell rate equal to their IFN-γ rate. The variants are counterfactuals that
+al. 2009, doi:10.1038/nm.1929) at a per-cell rate equal to their IFN-γ rate (``benchmarks/tcell_il10.py`` fits a CD8 and
+Th1 IL-10 to Tang's IL-10 median instead). The variants are counterfactuals that
 size each mechanism's share, not fits. The IL-10/IFN-γ ratio is printed beside the primary-HLH quadrant of Xu et al.
 2022 (doi:10.3389/fimmu.2022.850443). Run from the repository root:
 

@@ -189,6 +189,15 @@ def readouts(base, p: dict[str, float]) -> dict[str, float]:  # noqa: ANN001
     return out
 
 
+def print_table(table: dict[str, dict[str, float]], label_width: int) -> None:
+    """Readouts as rows, variants as columns."""
+    names = list(table)
+    width = max(len(n) for n in names) + 2
+    print(f"{'readout':{label_width}s}" + "".join(f"{n:>{width}s}" for n in names))
+    for key in table[names[0]]:
+        print(f"{key:{label_width}s}" + "".join(f"{table[n][key]:>{width}.4g}" for n in names))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variant", action="append", help=f"variant(s) to measure (default: {' '.join(DEFAULT)})")
@@ -211,11 +220,7 @@ def main() -> None:
         table[name] = {"k_IL10_Mr": p.get("k_IL10_Mr", _value(base, "k_IL10_Mr")),
                        "k_TNF_Mr": p.get("k_TNF_Mr", _value(base, "k_TNF_Mr")), **readouts(base, p)}
         print(f"measured {name} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
-    names = list(table)
-    width = max(len(n) for n in names) + 2
-    print(f"{'readout':46s}" + "".join(f"{n:>{width}s}" for n in names))
-    for key in table[names[0]]:
-        print(f"{key:46s}" + "".join(f"{table[n][key]:>{width}.4g}" for n in names))
+    print_table(table, 46)
     print(f"done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
 
