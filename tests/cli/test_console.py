@@ -51,4 +51,4 @@ def test_piped_tables_print_whole_whatever_columns() -> None:
     result = CliRunner().invoke(app, ["drugs", "show", "tocilizumab"], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     assert "…" not in result.output
-    assert "doi:10.1111/bcp.13500" in result.output and "assumption: Actemra prescribing information" in result.output
+    assert "doi:10.1177/0091270009350623" in result.output and "assumption: Actemra prescribing information" in result.output
