@@ -1,0 +1,124 @@
+"""The MAP readout fitted on one LPS dataset, and what it predicts where it was not fitted (docs/validation.md).
+
+MAP is ``93 * (1 - E_VASO_MAP * VASO) - g_LEAK_MAP * LEAK`` (``src/cytonet/model/data/reference_network.yaml``):
+``VASO`` is NO-mediated vasodilation, induced by TNF (``VASO_by_TNF``, rate ``k_VASO_TNF``) and bounded at 1, so it
+can take at most the fraction ``E_VASO_MAP`` of the resting pressure; ``LEAK`` (capillary leak) adds a volume loss.
+``k_VASO_TNF`` is fitted with ``cytonet fit data/lps_human/calibration_map/problem.yaml --profile`` to one dataset, the
+maximum MAP fall after 2 ng/kg LPS in 48 men (Coyle 2006, 13.0 +/- 1.3 mmHg, SEM). This script prints, at the estimate
+and at both ends of its profile-likelihood 95 % interval, side by side with the linear leak proxy it replaced
+(``93 - 80 * LEAK``, the same network with ``E_VASO_MAP = 0`` and ``g_LEAK_MAP = 80``):
+
+- fitted: the 2 ng/kg fall and the time of its nadir;
+- held out: the falls at 1 and 4 ng/kg (no human number read for them here: printed, not scored), the untreated
+  sepsis-storm MAP nadir against the 65 mmHg septic-shock threshold (Sepsis-3), the part of that fall NO carries
+  against the MAP rise NO-synthase inhibitors give in septic shock (Petros 1994: 80.9 -> 100.5 mmHg; Avontuur 1998:
+  65 -> 93 mmHg), the car-t-crs MAP nadir and its ASTCT grade, and tocilizumab's rise of that nadir (test: > 2 mmHg).
+
+The grade fractions of the CRS population against Hay 2017 are measured by ``benchmarks/crs_profile.py --population``
+and ``tests/scenarios/test_crs_by_grade.py``. Run from the repository root:
+
+    .venv/bin/python benchmarks/hemodynamics.py     # about a minute
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIT = ROOT / "data/lps_human/calibration_map"
+#: the linear leak proxy before the vasodilation state (the measured variant)
+LINEAR = {"E_VASO_MAP": 0.0, "g_LEAK_MAP": 80.0}
+#: MAP of the network at rest (mmHg), the constant of the observable
+REST = 93.0
+#: NO-synthase inhibition in septic shock: (MAP before, MAP on the inhibitor), mmHg
+NOS_INHIBITION = {"Petros 1994 (L-NMMA 1 mg/kg, n = 12, pmid:7509259)": (80.9, 100.5),
+                  "Avontuur 1998 (L-NAME 1 mg/kg/h, n = 11, pmid:9559602)": (65.0, 93.0)}
+
+
+def fitted() -> tuple[float, float, float]:
+    """k_VASO_TNF's estimate and 95 % interval from the network YAML's calibration block."""
+    from cytonet.model.build import reference_network
+
+    p = next(p for p in reference_network().parameters if p.id == "k_VASO_TNF")
+    lo, hi = p.calibration.ci95
+    return p.value, lo, hi
+
+
+def lps_fall(pars: dict[str, float], dose: str) -> tuple[float, float]:
+    """Maximum MAP fall (mmHg) and the time of the nadir (h) after an LPS bolus (``2ng/kg``)."""
+    from cytonet.scenarios import load_scenario, simulate_scenario
+    from cytonet.scenarios.lps import parse_lps, with_lps
+
+    sc = with_lps(load_scenario("lps-endotoxemia"), parse_lps([dose]))
+    ds = simulate_scenario(sc, hours=24, parameters=pars, points_per_hour=20)
+    m = ds["MAP"].values
+    return float(m[0] - m.min()), float(ds.time.values[m.argmin()])
+
+
+def sepsis(pars: dict[str, float]) -> tuple[float, float, str]:
+    """Untreated sepsis storm: MAP nadir, the MAP gain at that time were NO vasodilation removed, and the storm label."""
+    from cytonet.analysis.storm import classify
+    from cytonet.scenarios import simulate_scenario
+
+    ds = simulate_scenario("sepsis-storm", parameters=pars)
+    m = ds["MAP"].values
+    i = int(m.argmin())
+    vaso = float(ds.state.sel(species="VASO").values[i])
+    return float(m[i]), REST * pars.get("E_VASO_MAP", default("E_VASO_MAP")) * vaso, classify(ds).label
+
+
+def default(pid: str) -> float:
+    from cytonet.model.build import reference_network
+
+    return next(p.value for p in reference_network().parameters if p.id == pid)
+
+
+def crs(pars: dict[str, float]) -> tuple[float, int, float]:
+    """car-t-crs: MAP nadir, max ASTCT grade, and tocilizumab's (8 mg/kg at 12 h) rise of the nadir after 24 h."""
+    from cytonet import simulate
+    from cytonet.analysis.clinical import max_crs_grade
+    from cytonet.scenarios import scenario_model
+    from cytonet.therapy import Regimen, treat
+
+    spec, rest = scenario_model("car-t-crs", pars)
+    base = simulate(spec, 240, n_points=481, initial=rest)
+    toci = simulate(treat(spec, "tocilizumab", Regimen("8 mg/kg", route="iv", start="12h")), 240, n_points=481, initial=rest)
+    late = base.time.values >= 24
+    rise = float(toci["MAP"].values[late].min() - base["MAP"].values[late].min())
+    return float(base["MAP"].values.min()), int(max_crs_grade(base)), rise
+
+
+def row(name: str, pars: dict[str, float]) -> list[str]:
+    f2, t2 = lps_fall(pars, "2ng/kg")
+    f1, _ = lps_fall(pars, "1ng/kg")
+    f4, t4 = lps_fall(pars, "4ng/kg")
+    s_nadir, s_no, s_label = sepsis(pars)
+    c_nadir, c_grade, c_rise = crs(pars)
+    return [name, f"{f2:.1f}", f"{t2:.2f}", f"{f1:.1f}", f"{f4:.1f} @ {t4:.2f} h", f"{s_nadir:.1f}", f"{s_no:.1f}", s_label,
+            f"{c_nadir:.1f}", str(c_grade), f"{c_rise:.2f}"]
+
+
+HEADER = ["MAP readout", "2 ng/kg fall (fitted: 13.0 +/- 1.3)", "nadir h", "1 ng/kg fall", "4 ng/kg fall",
+          "sepsis nadir (< 65)", "sepsis NO part (NOS inhibitors +19.6, +28)", "sepsis label", "CRS nadir",
+          "CRS grade", "tocilizumab rise (> 2)"]
+
+
+def main() -> None:
+    est, lo, hi = fitted()
+    with open(FIT / "measurements.tsv", newline="") as fh:
+        data = next(csv.DictReader(fh, delimiter="\t"))
+    print(f"k_VASO_TNF = {est:.4g} 1/h (95 % profile CI {lo:.4g}-{hi:.4g}), fitted to {data['datasetId']}: "
+          f"{data['measurement']} +/- {data['noiseParameters']} mmHg at {data['time']} h")
+    for name, (before, on) in NOS_INHIBITION.items():
+        print(f"NOS inhibition in septic shock, {name}: MAP {before} -> {on} mmHg (+{on - before:.1f})")
+    rows = [row(f"vasodilation + leak, k_VASO_TNF {k:.3g}", {"k_VASO_TNF": k}) for k in (est, lo, hi)]
+    rows.append(row("linear leak proxy 93 - 80 LEAK (before)", LINEAR))
+    print("| " + " | ".join(HEADER) + " |")
+    print("|" + "---|" * len(HEADER))
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
+if __name__ == "__main__":
+    main()
