@@ -14,6 +14,10 @@ and at both ends of its profile-likelihood 95 % interval, side by side with the 
   against the MAP rise NO-synthase inhibitors give in septic shock (Petros 1994: 80.9 -> 100.5 mmHg; Avontuur 1998:
   65 -> 93 mmHg), the car-t-crs MAP nadir and its ASTCT grade, and tocilizumab's rise of that nadir (test: > 2 mmHg).
 
+A sensitivity section refits ``k_VASO_TNF`` to the same datum (the fall at 3 h; one parameter, one point, so the fit is
+the root) for other values of the assumed leak gain ``g_LEAK_MAP`` (0, 28 = the network's, 80 = the old slope) and
+prints the same held-out row for each: how much the held-out verdicts rest on that assumption.
+
 The grade fractions of the CRS population against Hay 2017 are measured by ``benchmarks/crs_profile.py --population``
 and ``tests/scenarios/test_crs_by_grade.py``. Run from the repository root:
 
@@ -29,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIT = ROOT / "data/lps_human/calibration_map"
 #: the linear leak proxy before the vasodilation state (the measured variant)
 LINEAR = {"E_VASO_MAP": 0.0, "g_LEAK_MAP": 80.0}
+#: leak gains of the sensitivity section (mmHg per unit LEAK): none, the network's assumption, the old slope
+LEAK_GAINS = (0.0, 28.0, 80.0)
 #: MAP of the network at rest (mmHg), the constant of the observable
 REST = 93.0
 #: NO-synthase inhibition in septic shock: (MAP before, MAP on the inhibitor), mmHg
@@ -54,6 +60,26 @@ def lps_fall(pars: dict[str, float], dose: str) -> tuple[float, float]:
     ds = simulate_scenario(sc, hours=24, parameters=pars, points_per_hour=20)
     m = ds["MAP"].values
     return float(m[0] - m.min()), float(ds.time.values[m.argmin()])
+
+
+def fall_at(pars: dict[str, float], hours: float) -> float:
+    """MAP fall (mmHg) below rest at ``hours`` after 2 ng/kg LPS: the fitted observable."""
+    from cytonet.scenarios import load_scenario, simulate_scenario
+    from cytonet.scenarios.lps import parse_lps, with_lps
+
+    sc = with_lps(load_scenario("lps-endotoxemia"), parse_lps(["2ng/kg"]))
+    ds = simulate_scenario(sc, hours=hours, parameters=pars, points_per_hour=8 / hours)
+    return REST - float(ds["MAP"].values[-1])
+
+
+def refit(leak_gain: float, fall: float, hours: float) -> float:
+    """``k_VASO_TNF`` giving ``fall`` mmHg at ``hours`` with ``g_LEAK_MAP = leak_gain`` (the one-point fit's root)."""
+    from scipy.optimize import brentq
+
+    def miss(log_k: float) -> float:
+        return fall_at({"k_VASO_TNF": 10.0**log_k, "g_LEAK_MAP": leak_gain}, hours) - fall
+
+    return 10.0 ** brentq(miss, -3.0, 2.0, xtol=1e-4)
 
 
 def sepsis(pars: dict[str, float]) -> tuple[float, float, str]:
@@ -118,6 +144,12 @@ def main() -> None:
     print("|" + "---|" * len(HEADER))
     for r in rows:
         print("| " + " | ".join(r) + " |")
+    print("\nSensitivity to the assumed leak gain (k_VASO_TNF refitted to the same datum for each):")
+    print("| " + " | ".join(["g_LEAK_MAP (mmHg)", "refitted k_VASO_TNF", *HEADER[1:]]) + " |")
+    print("|" + "---|" * (len(HEADER) + 1))
+    for gain in LEAK_GAINS:
+        k = refit(gain, float(data["measurement"]), float(data["time"]))
+        print("| " + " | ".join([f"{gain:g}", f"{k:.4g}", *row("", {"k_VASO_TNF": k, "g_LEAK_MAP": gain})[1:]]) + " |")
 
 
 if __name__ == "__main__":
