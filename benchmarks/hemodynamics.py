@@ -82,6 +82,13 @@ def refit(leak_gain: float, fall: float, hours: float) -> float:
     return 10.0 ** brentq(miss, -3.0, 2.0, xtol=1e-4)
 
 
+def default(pid: str) -> float:
+    """A parameter's value in the shipped reference network."""
+    from cytonet.model.build import reference_network
+
+    return next(p.value for p in reference_network().parameters if p.id == pid)
+
+
 def sepsis(pars: dict[str, float]) -> tuple[float, float, str]:
     """Untreated sepsis storm: MAP nadir, the MAP gain at that time were NO vasodilation removed, and the storm label."""
     from cytonet.analysis.storm import classify
@@ -92,12 +99,6 @@ def sepsis(pars: dict[str, float]) -> tuple[float, float, str]:
     i = int(m.argmin())
     vaso = float(ds.state.sel(species="VASO").values[i])
     return float(m[i]), REST * pars.get("E_VASO_MAP", default("E_VASO_MAP")) * vaso, classify(ds).label
-
-
-def default(pid: str) -> float:
-    from cytonet.model.build import reference_network
-
-    return next(p.value for p in reference_network().parameters if p.id == pid)
 
 
 def crs(pars: dict[str, float]) -> tuple[float, int, float]:
@@ -116,6 +117,7 @@ def crs(pars: dict[str, float]) -> tuple[float, int, float]:
 
 
 def row(name: str, pars: dict[str, float]) -> list[str]:
+    """One table row: the fitted LPS fall and every held-out readout under these parameter overrides."""
     f2, t2 = lps_fall(pars, "2ng/kg")
     f1, _ = lps_fall(pars, "1ng/kg")
     f4, t4 = lps_fall(pars, "4ng/kg")
