@@ -21,15 +21,18 @@ prints the same held-out row for each: how much the held-out verdicts rest on th
 The grade fractions of the CRS population against Hay 2017 are measured by ``benchmarks/crs_profile.py --population``
 and ``tests/scenarios/test_crs_by_grade.py``. Run from the repository root:
 
-    .venv/bin/python benchmarks/hemodynamics.py     # about a minute
+    .venv/bin/python benchmarks/hemodynamics.py          # about a minute
+    .venv/bin/python benchmarks/hemodynamics.py --plot   # and docs/validation_hemodynamics.png
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+FIGURE = ROOT / "docs/validation_hemodynamics.png"
 FIT = ROOT / "data/lps_human/calibration_map"
 #: the linear leak proxy before the vasodilation state (the measured variant)
 LINEAR = {"E_VASO_MAP": 0.0, "g_LEAK_MAP": 80.0}
@@ -132,7 +135,58 @@ HEADER = ["MAP readout", "2 ng/kg fall (fitted: 13.0 +/- 1.3)", "nadir h", "1 ng
           "CRS grade", "tocilizumab rise (> 2)"]
 
 
+def courses(pars: dict[str, float]) -> dict[str, tuple]:
+    """MAP time courses (time, MAP) of 2 ng/kg LPS, the untreated sepsis storm and car-t-crs with and without tocilizumab."""
+    from cytonet import simulate
+    from cytonet.scenarios import load_scenario, scenario_model, simulate_scenario
+    from cytonet.scenarios.lps import parse_lps, with_lps
+    from cytonet.therapy import Regimen, treat
+
+    lps = simulate_scenario(with_lps(load_scenario("lps-endotoxemia"), parse_lps(["2ng/kg"])), hours=24, parameters=pars)
+    sep = simulate_scenario("sepsis-storm", parameters=pars)
+    spec, rest = scenario_model("car-t-crs", pars)
+    crs_base = simulate(spec, 240, n_points=481, initial=rest)
+    crs_toci = simulate(treat(spec, "tocilizumab", Regimen("8 mg/kg", route="iv", start="12h")), 240, n_points=481, initial=rest)
+    return {name: (ds.time.values, ds["MAP"].values) for name, ds in
+            (("lps", lps), ("sepsis", sep), ("crs", crs_base), ("crs_toci", crs_toci))}
+
+
+def plot(est: float, lo: float, hi: float, fall: float, sem: float, at_h: float) -> Path:
+    """The MAP courses at the estimate (line) and the ends of its interval (band), and the linear proxy (dashed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = {"est": courses({"k_VASO_TNF": est}), "lo": courses({"k_VASO_TNF": lo}), "hi": courses({"k_VASO_TNF": hi}),
+            "linear": courses(LINEAR)}
+    panels = (("lps", "2 ng/kg LPS (fitted: Coyle 2006)"), ("sepsis", "untreated sepsis storm (held out)"),
+              ("crs", "car-t-crs (held out)"), ("crs_toci", "car-t-crs, tocilizumab 8 mg/kg at 12 h (held out)"))
+    fig, axes = plt.subplots(1, 4, figsize=(17, 3.8))
+    for ax, (key, title) in zip(axes, panels):
+        t, m = runs["est"][key]
+        ax.fill_between(t, runs["lo"][key][1], runs["hi"][key][1], color="C0", alpha=0.25, label="k_VASO_TNF 95 % CI")
+        ax.plot(t, m, color="C0", label="vasodilation + leak (estimate)")
+        ax.plot(*runs["linear"][key], color="C3", ls="--", label="linear leak proxy 93 - 80 LEAK")
+        if key == "lps":
+            ax.errorbar([at_h], [REST - fall], yerr=[sem], fmt="ko", capsize=3, label="Coyle 2006 (SEM), compared at 3 h")
+        else:
+            ax.axhline(65, color="0.5", lw=0.8, ls=":", label="65 mmHg (septic shock; ASTCT grade 3 cut)")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("h")
+    axes[0].set_ylabel("MAP (mmHg)")
+    axes[0].legend(fontsize=7, loc="lower right")
+    axes[1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(FIGURE, dpi=90)
+    plt.close(fig)
+    return FIGURE
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--plot", action="store_true", help=f"also write {FIGURE.relative_to(ROOT)}")
+    args = ap.parse_args()
     est, lo, hi = fitted()
     with open(FIT / "measurements.tsv", newline="") as fh:
         data = next(csv.DictReader(fh, delimiter="\t"))
@@ -152,6 +206,9 @@ def main() -> None:
     for gain in LEAK_GAINS:
         k = refit(gain, float(data["measurement"]), float(data["time"]))
         print("| " + " | ".join([f"{gain:g}", f"{k:.4g}", *row("", {"k_VASO_TNF": k, "g_LEAK_MAP": gain})[1:]]) + " |")
+    if args.plot:
+        out = plot(est, lo, hi, float(data["measurement"]), float(data["noiseParameters"]), float(data["time"]))
+        print("wrote", out.relative_to(ROOT))
 
 
 if __name__ == "__main__":
