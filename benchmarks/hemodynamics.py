@@ -40,9 +40,9 @@ LINEAR = {"E_VASO_MAP": 0.0, "g_LEAK_MAP": 80.0}
 LEAK_GAINS = (0.0, 28.0, 80.0)
 #: MAP of the network at rest (mmHg), the constant of the observable
 REST = 93.0
-#: NO-synthase inhibition in septic shock: (MAP before, MAP on the inhibitor), mmHg
-NOS_INHIBITION = {"Petros 1994 (L-NMMA 1 mg/kg, n = 12, pmid:7509259)": (80.9, 100.5),
-                  "Avontuur 1998 (L-NAME 1 mg/kg/h, n = 11, pmid:9559602)": (65.0, 93.0)}
+SUMMARIES = ROOT / "data/inflammatory_syndromes/summaries.tsv"
+#: the summaries.tsv conditions of NO-synthase inhibition in septic shock (rise of MAP on the inhibitor)
+NOS_INHIBITION = ("septic_shock_nos_inhibition", "septic_shock_nos_inhibition_lname")
 
 
 def fitted() -> tuple[float, float, float]:
@@ -192,8 +192,10 @@ def main() -> None:
         data = next(csv.DictReader(fh, delimiter="\t"))
     print(f"k_VASO_TNF = {est:.4g} 1/h (95 % profile CI {lo:.4g}-{hi:.4g}), fitted to {data['datasetId']}: "
           f"{data['measurement']} +/- {data['noiseParameters']} mmHg at {data['time']} h")
-    for name, (before, on) in NOS_INHIBITION.items():
-        print(f"NOS inhibition in septic shock, {name}: MAP {before} -> {on} mmHg (+{on - before:.1f})")
+    with open(SUMMARIES, newline="") as fh:
+        for r in csv.DictReader(fh, delimiter="\t"):
+            if r["observableId"] == "MAP" and r["conditionId"] in NOS_INHIBITION:
+                print(f"NOS inhibition in septic shock: MAP +{r['value']} mmHg ({r['spread']}; n = {r['n']}; {r['source']})")
     rows = [row(f"vasodilation + leak, k_VASO_TNF {k:.3g}", {"k_VASO_TNF": k}) for k in (est, lo, hi)]
     rows.append(row("linear leak proxy 93 - 80 LEAK (before)", LINEAR))
     print("| " + " | ".join(HEADER) + " |")
