@@ -1,6 +1,7 @@
 """What drives the car-t-crs hypotension, against the LPS challenge where the MAP slope was set (docs/model.md).
 
-MAP is ``93 - 80 * LEAK`` (``src/cytonet/model/data/reference_network.yaml``); LEAK is raised by activated endothelium
+MAP is ``93 * (1 - E_VASO_MAP * VASO) - g_LEAK_MAP * LEAK`` (``src/cytonet/model/data/reference_network.yaml``): VASO is
+TNF-induced NO-mediated vasodilation (fitted on the LPS MAP fall, ``benchmarks/hemodynamics.py``); LEAK is raised by activated endothelium
 (``LEAK_by_Endo``, Hill in Endo with K_Endo_leak) and Endo by TNF, IL-1β, IFN-γ and IL-6 trans-signalling. This script
 measures, from the solver's own reaction fluxes (:func:`cytonet.analysis.fired.production`), which mediators activate
 the endothelium in car-t-crs and in lps-endotoxemia (2 ng/kg), each mediator's level against its half-effect level,
@@ -99,7 +100,8 @@ def steady_leak(values: dict[str, float], tnf: float, il1b: float, il1rn: float,
     The rate laws of the reference network: Endo gains ``(1 - Endo) * S`` with S the sum of the four Hill-activated
     routes (IL-1β braked by IL-1RA, IL-6 trans-signalling gated by the endothelial STAT3 programme, itself at its own
     steady state) and loses ``k_Endo_off * Endo``; LEAK gains ``k_LEAK_Endo * (1 - LEAK) * Hill(Endo; K_Endo_leak)``
-    and loses ``k_LEAK_off * LEAK``; MAP = 93 - 80 LEAK.
+    and loses ``k_LEAK_off * LEAK``; VASO gains ``k_VASO_TNF * (1 - VASO) * Hill(TNF; K_TNF_VASO)`` and loses
+    ``k_VASO_off * VASO``; MAP = 93 (1 - E_VASO_MAP VASO) - g_LEAK_MAP LEAK.
     """
     v, n = values, values["n_coop"]
     h_trans = hill(trans, v["K_trans_endo"], n)
@@ -111,7 +113,10 @@ def steady_leak(values: dict[str, float], tnf: float, il1b: float, il1rn: float,
     endo = total / (total + v["k_Endo_off"])
     on = v["k_LEAK_Endo"] * float(hill(endo, v["K_Endo_leak"], n))
     leak = on / (on + v["k_LEAK_off"])
-    return {"S": total, "Endo": endo, "LEAK": leak, "MAP": 93.0 - 80.0 * leak, "tau_h": 1.0 / (on + v["k_LEAK_off"])}
+    dilate = v["k_VASO_TNF"] * float(hill(tnf, v["K_TNF_VASO"], n))
+    vaso = dilate / (dilate + v["k_VASO_off"])
+    pressure = 93.0 * (1 - v["E_VASO_MAP"] * vaso) - v["g_LEAK_MAP"] * leak
+    return {"S": total, "Endo": endo, "LEAK": leak, "VASO": vaso, "MAP": pressure, "tau_h": 1.0 / (on + v["k_LEAK_off"])}
 
 
 def steady() -> list[str]:
@@ -143,24 +148,23 @@ def steady() -> list[str]:
              f"LEAK {state(1e6)['LEAK']:.3f}, MAP {state(1e6)['MAP']:.1f} mmHg; the car-t-crs plateau S {now['S']:.2f}/h "
              f"({now['S'] / state(1e6)['S']:.0%} of it)"]
     band = {}
+    grid = np.geomspace(1e-3, 1e3, 6001)
+    states = [state(f) for f in grid]
+    pressures = np.array([st["MAP"] for st in states])
     for cut in (NO_PRESSOR, ONE_VASOPRESSOR, MULTI_VASOPRESSOR):
-        want = (93.0 - cut.value) / 80.0  # the LEAK at which MAP crosses the cut
-        on = values["k_LEAK_off"] * want / (1 - want)
-        g = on / values["k_LEAK_Endo"]
-        endo = values["K_Endo_leak"] * (g / (1 - g)) ** (1 / values["n_coop"]) if 0 < g < 1 else float("nan")
-        grid = np.geomspace(1e-3, 1e3, 6001)
-        leaks = np.array([state(f)["LEAK"] for f in grid])
-        f_cut = float(grid[np.argmax(leaks >= want)]) if (leaks >= want).any() else float("nan")
-        band[cut.value] = (want, endo, f_cut)
+        below = pressures < cut.value  # MAP falls monotonically with the common driver factor
+        k = int(np.argmax(below)) if below.any() else -1
+        f_cut, st = (float(grid[k]), states[k]) if k >= 0 else (float("nan"), {"LEAK": float("nan"), "Endo": float("nan"), "VASO": float("nan")})
+        band[cut.value] = (st["LEAK"], st["Endo"], f_cut)
         lines.append(f"MAP {cut.value:g} mmHg (grade {int(hypotension_grade(np.array([cut.value - 0.01]))[0])} below): "
-                     f"LEAK {want:.3f}, Endo {endo:.3f}, driver factor {f_cut:.3g}")
+                     f"LEAK {st['LEAK']:.3f}, Endo {st['Endo']:.3f}, VASO {st['VASO']:.3f}, driver factor {f_cut:.3g}")
     (l2, e2, f2), (l3, e3, f3) = band[NO_PRESSOR.value], band[ONE_VASOPRESSOR.value]
     lines.append(f"grade-2 window (MAP {ONE_VASOPRESSOR.value:g}-{NO_PRESSOR.value:g}): LEAK {l2:.3f}-{l3:.3f}, Endo {e2:.3f}-{e3:.3f} "
                  f"(x{e3 / e2:.2f}), driver factor {f2:.3g}-{f3:.3g} (x{f3 / f2:.2f}); grade 4 from factor {band[MULTI_VASOPRESSOR.value][2]:.3g}")
-    lines.append("factor  S/h    Endo   LEAK   MAP   hypotension grade")
+    lines.append("factor  S/h    Endo   LEAK   VASO   MAP   hypotension grade")
     for f in DRIVER_FACTORS[::3]:
         st = state(f)
-        lines.append(f"{f:6.3g}  {st['S']:.3f}  {st['Endo']:.3f}  {st['LEAK']:.3f}  {st['MAP']:5.1f}  "
+        lines.append(f"{f:6.3g}  {st['S']:.3f}  {st['Endo']:.3f}  {st['LEAK']:.3f}  {st['VASO']:.3f}  {st['MAP']:5.1f}  "
                      f"{int(hypotension_grade(np.array([st['MAP']]))[0])}")
     return lines
 

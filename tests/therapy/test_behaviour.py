@@ -86,9 +86,10 @@ def test_two_drugs_combine(scenario):
     assert np.isfinite(ds.state.values).all()
 
 
-@pytest.mark.xfail(strict=True, reason="known deviation (docs/model.md): tocilizumab raises the car-t-crs MAP nadir by 1.7 mmHg "
-                   "(53.0 -> 54.7) by blocking IL-6 trans-signalling to the endothelium, but TNF and IFN-gamma keep it activated, "
-                   "so the ASTCT grade stays at or above 3 (vasopressors)")
+@pytest.mark.xfail(strict=True, reason="known deviation (docs/model.md): tocilizumab raises the car-t-crs MAP nadir by 0.4 mmHg "
+                   "(61.1 -> 61.5) by blocking IL-6 trans-signalling to the endothelium, but TNF and IFN-gamma keep it activated "
+                   "and the NO-mediated vasodilation is TNF-driven (TNF peak 227 -> 251 pg/mL under the drug), so the ASTCT "
+                   "grade stays 3 (vasopressors); with the linear leak proxy (93 - 80 LEAK) the rise was 1.7 mmHg (53.0 -> 54.7)")
 def test_early_tocilizumab_lowers_max_crs_grade(scenario):
     """Le et al. 2018 Oncologist (doi:10.1634/theoncologist.2018-0028): tocilizumab resolves CAR-T CRS."""
     from cytonet.analysis.clinical import max_crs_grade
@@ -110,7 +111,10 @@ def test_tocilizumab_raises_the_crs_blood_pressure_nadir_by_blocking_trans_signa
     assert after(toci, "MAP", 24).min() > after(base, "MAP", 24).min()
 
 
-@pytest.mark.xfail(strict=True, reason="known deviation (docs/model.md): the rise is 1.7 mmHg (53.0 -> 54.7); it was 3.0 "
+@pytest.mark.xfail(strict=True, reason="known deviation (docs/model.md): the rise is 0.39 mmHg (61.09 -> 61.48): the "
+                   "NO-mediated vasodilation fitted on the LPS MAP fall is TNF-driven, which tocilizumab does not lower, and "
+                   "the leak now carries 28 instead of 80 mmHg per unit (benchmarks/hemodynamics.py); with the linear leak "
+                   "proxy it was 1.7 mmHg (53.0 -> 54.7), and 3.0 "
                    "(55.7 -> 58.7) while the activated-macrophage IL-10 gain was 250 pg/mL/h, before it was scaled to 62.5 so "
                    "that resting IL-10 balances clearance at the designed 2 pg/mL")
 def test_tocilizumab_raises_the_crs_blood_pressure_nadir_by_2_mmhg(scenario):
