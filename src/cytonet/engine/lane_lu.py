@@ -7,8 +7,8 @@ row indices read from memory. The kernel made here does the same operations in t
 from the Jacobian in locals when its elimination starts (its largest entry taken on the way),
 divided by the final pivots of the rows above and updated with their entries, every row index a
 constant and the lane count too; the pivot and growth tests follow in loops of their own, once
-the largest entry is known. A loop reads and writes rows of the one array ``a``, so it holds at
-most :data:`MAX_LU_ROWS` rows (LLVM's dependence analysis gives up sooner than across arrays).
+the largest entry is known. A loop reads and writes rows of the one array ``a`` and holds at
+most :data:`MAX_LU_ROWS` of them (one loop over the whole LU is left scalar by LLVM).
 
 It is its own module, named by a hash of its source, apart from the right-hand side, Jacobian and
 solves of :mod:`cytonet.engine.lane_codegen`: it depends on the LU plan and the lane count only, so
@@ -28,7 +28,8 @@ from cytonet.engine.sparse import GROWTH_MAX, PIVOT_TOL
 
 #: bump when the generated code changes, so stale cached modules are not reused
 CODEGEN_VERSION = 1
-#: most rows of ``a`` (with the Jacobian's) one elimination loop holds
+#: most rows (of ``a`` and the Jacobian) one elimination loop holds: on the 76-state network 40 ran as fast as 56 or 72
+#: and faster than 16 or 24, at 78 s of first compile (docs/performance.md)
 MAX_LU_ROWS = 40
 
 
@@ -81,6 +82,7 @@ _NAMES_OF: dict[str, tuple[str, str]] = {}  # digest of the plan and lane count 
 
 
 def _module(L: tuple, B: int) -> tuple[str, str]:
+    """(module name, source) of the plan ``L`` and lane count ``B``; the source is written once per process."""
     h = hashlib.sha256(f"{B}".encode())
     for arr in L:
         h.update(np.ascontiguousarray(arr).tobytes() + b"\0")
