@@ -200,7 +200,7 @@ def step_profile(scenario: str, n: int, repeats: int, lanes: int = 0) -> None:
 
     from cytonet.engine import lane_codegen, lockstep, rodas
     from cytonet.engine.batch import LOCKSTEP_LANES
-    from cytonet.engine.lockstep import JAC_SIG, RHS_SIG, SOLVE_SIG
+    from cytonet.engine.lockstep import JAC_SIG, LU_SIG, RHS_SIG, SOLVE_SIG
 
     B = lanes or LOCKSTEP_LANES
     batch = partition_batch(scenario, n)
@@ -226,10 +226,10 @@ def step_profile(scenario: str, n: int, repeats: int, lanes: int = 0) -> None:
     b = np.empty_like(fw)
     ks = [fw.copy() for _ in range(10)]  # f(x), f, k1..k6, yt, y1: values as the kernels leave them
 
-    def step(lu: bool, rhs: Callable, jac: Callable, solve: Callable) -> float:
+    def step(rhs: Callable, jac: Callable, solve: Callable, lu: Callable) -> float:
         return sk.per_lane_ns(lambda r: sk.with_kernels(
-            sk.rep_step, sk.STEP_SIGS, r, lu, Xm, U, C, S, ncode, L, jv, np.empty_like(jv), dtg, lik, big, okl, *ks,
-            np.empty_like(fw), np.full(B, 1 / h), atol, cfg.rtol, *np.empty((5, B)), rhs, jac, solve), B, reps)
+            sk.rep_step, sk.STEP_SIGS, r, Xm, U, C, S, ncode, L, jv, np.empty_like(jv), dtg, lik, big, okl, *ks,
+            np.empty_like(fw), np.full(B, 1 / h), atol, cfg.rtol, *np.empty((5, B)), rhs, jac, solve, lu), B, reps)
 
     reps = 400
     copy = sk.per_lane_ns(lambda r: sk.rep_copy(r, b, fw), B, reps)
@@ -237,17 +237,20 @@ def step_profile(scenario: str, n: int, repeats: int, lanes: int = 0) -> None:
         ("right-hand side", 6, sk.per_lane_ns(lambda r: sk.with_kernels(sk.rep_rhs, (RHS_SIG,), r, Xm, U, *C, b, gen.rhs),
                                               B, reps)),
         ("Jacobian", 1, sk.per_lane_ns(lambda r: sk.with_kernels(sk.rep_jac, (JAC_SIG,), r, Xm, *C, jv, gen.jac), B, reps)),
-        ("LU", 1, sk.per_lane_ns(lambda r: sk.rep_lu(r, jv, dtg, L, a, lik, big, okl), B, reps)),
+        ("LU (generated)", 1,
+         sk.per_lane_ns(lambda r: sk.with_kernels(sk.rep_glu, (LU_SIG,), r, jv, dtg, a, big, okl, gen.lu), B, reps)),
         ("triangular solves", 6,
          sk.per_lane_ns(lambda r: sk.with_kernels(sk.rep_solve, (SOLVE_SIG,), r, a, b, fw, gen.solve), B, reps) - copy),
-        ("stage updates, error norm", 1, step(False, lockstep._no_rhs, lockstep._no_jac, lockstep._no_solve)),
+        ("stage updates, error norm", 1, step(lockstep._no_rhs, lockstep._no_jac, lockstep._no_solve, lockstep._no_lu)),
     ]
-    whole = step(True, gen.rhs, gen.jac, gen.solve)
+    interpreted_lu = sk.per_lane_ns(lambda r: sk.rep_lu(r, jv, dtg, L, a, lik, big, okl), B, reps)
+    whole = step(gen.rhs, gen.jac, gen.solve, gen.lu)
     print(f"[{scenario}] simulation of {m} patients ({n_s} states, {L[2].shape[0]} LU entries), {B} lanes, one thread: "
           f"{np.median(runs) / m * 1e3:.3f} ms per run (range {min(runs) / m * 1e3:.3f}-{max(runs) / m * 1e3:.3f}, "
           f"{repeats} repeats); {np.median(attempted):.0f} attempted steps per run (median; rejected "
           f"{info[:, rodas.I_REJECTED].sum():.0f} in all), lane use {lane_use:.1%} (replayed, before the hand-over)")
-    print(f"  per attempted step and lane: {per_step:.0f} ns measured in the run")
+    print(f"  per attempted step and lane: {per_step:.0f} ns measured in the run; the interpreted LU alone "
+          f"{interpreted_lu:.1f} ns ({interpreted_lu / pieces[2][2]:.2f}x the generated one)")
     total = 0.0
     for name, calls, ns in pieces:
         total += calls * ns

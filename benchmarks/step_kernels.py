@@ -13,7 +13,7 @@ import time
 import numba as nb
 import numpy as np
 
-from cytonet.engine.lockstep import JAC_SIG, RHS_SIG, SOLVE_SIG, _stages, lu_block
+from cytonet.engine.lockstep import JAC_SIG, LU_SIG, RHS_SIG, SOLVE_SIG, _stages, lu_block
 
 _COMPILED: dict[tuple, object] = {}
 
@@ -43,9 +43,15 @@ def rep_jac(reps, X, kr, fK, fn, fb, fKn, out, f):
 
 @nb.njit(cache=True)
 def rep_lu(reps, jv, dtg, L, a, lik, big, ok):
-    """``reps`` sparse LU factorisations of W (interpreted: there is no generated LU)."""
+    """``reps`` sparse LU factorisations of W on the interpreted kernel."""
     for _ in range(reps):
         lu_block(jv, dtg, L, a, lik, big, ok)
+
+
+def rep_glu(reps, jv, dtg, a, big, ok, f):
+    """``reps`` sparse LU factorisations of W on a generated kernel."""
+    for _ in range(reps):
+        f(jv, dtg, a, big, ok)
 
 
 def rep_solve(reps, a, b, b0, f):
@@ -63,19 +69,18 @@ def rep_copy(reps, b, b0):
 
 
 #: kernel signatures of :func:`rep_step`
-STEP_SIGS = (RHS_SIG, JAC_SIG, SOLVE_SIG)
+STEP_SIGS = (RHS_SIG, JAC_SIG, SOLVE_SIG, LU_SIG)
 
 
-def rep_step(reps, lu, x, U, C, S, ncode, L, jv, a, dtg, lik, big, ok, fy0, fw, k1, k2, k3, k4, k5, k6, yt, y1, w, ih,
-             atol, rtol, errs, v, den, xp, xn, rhs, jac, solve):
+def rep_step(reps, x, U, C, S, ncode, L, jv, a, dtg, lik, big, ok, fy0, fw, k1, k2, k3, k4, k5, k6, yt, y1, w, ih,
+             atol, rtol, errs, v, den, xp, xn, rhs, jac, solve, lu):
     """A whole step's kernels and passes in the driver's order on the driver's arrays, without its step control (with
-    the no-op kernels of :mod:`cytonet.engine.lockstep` and ``lu`` False: the driver's passes between the kernels alone,
-    k1 = f, the five y = x + sum a k, the five k = f + ih sum c k, and y1 with the error norm)."""
+    the no-op kernels of :mod:`cytonet.engine.lockstep`: the driver's passes between the kernels alone, k1 = f, the
+    five y = x + sum a k, the five k = f + ih sum c k, and y1 with the error norm)."""
     for _ in range(reps):
         rhs(x, U, C[0], C[1], C[2], C[3], C[4], fy0)
         jac(x, C[0], C[1], C[2], C[3], C[4], jv)
-        if lu:
-            lu_block(jv, dtg, L, a, lik, big, ok)
+        lu(jv, dtg, a, big, ok)
         _stages(True, rhs, solve, a, L, x, U, C, S, ncode, fy0, fw, k1, k2, k3, k4, k5, k6, yt, y1, w, ih, atol, rtol, errs,
                 v, den, xp, xn)
 

@@ -12,7 +12,8 @@ rows (beyond about a hundred, LLVM gives up on the alias checks and leaves the l
 
 The source is built from the compiled model's integer indices and float coefficients only (never
 from user text), written once per structure into the cache folder, imported, and compiled by numba
-with its on-disk cache, so a later process loads machine code.
+with its on-disk cache, so a later process loads machine code. The sparse LU comes from a module of
+its own (:mod:`cytonet.engine.lane_lu`), so the modules written before it stay valid.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class LaneKernels(NamedTuple):
     rhs: Callable[..., None]
     jac: Callable[..., None]
     solve: Callable[..., None]
+    lu: Callable[..., None]  # from :mod:`cytonet.engine.lane_lu`, a module of its own
     lanes: int
 
 
@@ -312,16 +314,20 @@ def _module_name(M: tuple, ncode: np.ndarray, B: int) -> tuple[str, str | None]:
 
 def is_built(M: tuple, ncode: np.ndarray, B: int) -> bool:
     """Whether :func:`lane_kernels` would load these kernels instead of compiling them (loaded, or in numba's disk cache)."""
-    return generated.is_cached(_module_name(M, ncode, B)[0], ("rhs", "jac", "solve"))
+    from cytonet.engine import lane_lu
+
+    return generated.is_cached(_module_name(M, ncode, B)[0], ("rhs", "jac", "solve")) and lane_lu.is_built(M[2], B)
 
 
 def lane_kernels(M: tuple, ncode: np.ndarray, B: int) -> LaneKernels:
     """The generated kernels of the model arrays ``M`` (:func:`cytonet.engine.rodas.model_arrays`) for ``B`` lanes,
     written and compiled on first use, then loaded from the caches."""
+    from cytonet.engine import lane_lu
+
     with generated.LOCK:
         name, src = _module_name(M, ncode, B)
         if name in _LOADED:
             return _LOADED[name]
         mod = generated.load(name, src if src is not None else module_source(M[0], ncode, M[3], M[2], B), "lock-step kernels")
-        _LOADED[name] = LaneKernels(mod.rhs, mod.jac, mod.solve, B)
+        _LOADED[name] = LaneKernels(mod.rhs, mod.jac, mod.solve, lane_lu.lu_kernel(M[2], B), B)
         return _LOADED[name]

@@ -3,9 +3,10 @@
 Every array is structure-of-arrays, ``[n_species, B]`` or ``[n_entries, B]``, and every kernel
 (right-hand side, Jacobian, the sparse LU of W = I/(gamma h) - J on the model's one symbolic plan,
 the triangular solves) loops over the model's operations outside and over the lanes inside, so
-the innermost loops are contiguous and LLVM vectorises them. The right-hand side, Jacobian and
-solves can instead be the model's own generated kernels (:mod:`cytonet.engine.lane_codegen`: the
-same operations, bit-identical, about twice as fast per run), passed to the driver as function pointers.
+the innermost loops are contiguous and LLVM vectorises them. The right-hand side, Jacobian, LU and
+solves can instead be the model's own generated kernels (:mod:`cytonet.engine.lane_codegen`,
+:mod:`cytonet.engine.lane_lu`: the same operations, bit-identical, about twice as fast per run),
+passed to the driver as function pointers.
 
 Each lane keeps its own time, step size, error control, breakpoints and outputs (the control of
 :func:`cytonet.engine.rodas.solve_one`), and takes the next waiting run when its run ends or
@@ -50,6 +51,9 @@ RHS_SIG = nb.types.void(*(_ROW,) * 8)
 JAC_SIG = nb.types.void(*(_ROW,) * 7)
 #: solve(a, b), as :func:`solve_block`
 SOLVE_SIG = nb.types.void(_ROW, _ROW)
+_LANES = nb.types.float64[::1]
+#: lu(jv, dtg, a, big, ok), as :func:`lu_block` without the plan (:mod:`cytonet.engine.lane_lu`)
+LU_SIG = nb.types.void(_ROW, _LANES, _ROW, _LANES, nb.types.boolean[::1])
 
 
 @nb.njit(**_JI)
@@ -434,6 +438,19 @@ def _no_solve(a, b):
     """Stands in for generated triangular solves when the interpreted kernels run."""
 
 
+@nb.njit(LU_SIG, **_J)
+def _no_lu(jv, dtg, a, big, ok):
+    """Stands in for a generated LU when the interpreted kernels run."""
+
+
+@nb.njit(**_JI)
+def _lu(gen, glu, jv, dtg, L, a, lik, big, ok):
+    if gen:
+        glu(jv, dtg, a, big, ok)
+    else:
+        lu_block(jv, dtg, L, a, lik, big, ok)
+
+
 @nb.njit(**_JI)
 def _solve(gen, gsolve, a, L, b, w):
     if gen:
@@ -532,7 +549,7 @@ def solve_lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start
                 M, ncode, rtol, atol, max_steps, h_max, B, rows, out, status, info, kernels=None) -> None:
     """Integrate every run (rows of ``X0``, ``P`` and the event arrays) on ``B`` SIMD lanes (see :func:`_lanes`).
 
-    ``kernels``: the model's generated right-hand side, Jacobian and triangular solves for ``B`` lanes
+    ``kernels``: the model's generated right-hand side, Jacobian, triangular solves and LU for ``B`` lanes
     (:func:`cytonet.engine.lane_codegen.lane_kernels`, bit-identical to the interpreted kernels), or
     None for the interpreted ones. The driver is compiled for the argument types with the kernels
     as function pointers, so one machine code (cached on disk) serves every model.
@@ -542,16 +559,16 @@ def solve_lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start
         raise ValueError(f"generated kernels are for {kernels.lanes} lanes, this call runs {min(B, X0.shape[0])}")
     args = (X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf_end, inf_species, inf_rate,
             M, ncode, rtol, atol, max_steps, h_max, B, rows, out, status, info, gen)
-    sig = tuple(nb.typeof(a) for a in args) + tuple(nb.types.FunctionType(f) for f in (RHS_SIG, JAC_SIG, SOLVE_SIG))
+    sig = tuple(nb.typeof(a) for a in args) + tuple(nb.types.FunctionType(f) for f in (RHS_SIG, JAC_SIG, SOLVE_SIG, LU_SIG))
     driver = _DRIVERS.get(sig)
     if driver is None:
         with _DRIVERS_LOCK:
             driver = _DRIVERS.get(sig) or _DRIVERS.setdefault(sig, nb.njit(sig, **_J)(_lanes))
-    driver(*args, *(kernels[:3] if gen else (_no_rhs, _no_jac, _no_solve)))
+    driver(*args, *(kernels[:4] if gen else (_no_rhs, _no_jac, _no_solve, _no_lu)))
 
 
 def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf_end, inf_species, inf_rate,
-           M, ncode, rtol, atol, max_steps, h_max, B, rows, out, status, info, gen, grhs, gjac, gsolve):
+           M, ncode, rtol, atol, max_steps, h_max, B, rows, out, status, info, gen, grhs, gjac, gsolve, glu):
     """Integrate every run (rows of ``X0``, ``P`` and the event arrays) on ``B`` SIMD lanes.
 
     ``ncode`` is :func:`hill_codes` of the whole batch, so a run's arithmetic does not depend on
@@ -588,7 +605,7 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
     while True:
         next_run, gen = _advance(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf_end, inf_species,
                                  inf_rate, M, ncode, rtol, atol, max_steps, h_max, rows, out, status, info, gen, grhs, gjac,
-                                 gsolve, C, x, u, run, t, h, h_prop, seg_end, err_prev, last, at_seg, io, ib, steps, rejected,
+                                 gsolve, glu, C, x, u, run, t, h, h_prop, seg_end, err_prev, last, at_seg, io, ib, steps, rejected,
                                  bps, next_run)
         active = 0
         for q in range(B):
@@ -612,7 +629,7 @@ def _lanes(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf
 
 @nb.njit(**_J)
 def _advance(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, inf_end, inf_species, inf_rate,
-             M, ncode, rtol, atol, max_steps, h_max, rows, out, status, info, gen, grhs, gjac, gsolve,
+             M, ncode, rtol, atol, max_steps, h_max, rows, out, status, info, gen, grhs, gjac, gsolve, glu,
              C, x, u, run, t, h, h_prop, seg_end, err_prev, last, at_seg, io, ib, steps, rejected, bps, next_run):
     """Step the lanes of :func:`_lanes` (their state in ``C`` .. ``bps``, ``B`` columns) until every run is done, or no
     run waits and the block should narrow: a quarter of the lanes still running on the generated kernels (returned
@@ -761,7 +778,7 @@ def _advance(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, i
         for q in range(B):
             dtg[q] = 1.0 / (h[q] * GAMMA)
             ih[q] = 1.0 / h[q]
-        lu_block(jv, dtg, L, a, v, big, ok)
+        _lu(gen, glu, jv, dtg, L, a, v, big, ok)
         # 3. the six stages on every lane
         _stages(gen, grhs, gsolve, a, L, x, u, C, S, ncode, fy0, fw, k1, k2, k3, k4, k5, k6, yt, y1, w, ih, atol, rtol, errs,
                 v, den, xp, xn)
