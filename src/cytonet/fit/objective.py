@@ -52,6 +52,18 @@ def differences(rows: np.ndarray, h: np.ndarray) -> np.ndarray:
     return np.where(ok_up & ok_down, central, np.where(ok_up, forward, np.where(ok_down, backward, np.nan)))
 
 
+class _MeasuredTerms:
+    """The likelihood's parts that depend on the measurements only: transformations, h(m), the Jacobian term J."""
+
+    def __init__(self, L: Layout) -> None:
+        m = L.measured
+        self.lin, self.ln = L.transform == 0, L.transform == 1
+        self.normal = L.distribution == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.hm = np.where(self.lin, m, np.where(self.ln, np.log(m), np.log10(m)))
+            self.jac = np.where(self.lin, 0.0, np.where(self.ln, np.log(m), np.log(m * LOG10)))
+
+
 @dataclass
 class Evaluation:
     """Objective parts for each of k parameter vectors (rows)."""
@@ -102,6 +114,12 @@ class Objective:
         if any(pre is not None for pre, _ in L.runs):
             touched = set(settable)
         self._species_columns = [s for s in self.info.initials if s in touched]  # initial values passed to the engine
+        self._measured = _MeasuredTerms(L)
+        self._parameter_index = {q: j for j, q in enumerate(self.info.parameters)}
+        self._initial_index = {q: i for i, q in enumerate(self.info.initials)}
+        self._initial_constants = np.asarray([self.info.constants.get(q, 0.0) for q in self.info.initials], float)
+        table = L.model_parameter_table
+        self._table_columns = (np.asarray(list(table), np.int64), np.asarray(list(table.values()), np.int64))
 
     # -- the parameter vector ---------------------------------------------------------
     @property
@@ -145,13 +163,13 @@ class Objective:
         info = self.info
         derived = initial_values(info, P, self._fixed)
         for t, v in derived.items():  # constant parameters set by initial assignments
-            if t in info.parameters:
-                P[:, info.parameters.index(t)] = v
+            if t in self._parameter_index:
+                P[:, self._parameter_index[t]] = v
         if base_X is None:
-            X = np.tile([info.constants.get(s, 0.0) for s in info.initials], (len(P), 1))
+            X = np.tile(self._initial_constants, (len(P), 1))
             for t, v in derived.items():
-                if t in info.initials:
-                    X[:, info.initials.index(t)] = v
+                if t in self._initial_index:
+                    X[:, self._initial_index[t]] = v
         else:
             X = base_X.copy()
         for i, src in phase.initial.items():
@@ -161,8 +179,8 @@ class Objective:
 
     def _model_P(self, V: np.ndarray) -> np.ndarray:
         P = np.tile(self.info.p, (V.shape[0], 1))
-        for j, t in self.layout.model_parameter_table.items():
-            P[:, j] = V[:, t]
+        columns, table = self._table_columns
+        P[:, columns] = V[:, table]
         return P
 
     def _batch(self, P: np.ndarray, X: np.ndarray, t: np.ndarray, all_species: bool = False):  # noqa: ANN202 - xarray.Dataset
@@ -318,16 +336,12 @@ class Objective:
 
     def likelihood(self, y: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(llh, chi2, residuals) for simulations ``y`` and noise ``sigma`` (k, n_measurements), PEtab's formulas."""
-        L = self.layout
-        m = L.measured
-        lin, ln, lg = L.transform == 0, L.transform == 1, L.transform == 2
+        c = self._measured
+        lin, ln = c.lin, c.ln
         with np.errstate(divide="ignore", invalid="ignore"):
             hy = np.where(lin, y, np.where(ln, np.log(y), np.log10(y)))
-            hm = np.where(lin, m, np.where(ln, np.log(m), np.log10(m)))
-            r = (hy - hm) / sigma
-            jac = np.where(lin, 0.0, np.where(ln, np.log(m), np.log(m * LOG10)))
-            normal = L.distribution == 0
-            nllh = np.where(normal, 0.5 * np.log(2 * np.pi * sigma**2) + 0.5 * r**2, np.log(2 * sigma) + np.abs(r)) + jac
+            r = (hy - c.hm) / sigma
+            nllh = np.where(c.normal, 0.5 * np.log(2 * np.pi * sigma**2) + 0.5 * r**2, np.log(2 * sigma) + np.abs(r)) + c.jac
             llh = -np.sum(nllh, axis=1)
             valid = np.all(np.isfinite(nllh), axis=1) & np.all(sigma > 0, axis=1)
         return np.where(valid, llh, np.nan), np.sum(r**2, axis=1), r
