@@ -59,9 +59,23 @@ class _MeasuredTerms:
         m = L.measured
         self.lin, self.ln = L.transform == 0, L.transform == 1
         self.normal = L.distribution == 0
+        self.all_lin, self.all_normal = bool(self.lin.all()), bool(self.normal.all())  # other branches then not computed
         with np.errstate(divide="ignore", invalid="ignore"):
             self.hm = np.where(self.lin, m, np.where(self.ln, np.log(m), np.log10(m)))
             self.jac = np.where(self.lin, 0.0, np.where(self.ln, np.log(m), np.log(m * LOG10)))
+
+
+class _PlaceholderColumns:
+    """A placeholder's value per measurement row (constant or a parameter-table row) as arrays."""
+
+    def __init__(self, sources: list[Source]) -> None:
+        self.in_table = np.asarray([s.table >= 0 for s in sources], bool)
+        self.table = np.asarray([max(s.table, 0) for s in sources], np.int64)
+        self.constant = np.asarray([s.value for s in sources], float)
+
+    def of(self, V: np.ndarray) -> np.ndarray:
+        """Values (k, rows) for each parameter vector of ``V`` (k, n_table)."""
+        return np.where(self.in_table, V[:, self.table], self.constant)
 
 
 @dataclass
@@ -115,6 +129,7 @@ class Objective:
             touched = set(settable)
         self._species_columns = [s for s in self.info.initials if s in touched]  # initial values passed to the engine
         self._measured = _MeasuredTerms(L)
+        self._placeholders: dict[tuple[str, str], _PlaceholderColumns] = {}
         self._parameter_index = {q: j for j, q in enumerate(self.info.parameters)}
         self._initial_index = {q: i for i, q in enumerate(self.info.initials)}
         self._initial_constants = np.asarray([self.info.constants.get(q, 0.0) for q in self.info.initials], float)
@@ -288,8 +303,7 @@ class Objective:
             if name == observable and y is not None:
                 out[name] = y
             elif name in L.placeholders:
-                srcs = L.placeholders[name]
-                out[name] = np.column_stack([(srcs[i] or Source(math.nan)).of(V) for i in rows])
+                out[name] = self._placeholder(name, observable, rows).of(V)
             elif name in info.observables:
                 out[name] = ds[name].values[sim_rows, tt]
             elif name in info.species:
@@ -303,6 +317,14 @@ class Objective:
             else:
                 out[name] = np.full(sim_rows.shape, info.constants[name])
         return out
+
+    def _placeholder(self, name: str, observable: str, rows: np.ndarray) -> _PlaceholderColumns:
+        """The values of placeholder ``name`` at the measurement ``rows`` of ``observable``, made on first use."""
+        key = (name, observable)
+        if key not in self._placeholders:
+            srcs = self.layout.placeholders[name]
+            self._placeholders[key] = _PlaceholderColumns([srcs[i] or Source(math.nan) for i in rows])
+        return self._placeholders[key]
 
     def evaluate(self, X: np.ndarray) -> Evaluation:
         """Objective parts at each row of ``X`` (k, n) on the parameter scale."""
@@ -337,11 +359,11 @@ class Objective:
     def likelihood(self, y: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(llh, chi2, residuals) for simulations ``y`` and noise ``sigma`` (k, n_measurements), PEtab's formulas."""
         c = self._measured
-        lin, ln = c.lin, c.ln
         with np.errstate(divide="ignore", invalid="ignore"):
-            hy = np.where(lin, y, np.where(ln, np.log(y), np.log10(y)))
+            hy = y if c.all_lin else np.where(c.lin, y, np.where(c.ln, np.log(y), np.log10(y)))
             r = (hy - c.hm) / sigma
-            nllh = np.where(c.normal, 0.5 * np.log(2 * np.pi * sigma**2) + 0.5 * r**2, np.log(2 * sigma) + np.abs(r)) + c.jac
+            normal = 0.5 * np.log(2 * np.pi * sigma**2) + 0.5 * r**2
+            nllh = (normal if c.all_normal else np.where(c.normal, normal, np.log(2 * sigma) + np.abs(r))) + c.jac
             llh = -np.sum(nllh, axis=1)
             valid = np.all(np.isfinite(nllh), axis=1) & np.all(sigma > 0, axis=1)
         return np.where(valid, llh, np.nan), np.sum(r**2, axis=1), r
