@@ -297,7 +297,7 @@ class Objective:
         L, info = self.layout, self.info
         k, n_runs = V.shape[0], len(L.runs)
         sim_rows = np.arange(k)[:, None] * n_runs + L.run_of[rows][None, :]  # (k, m)
-        tt = np.broadcast_to(L.time_of[rows][None, :], sim_rows.shape)
+        tt = L.time_of[rows][None, :]  # output time of each measurement; broadcasts against sim_rows
         out: dict[str, np.ndarray] = {}
         for name in names_in(node):
             if name == observable and y is not None:
