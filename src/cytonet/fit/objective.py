@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from cytonet.fit.mapping import Layout, Source, build_layout
+from cytonet.fit.mapping import Layout, Phase, Source, build_layout
 from cytonet.fit.problem import PetabError, PetabProblem
 from cytonet.fit.sensitivities import ForwardSensitivities, SensitivityFailed
 from cytonet.limits import MAX_HORIZON_H
@@ -65,8 +65,8 @@ class _MeasuredTerms:
             self.jac = np.where(self.lin, 0.0, np.where(self.ln, np.log(m), np.log(m * LOG10)))
 
 
-class _PlaceholderColumns:
-    """A placeholder's value per measurement row (constant or a parameter-table row) as arrays."""
+class _Sources:
+    """Several :class:`Source` values (constants or parameter-table rows) as arrays."""
 
     def __init__(self, sources: list[Source]) -> None:
         self.in_table = np.asarray([s.table >= 0 for s in sources], bool)
@@ -74,8 +74,18 @@ class _PlaceholderColumns:
         self.constant = np.asarray([s.value for s in sources], float)
 
     def of(self, V: np.ndarray) -> np.ndarray:
-        """Values (k, rows) for each parameter vector of ``V`` (k, n_table)."""
+        """Values (k, sources) for each parameter vector of ``V`` (k, n_table)."""
         return np.where(self.in_table, V[:, self.table], self.constant)
+
+
+class _PhaseSources:
+    """A phase's settings as column indices and :class:`_Sources`: model parameters and initial values."""
+
+    def __init__(self, phase: Phase) -> None:
+        self.parameters = np.asarray(list(phase.parameters), np.int64)
+        self.parameter_values = _Sources(list(phase.parameters.values()))
+        self.initials = np.asarray(list(phase.initial), np.int64)
+        self.initial_values = _Sources(list(phase.initial.values()))
 
 
 @dataclass
@@ -129,7 +139,8 @@ class Objective:
             touched = set(settable)
         self._species_columns = [s for s in self.info.initials if s in touched]  # initial values passed to the engine
         self._measured = _MeasuredTerms(L)
-        self._placeholders: dict[tuple[str, str], _PlaceholderColumns] = {}
+        self._placeholders: dict[tuple[str, str], _Sources] = {}
+        self._run_sources = [(None if pre is None else _PhaseSources(pre), _PhaseSources(sim)) for pre, sim in L.runs]
         self._parameter_index = {q: j for j, q in enumerate(self.info.parameters)}
         self._initial_index = {q: i for i, q in enumerate(self.info.initials)}
         self._initial_constants = np.asarray([self.info.constants.get(q, 0.0) for q in self.info.initials], float)
@@ -168,13 +179,13 @@ class Objective:
         return True
 
     # -- simulation -------------------------------------------------------------------
-    def _settings(self, V: np.ndarray, phase, base_P: np.ndarray, base_X: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _settings(self, V: np.ndarray, phase: _PhaseSources, base_P: np.ndarray, base_X: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
         """Parameters and initial values (columns ``info.initials``) of a phase; base_X from a pre-equilibration."""
         from cytonet.fit.model import initial_values
 
         P = base_P.copy()
-        for j, src in phase.parameters.items():
-            P[:, j] = src.of(V)
+        P[:, phase.parameters] = phase.parameter_values.of(V)
         info = self.info
         derived = initial_values(info, P, self._fixed)
         for t, v in derived.items():  # constant parameters set by initial assignments
@@ -187,9 +198,8 @@ class Objective:
                     X[:, self._initial_index[t]] = v
         else:
             X = base_X.copy()
-        for i, src in phase.initial.items():
-            v = src.of(V)
-            X[:, i] = np.where(np.isnan(v), X[:, i], v)
+        v = phase.initial_values.of(V)
+        X[:, phase.initials] = np.where(np.isnan(v), X[:, phase.initials], v)
         return P, X
 
     def _model_P(self, V: np.ndarray) -> np.ndarray:
@@ -275,18 +285,18 @@ class Objective:
         errors = [""] * k
         ok = np.ones(k, bool)
         pre_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for r, (pre, sim) in enumerate(L.runs):
+        for r, ((pre, _), (pre_sources, sim_sources)) in enumerate(zip(L.runs, self._run_sources)):
             if pre is not None:
                 if pre.condition not in pre_cache:
-                    Pp, Xp = self._settings(V, pre, base_P, None)
+                    Pp, Xp = self._settings(V, pre_sources, base_P, None)
                     pre_cache[pre.condition] = steady(Pp, Xp)
                 Xs, conv = pre_cache[pre.condition]
                 for i in np.flatnonzero(~conv & ok):
                     errors[i] = f"pre-equilibration in condition {pre.condition!r} reached no steady state"
                 ok &= conv
-                P, X = self._settings(V, sim, base_P, Xs)
+                P, X = self._settings(V, sim_sources, base_P, Xs)
             else:
-                P, X = self._settings(V, sim, base_P, None)
+                P, X = self._settings(V, sim_sources, base_P, None)
             X_all[r::n_runs] = X
             P_all[r::n_runs] = P
         return P_all, X_all, ok, errors
@@ -318,12 +328,12 @@ class Objective:
                 out[name] = np.full(sim_rows.shape, info.constants[name])
         return out
 
-    def _placeholder(self, name: str, observable: str, rows: np.ndarray) -> _PlaceholderColumns:
+    def _placeholder(self, name: str, observable: str, rows: np.ndarray) -> _Sources:
         """The values of placeholder ``name`` at the measurement ``rows`` of ``observable``, made on first use."""
         key = (name, observable)
         if key not in self._placeholders:
             srcs = self.layout.placeholders[name]
-            self._placeholders[key] = _PlaceholderColumns([srcs[i] or Source(math.nan) for i in rows])
+            self._placeholders[key] = _Sources([srcs[i] or Source(math.nan) for i in rows])
         return self._placeholders[key]
 
     def evaluate(self, X: np.ndarray) -> Evaluation:
