@@ -91,12 +91,15 @@ class _Events:
         self.pending: list[_Pending] = []
         self.order = 0
         self.fired = 0
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self._rng: np.random.Generator | None = None  # made on the first tie (costs more than a short run's events)
 
     def next_time(self) -> float:
         return min((q.time for q in self.pending), default=np.inf)
 
     def process(self, t_trigger: float) -> None:
+        if not self.tm.events:
+            return
         t = self.x[-1]
         for _ in range(MAX_EVENTS_AT_ONE_TIME):
             aux = self.aux()
@@ -131,7 +134,9 @@ class _Events:
         tied = [q for q, v in zip(due, pr) if v == top]
         if len(tied) == 1 or top == -np.inf:
             return min(tied, key=lambda q: q.order)
-        return tied[int(self.rng.integers(len(tied)))]
+        if self._rng is None:
+            self._rng = np.random.default_rng(self.seed)
+        return tied[int(self._rng.integers(len(tied)))]
 
     def _schedule(self, i: int, e: TapeEvent, aux: np.ndarray, t: float) -> None:
         delay = float(aux[e.delay]) if e.delay >= 0 else 0.0

@@ -44,14 +44,14 @@ def run_sensitivities(sm: SensitivityModel, t: np.ndarray, rtol: float, atol: np
     return x, run.p[:, :len(sm.base.parameters)], S
 
 
-def sensitivity_batch(sm: SensitivityModel, t: np.ndarray, rtol: float, atol: object, max_steps: int, X0: np.ndarray,
+def sensitivity_batch(sm: SensitivityModel, t: np.ndarray, rtol: float, atol: np.ndarray, max_steps: int, X0: np.ndarray,
                       P: np.ndarray, SX0: np.ndarray, SP: np.ndarray, threads: int = 1,
                       kernel: Callable[..., tuple[int, int]] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """:func:`run_sensitivities` for every row (X0 (r, n_x + 1), P (r, n_p), SX0 (r, n_x, n), SP (r, n_p, n)).
+    """:func:`run_sensitivities` for every row (X0 (r, n_x + 1), P (r, n_p), SX0 (r, n_x, n), SP (r, n_p, n)),
+    ``atol`` from :func:`augmented_atol`.
 
     Returns states, parameters, S (NaN where a run failed) and the failure messages ('' when ok).
     """
-    a = augmented_atol(sm, atol)
     r, nt = X0.shape[0], t.shape[0]
     xs = np.full((r, nt, sm.n_x + 1), np.nan)
     ps = np.full((r, nt, P.shape[1]), np.nan)
@@ -60,7 +60,7 @@ def sensitivity_batch(sm: SensitivityModel, t: np.ndarray, rtol: float, atol: ob
 
     def one(i: int) -> None:
         try:
-            xs[i], ps[i], Ss[i] = run_sensitivities(sm, t, rtol, a, max_steps, X0[i], P[i], SX0[i], SP[i], kernel)
+            xs[i], ps[i], Ss[i] = run_sensitivities(sm, t, rtol, atol, max_steps, X0[i], P[i], SX0[i], SP[i], kernel)
         except SolverError as err:
             errors[i] = str(err)
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from cytonet.fit.mapping import Layout, Source, build_layout
+from cytonet.fit.mapping import Layout, Phase, Source, build_layout
 from cytonet.fit.problem import PetabError, PetabProblem
 from cytonet.fit.sensitivities import ForwardSensitivities, SensitivityFailed
 from cytonet.limits import MAX_HORIZON_H
@@ -50,6 +50,42 @@ def differences(rows: np.ndarray, h: np.ndarray) -> np.ndarray:
         forward, backward = (up - c) / hb, (c - down) / hb
     ok_up, ok_down = np.isfinite(up), np.isfinite(down)
     return np.where(ok_up & ok_down, central, np.where(ok_up, forward, np.where(ok_down, backward, np.nan)))
+
+
+class _MeasuredTerms:
+    """The likelihood's parts that depend on the measurements only: transformations, h(m), the Jacobian term J."""
+
+    def __init__(self, L: Layout) -> None:
+        m = L.measured
+        self.lin, self.ln = L.transform == 0, L.transform == 1
+        self.normal = L.distribution == 0
+        self.all_lin, self.all_normal = bool(self.lin.all()), bool(self.normal.all())  # other branches then not computed
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.hm = np.where(self.lin, m, np.where(self.ln, np.log(m), np.log10(m)))
+            self.jac = np.where(self.lin, 0.0, np.where(self.ln, np.log(m), np.log(m * LOG10)))
+
+
+class _Sources:
+    """Several :class:`Source` values (constants or parameter-table rows) as arrays."""
+
+    def __init__(self, sources: list[Source]) -> None:
+        self.in_table = np.asarray([s.table >= 0 for s in sources], bool)
+        self.table = np.asarray([max(s.table, 0) for s in sources], np.int64)
+        self.constant = np.asarray([s.value for s in sources], float)
+
+    def of(self, V: np.ndarray) -> np.ndarray:
+        """Values (k, sources) for each parameter vector of ``V`` (k, n_table)."""
+        return np.where(self.in_table, V[:, self.table], self.constant)
+
+
+class _PhaseSources:
+    """A phase's settings as column indices and :class:`_Sources`: model parameters and initial values."""
+
+    def __init__(self, phase: Phase) -> None:
+        self.parameters = np.asarray(list(phase.parameters), np.int64)
+        self.parameter_values = _Sources(list(phase.parameters.values()))
+        self.initials = np.asarray(list(phase.initial), np.int64)
+        self.initial_values = _Sources(list(phase.initial.values()))
 
 
 @dataclass
@@ -102,6 +138,14 @@ class Objective:
         if any(pre is not None for pre, _ in L.runs):
             touched = set(settable)
         self._species_columns = [s for s in self.info.initials if s in touched]  # initial values passed to the engine
+        self._measured = _MeasuredTerms(L)
+        self._placeholders: dict[tuple[str, str], _Sources] = {}
+        self._run_sources = [(None if pre is None else _PhaseSources(pre), _PhaseSources(sim)) for pre, sim in L.runs]
+        self._parameter_index = {q: j for j, q in enumerate(self.info.parameters)}
+        self._initial_index = {q: i for i, q in enumerate(self.info.initials)}
+        self._initial_constants = np.asarray([self.info.constants.get(q, 0.0) for q in self.info.initials], float)
+        table = L.model_parameter_table
+        self._table_columns = (np.asarray(list(table), np.int64), np.asarray(list(table.values()), np.int64))
 
     # -- the parameter vector ---------------------------------------------------------
     @property
@@ -135,34 +179,33 @@ class Objective:
         return True
 
     # -- simulation -------------------------------------------------------------------
-    def _settings(self, V: np.ndarray, phase, base_P: np.ndarray, base_X: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _settings(self, V: np.ndarray, phase: _PhaseSources, base_P: np.ndarray, base_X: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
         """Parameters and initial values (columns ``info.initials``) of a phase; base_X from a pre-equilibration."""
         from cytonet.fit.model import initial_values
 
         P = base_P.copy()
-        for j, src in phase.parameters.items():
-            P[:, j] = src.of(V)
+        P[:, phase.parameters] = phase.parameter_values.of(V)
         info = self.info
         derived = initial_values(info, P, self._fixed)
         for t, v in derived.items():  # constant parameters set by initial assignments
-            if t in info.parameters:
-                P[:, info.parameters.index(t)] = v
+            if t in self._parameter_index:
+                P[:, self._parameter_index[t]] = v
         if base_X is None:
-            X = np.tile([info.constants.get(s, 0.0) for s in info.initials], (len(P), 1))
+            X = np.tile(self._initial_constants, (len(P), 1))
             for t, v in derived.items():
-                if t in info.initials:
-                    X[:, info.initials.index(t)] = v
+                if t in self._initial_index:
+                    X[:, self._initial_index[t]] = v
         else:
             X = base_X.copy()
-        for i, src in phase.initial.items():
-            v = src.of(V)
-            X[:, i] = np.where(np.isnan(v), X[:, i], v)
+        v = phase.initial_values.of(V)
+        X[:, phase.initials] = np.where(np.isnan(v), X[:, phase.initials], v)
         return P, X
 
     def _model_P(self, V: np.ndarray) -> np.ndarray:
         P = np.tile(self.info.p, (V.shape[0], 1))
-        for j, t in self.layout.model_parameter_table.items():
-            P[:, j] = V[:, t]
+        columns, table = self._table_columns
+        P[:, columns] = V[:, table]
         return P
 
     def _batch(self, P: np.ndarray, X: np.ndarray, t: np.ndarray, all_species: bool = False):  # noqa: ANN202 - xarray.Dataset
@@ -242,18 +285,18 @@ class Objective:
         errors = [""] * k
         ok = np.ones(k, bool)
         pre_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for r, (pre, sim) in enumerate(L.runs):
+        for r, ((pre, _), (pre_sources, sim_sources)) in enumerate(zip(L.runs, self._run_sources)):
             if pre is not None:
                 if pre.condition not in pre_cache:
-                    Pp, Xp = self._settings(V, pre, base_P, None)
+                    Pp, Xp = self._settings(V, pre_sources, base_P, None)
                     pre_cache[pre.condition] = steady(Pp, Xp)
                 Xs, conv = pre_cache[pre.condition]
                 for i in np.flatnonzero(~conv & ok):
                     errors[i] = f"pre-equilibration in condition {pre.condition!r} reached no steady state"
                 ok &= conv
-                P, X = self._settings(V, sim, base_P, Xs)
+                P, X = self._settings(V, sim_sources, base_P, Xs)
             else:
-                P, X = self._settings(V, sim, base_P, None)
+                P, X = self._settings(V, sim_sources, base_P, None)
             X_all[r::n_runs] = X
             P_all[r::n_runs] = P
         return P_all, X_all, ok, errors
@@ -264,14 +307,13 @@ class Objective:
         L, info = self.layout, self.info
         k, n_runs = V.shape[0], len(L.runs)
         sim_rows = np.arange(k)[:, None] * n_runs + L.run_of[rows][None, :]  # (k, m)
-        tt = np.broadcast_to(L.time_of[rows][None, :], sim_rows.shape)
+        tt = L.time_of[rows][None, :]  # output time of each measurement; broadcasts against sim_rows
         out: dict[str, np.ndarray] = {}
         for name in names_in(node):
             if name == observable and y is not None:
                 out[name] = y
             elif name in L.placeholders:
-                srcs = L.placeholders[name]
-                out[name] = np.column_stack([(srcs[i] or Source(math.nan)).of(V) for i in rows])
+                out[name] = self._placeholder(name, observable, rows).of(V)
             elif name in info.observables:
                 out[name] = ds[name].values[sim_rows, tt]
             elif name in info.species:
@@ -285,6 +327,14 @@ class Objective:
             else:
                 out[name] = np.full(sim_rows.shape, info.constants[name])
         return out
+
+    def _placeholder(self, name: str, observable: str, rows: np.ndarray) -> _Sources:
+        """The values of placeholder ``name`` at the measurement ``rows`` of ``observable``, made on first use."""
+        key = (name, observable)
+        if key not in self._placeholders:
+            srcs = self.layout.placeholders[name]
+            self._placeholders[key] = _Sources([srcs[i] or Source(math.nan) for i in rows])
+        return self._placeholders[key]
 
     def evaluate(self, X: np.ndarray) -> Evaluation:
         """Objective parts at each row of ``X`` (k, n) on the parameter scale."""
@@ -318,16 +368,12 @@ class Objective:
 
     def likelihood(self, y: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(llh, chi2, residuals) for simulations ``y`` and noise ``sigma`` (k, n_measurements), PEtab's formulas."""
-        L = self.layout
-        m = L.measured
-        lin, ln, lg = L.transform == 0, L.transform == 1, L.transform == 2
+        c = self._measured
         with np.errstate(divide="ignore", invalid="ignore"):
-            hy = np.where(lin, y, np.where(ln, np.log(y), np.log10(y)))
-            hm = np.where(lin, m, np.where(ln, np.log(m), np.log10(m)))
-            r = (hy - hm) / sigma
-            jac = np.where(lin, 0.0, np.where(ln, np.log(m), np.log(m * LOG10)))
-            normal = L.distribution == 0
-            nllh = np.where(normal, 0.5 * np.log(2 * np.pi * sigma**2) + 0.5 * r**2, np.log(2 * sigma) + np.abs(r)) + jac
+            hy = y if c.all_lin else np.where(c.lin, y, np.where(c.ln, np.log(y), np.log10(y)))
+            r = (hy - c.hm) / sigma
+            normal = 0.5 * np.log(2 * np.pi * sigma**2) + 0.5 * r**2
+            nllh = (normal if c.all_normal else np.where(c.normal, normal, np.log(2 * sigma) + np.abs(r))) + c.jac
             llh = -np.sum(nllh, axis=1)
             valid = np.all(np.isfinite(nllh), axis=1) & np.all(sigma > 0, axis=1)
         return np.where(valid, llh, np.nan), np.sum(r**2, axis=1), r

@@ -60,20 +60,34 @@ class ForwardSensitivities:
         self.failures = 0  # calls whose sensitivity integration failed (those fell back to differences)
         self.reason = self._unsupported()
         self.kernels: Any = None  # engine.tape_codegen.KernelChoice of the augmented model
+        self._atol: tuple[Any, np.ndarray] = (None, np.empty(0))  # (objective's atol, augmented tolerances)
         if not self.reason:
             from cytonet.engine.tape_codegen import KernelChoice
 
             self.kernels = KernelChoice(self.model.model)
+            self.start = _StartColumns(obj)
 
-    def _batch(self, *args: Any, threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-        """:func:`cytonet.engine.tape_sensitivity.sensitivity_batch` on the kernel that pays (interpreted or generated)."""
+    def _batch(self, t: np.ndarray, *args: Any, threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        """:func:`cytonet.engine.tape_sensitivity.sensitivity_batch` at times t, the objective's tolerances and step
+        limit, on the kernel that pays (interpreted or generated)."""
         from cytonet.engine.tape_sensitivity import sensitivity_batch
 
         kernel = self.kernels.current()
         t0 = time.perf_counter()
-        out = sensitivity_batch(self.model, *args, threads=threads, kernel=kernel)
+        out = sensitivity_batch(self.model, t, self.obj.rtol, self._augmented_atol(), self.obj.max_steps, *args,
+                                threads=threads, kernel=kernel)
         self.kernels.spent(time.perf_counter() - t0, kernel)
         return out
+
+    def _augmented_atol(self) -> np.ndarray:
+        """:func:`cytonet.engine.tape_sensitivity.augmented_atol` of the objective's atol, made again only when it changes."""
+        from cytonet.engine.tape_sensitivity import augmented_atol
+
+        atol, a = self._atol
+        if atol is not self.obj.atol:
+            atol, a = self.obj.atol, augmented_atol(self.model, self.obj.atol)
+            self._atol = (atol, a)
+        return a
 
     def _unsupported(self) -> str:
         obj = self.obj
@@ -94,21 +108,16 @@ class ForwardSensitivities:
         :func:`cytonet.engine.tape_simulate.start_vectors` for every row at once."""
         from cytonet.model.tape import run_tape_rows
 
-        obj, tm = self.obj, self.obj.info.model
+        tm, c = self.obj.info.model, self.start
         p = np.tile(tm.p, (len(P), 1))
-        p[:, [tm.parameters.index(q) for q in obj.info.parameters]] = P
+        p[:, c.parameters] = P
         x0 = np.tile(tm.x0, (len(P), 1))
-        cols = [(tm.states.index(s), obj.info.initials.index(s), s) for s in obj._species_columns]
-        scaled = [(k, j, tm.symbol_reg[tm.species_compartment[s]]) for k, j, s in cols
-                  if s in tm.species_compartment and not tm.species_only_substance[s]]
-        for k, j, _ in cols:
-            x0[:, k] = X[:, j]
-        if scaled:  # concentrations to amounts: times the compartment's size at the start
-            size = np.empty((len(P), len(scaled)))
+        x0[:, c.states] = X[:, c.initials]
+        if c.scaled.size:  # concentrations to amounts: times the compartment's size at the start
+            size = np.empty((len(P), c.scaled.size))
             run_tape_rows(tm.aux.arrays(), np.tile(tm.x0, (len(P), 1)), p, np.zeros((len(P), tm.n_delays)),
-                          np.asarray([r for _, _, r in scaled], np.int64), size)
-            for c, (k, _, _) in enumerate(scaled):
-                x0[:, k] *= size[:, c]
+                          c.size_registers, size)
+            x0[:, c.scaled] *= size
         return x0, p
 
     def _steady(self, P: np.ndarray, X: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -124,8 +133,7 @@ class ForwardSensitivities:
         dp = ((p[1:n + 1] - p[n + 1:]) / (2 * h[:, None])).T
         xc, conv = x0[0], False
         for T in STEADY_HORIZONS:
-            xs, ps, S, fails = self._batch(np.array([0.0, T / 10, T]), obj.rtol, obj.atol, obj.max_steps,
-                                           xc[None], p[:1], dx[None], dp[None])
+            xs, ps, S, fails = self._batch(np.array([0.0, T / 10, T]), xc[None], p[:1], dx[None], dp[None])
             if fails[0]:
                 self.failures += 1
                 raise SensitivityFailed(f"pre-equilibration: {fails[0]}")
@@ -157,8 +165,7 @@ class ForwardSensitivities:
         dx0 = np.moveaxis((x0[1:n + 1] - x0[n + 1:]) / (2 * h[:, None, None]), 0, -1)  # (runs, states, n)
         dp = np.moveaxis((p[1:n + 1] - p[n + 1:]) / (2 * h[:, None, None]), 0, -1)
         t = L.times if L.times[-1] > 0 else np.array([0.0, 1.0])
-        xs, ps, S, fails = self._batch(t, obj.rtol, obj.atol, obj.max_steps, x0[0], p[0], dx0[:, :-1], dp,
-                                       threads=obj.threads or 1)
+        xs, ps, S, fails = self._batch(t, x0[0], p[0], dx0[:, :-1], dp, threads=obj.threads or 1)
         obj.n_evaluations += 1
         bad = next((r for r, e in enumerate(fails) if e), None)
         if bad is not None:  # the states alone may still integrate: the caller falls back to differences
@@ -170,13 +177,34 @@ class ForwardSensitivities:
         Xl = xs[None] + step * _direction_rows(np.moveaxis(dS, -1, 0))
         Pl = ps[None] + step * _direction_rows(np.moveaxis(dp, -1, 0)[:, :, None, :])
         with np.errstate(all="ignore"):
-            state, var = symbols_along(sm, np.nan_to_num(Xl), np.nan_to_num(Pl))
+            state, var = symbols_along(sm, _finite(Xl), _finite(Pl))
         k = 2 * n + 1
         ds = {"state": _Values(state.reshape(k * n_runs, *state.shape[2:])),
               "variable_value": _Values(var.reshape(k * n_runs, *var.shape[2:]))}
         ev = obj.evaluation(Xs, V, ds, Pl[:, :, 0, :].reshape(k * n_runs, -1), np.broadcast_to(ok[:1], (k,)).copy(),
                             [errors[0]] * k)
         return ev, h
+
+
+def _finite(a: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(a)``, skipped where every entry is finite already (the usual case)."""
+    return a if np.isfinite(a).all() else np.nan_to_num(a)
+
+
+class _StartColumns:
+    """Where :meth:`ForwardSensitivities._starts` puts an objective's parameters and initial values in the engine's
+    start vectors: fixed per objective, so found once."""
+
+    def __init__(self, obj: Objective) -> None:
+        tm, info = obj.info.model, obj.info
+        self.parameters = np.asarray([tm.parameters.index(q) for q in info.parameters], np.int64)
+        species = obj._species_columns
+        self.states = np.asarray([tm.states.index(s) for s in species], np.int64)
+        self.initials = np.asarray([info.initials.index(s) for s in species], np.int64)
+        scaled = [(tm.states.index(s), tm.symbol_reg[tm.species_compartment[s]]) for s in species
+                  if s in tm.species_compartment and not tm.species_only_substance[s]]
+        self.scaled = np.asarray([k for k, _ in scaled], np.int64)  # states in amounts, set from concentrations
+        self.size_registers = np.asarray([r for _, r in scaled], np.int64)  # their compartments' sizes
 
 
 def _direction_rows(d: np.ndarray) -> np.ndarray:
