@@ -145,15 +145,14 @@ def exposure_cmd(
 
     from cytonet.analysis.units import display_unit, readable_number
     from cytonet.errors import TherapyError
-    from cytonet.therapy.exposure import simulate_exposure
+    from cytonet.therapy.exposure import read_span, simulate_exposure
     from cytonet.therapy.regimen import parse_hours, parse_weight
 
     d, reg = _exposure_regimen(name, regimen, dose, route, every, doses, parse_weight(weight))
     if tail is not None and reg.doses > 1:
         raise TherapyError("--tail is for a single dose; repeated doses are read over their interval")
     every_h = parse_hours(reg.every, "dosing interval") if reg.every is not None else None
-    span_h = reg.times[1] - reg.times[0] if reg.doses > 1 else (parse_hours(tail, "--tail", allow_zero=False)
-                                                               if tail is not None else every_h)
+    span_h = read_span(reg, parse_hours(tail, "--tail", allow_zero=False) if tail is not None else every_h)
     if span_h is None:
         raise TherapyError("a single dose without an interval needs --tail, the hours after it to read, e.g. --tail 504h")
     window = _half_life_window(half_life_window, span_h) if half_life_window is not None else None

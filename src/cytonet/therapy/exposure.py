@@ -70,13 +70,19 @@ class Exposure:
         raise TherapyError(f"unknown exposure readout {name!r}; known: {', '.join(READOUT_UNITS)}")
 
 
+def read_span(regimen: Regimen, tail_h: float | None) -> float | None:
+    """Hours read after the last dose: the dosing interval of repeated doses, else ``tail_h``."""
+    times = regimen.times
+    return float(times[1] - times[0]) if len(times) > 1 else tail_h
+
+
 def _simulate(drug: str, regimen: Regimen, tail_h: float | None, points_per_h: float) -> xr.Dataset:
     from cytonet.engine.simulate import simulate
     from cytonet.scenarios import scenario_model
     from cytonet.therapy.pkpd import treat
 
     times = regimen.times
-    span = (times[1] - times[0]) if len(times) > 1 else tail_h
+    span = read_span(regimen, tail_h)
     if span is None or not span > 0:
         raise TherapyError("a single dose needs tail_h, the hours after it to read exposure over")
     spec, rest = scenario_model("healthy")
