@@ -17,7 +17,8 @@ wall s are the seconds of its own starts), e.g. ``--method ls fides fides-hybrid
 ``--budget-s`` stops a problem's starts after that many seconds (the row says how many ran);
 ``--start-budget-s`` ends one start at its best point after that many seconds (exit TIME_BUDGET);
 ``--starts-out DIR`` writes every start's record (start and end point, exit, gradient norm) as
-``DIR/PROBLEM.json``, rewritten after every start.
+``DIR/PROBLEM.json``, rewritten after every start. ``--first-start F`` fits only starts F, F + 1, ... of the seed's K
+(the same points as a full run's), e.g. to continue a run that was stopped after F starts.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def problems(names: list[str] | None) -> list[tuple[float, str, Path]]:
 
 
 def fit_problem(name: str, path: Path, starts: int, seed: int, methods: list[str], max_iter: int, budget_s: float,
-                reference: dict[str, float], starts_out: Path | None, start_budget_s: float | None = None) -> list[str]:
+                reference: dict[str, float], starts_out: Path | None, start_budget_s: float | None = None,
+                first_start: int = 0) -> list[str]:
     """One row per optimiser; with several, each start point is fitted by every optimiser in turn (same points,
     alternated, so that the machine's changing load falls on all of them alike)."""
     from cytonet.fit.optimize import ObjectiveSettings, cached_objective, optimize_start, redraws_of, resolve_method
@@ -90,6 +92,8 @@ def fit_problem(name: str, path: Path, starts: int, seed: int, methods: list[str
     t0 = time.perf_counter()
     results: dict[str, list] = {m: [] for m in ms}
     for i, x0 in enumerate(X0):
+        if i < first_start:
+            continue
         if time.perf_counter() - t0 > budget_s:
             break
         for m in ms:
@@ -102,7 +106,7 @@ def fit_problem(name: str, path: Path, starts: int, seed: int, methods: list[str
             tmp = starts_out / f".{name}.json.tmp"
             tmp.write_text(json.dumps([asdict(s) for rs in results.values() for s in rs], indent=1, default=float))
             tmp.replace(starts_out / f"{name}.json")
-    return [_row(name, obj.n, m, ref, mark, results[m], starts) for m in ms]
+    return [_row(name, obj.n, m, ref, mark, results[m], starts - first_start) for m in ms]
 
 
 def _row(name: str, n: int, method: str, ref: float, mark: str, results: list, starts: int) -> str:
@@ -132,7 +136,10 @@ def main() -> None:
     ap.add_argument("--start-budget-s", type=float, default=None, help="seconds per start (then its best point, exit TIME_BUDGET)")
     ap.add_argument("--table", type=Path, default=None, help="append the markdown rows here (header written when new)")
     ap.add_argument("--starts-out", type=Path, default=None, help="write every start's record as DIR/PROBLEM.json")
+    ap.add_argument("--first-start", type=int, default=0, help="fit only the seed's starts from this index on (same points)")
     args = ap.parse_args()
+    if not 0 <= args.first_start < args.starts:
+        raise SystemExit(f"--first-start must be in 0..{args.starts - 1}, got {args.first_start}")
     if not SHARED.is_dir():
         raise SystemExit("../shared/petab-benchmark not found")
     from cytonet.fit.optimize import MAX_ITER
@@ -146,7 +153,7 @@ def main() -> None:
     rows = []
     for _, name, path in order:
         new = fit_problem(name, path, args.starts, args.seed, args.method, args.max_iter or MAX_ITER, args.budget_s, reference,
-                          args.starts_out, args.start_budget_s)
+                          args.starts_out, args.start_budget_s, args.first_start)
         rows += new
         print("\n".join(new), flush=True)
         if args.table is not None:
