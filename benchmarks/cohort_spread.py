@@ -72,26 +72,36 @@ def comparisons(sims: dict) -> dict:
     return {row_id(r): (r, compare(r, sims[CONDITION_DOSE[r["conditionId"]]])) for r in rows()}
 
 
-def fit(n: int, seed: int, work: Path) -> tuple[float, float, float, list]:
-    """Scan the K_* CV; the estimate and the 95 % interval of the fitted CV, and the scan."""
-    from cytonet.population.cohort import cohort_interval, readout_values, row_id, simulated_statistic, spread_from_row
-    from cytonet.population.sampling import load_variation
+def fit_cv(vf, group: str, row_id_: str, grid, n: int, seed: int, work: Path) -> tuple[float, float, float, list]:
+    """Scan the CV of ``group`` in ``vf`` against one cohort row: the estimate (where the simulated statistic meets the
+    reported one), the 95 % interval (the CVs whose simulated statistic lies inside the cohort's interval) and the scan."""
+    from cytonet.population.cohort import (
+        CONDITION_DOSE, cohort_interval, readout_values, row_id, simulated_statistic, spread_from_row,
+    )
 
-    row = next(r for r in rows() if row_id(r) == FIT_ROW)
+    row = next(r for r in rows() if row_id(r) == row_id_)
+    dose = CONDITION_DOSE[row["conditionId"]]
     c = spread_from_row(row)
     target = cohort_interval(c)
     scan = []
-    for cv in FIT_GRID:
-        sim = simulate(with_group_cv(load_variation(), FIT_GROUP, cv), n, seed, work, doses=(1.0,))[1.0]
+    for cv in grid:
+        sim = simulate(with_group_cv(vf, group, cv), n, seed, work, doses=(dose,))[dose]
         stat = simulated_statistic(c, readout_values(row["measure"], row["observableId"], sim))
         scan.append((float(cv), stat, sim.n))
-        print(f"  K_* CV {cv:.2f}: simulated {c.statistic} {stat:.3f} ({sim.n} patients)", flush=True)
+        print(f"  {group} CV {cv:.2f}: simulated {c.statistic} {stat:.3f} ({sim.n} patients)", flush=True)
     cvs, stats = np.array([s[0] for s in scan]), np.array([s[1] for s in scan])
     if not np.all(np.diff(stats) > 0):
         print("  warning: the simulated statistic is not increasing along the scan", file=sys.stderr)
     estimate = float(np.interp(target.estimate, stats, cvs))
     low, high = (float(np.interp(b, stats, cvs, left=np.nan, right=np.nan)) for b in (target.low, target.high))
     return estimate, low, high, scan
+
+
+def fit(n: int, seed: int, work: Path) -> tuple[float, float, float, list]:
+    """Scan the K_* CV; the estimate and the 95 % interval of the fitted CV, and the scan."""
+    from cytonet.population.sampling import load_variation
+
+    return fit_cv(load_variation(), FIT_GROUP, FIT_ROW, FIT_GRID, n, seed, work)
 
 
 def write_fitted(estimate: float, low: float, high: float, n: int, seed: int) -> None:
@@ -104,7 +114,11 @@ def write_fitted(estimate: float, low: float, high: float, n: int, seed: int) ->
     vf = with_group_cv(load_variation(), FIT_GROUP, round(estimate, 2), note)
     vf = vf.model_copy(update={"description": "The shipped default variation (reference_default.yaml) with one CV, "
                                "that of K_*, fitted to one cohort spread; written by benchmarks/cohort_spread.py --fit."})
-    text = yaml.safe_dump(vf.model_dump(mode="json", exclude_none=True), sort_keys=False, width=110)
+    data = vf.model_dump(mode="json", exclude_none=True)
+    first = ("parameters", "unit", "exclude")  # each group opens with what it varies
+    data["variations"] = [{**{k: g[k] for k in first if k in g}, **{k: v for k, v in g.items() if k not in first}}
+                          for g in data["variations"]]
+    text = yaml.safe_dump(data, sort_keys=False, width=110)
     tmp = FITTED.with_suffix(".tmp")
     tmp.write_text(text)
     os.replace(tmp, FITTED)

@@ -18,18 +18,36 @@ A sensitivity section refits ``k_VASO_TNF`` to the same datum (the fall at 3 h; 
 the root) for other values of the assumed leak gain ``g_LEAK_MAP`` (0, 28 = the network's, 80 = the old slope) and
 prints the same held-out row for each: how much the held-out verdicts rest on that assumption.
 
-The grade fractions of the CRS population against Hay 2017 are measured by ``benchmarks/crs_profile.py --population``
-and ``tests/scenarios/test_crs_by_grade.py``. Run from the repository root:
+A variant section adds IL-6 trans-signalling as a second driver of ``VASO`` (``VASO_by_IL6_sIL6R``, the endothelial
+trans-signalling programme ``STAT3_endo`` times the current complex signal, as ``Endo_by_IL6_sIL6R``; maximal rate
+``r * k_VASO_TNF``), refits ``k_VASO_TNF`` to the same datum for each weight ``r`` and prints the same row: measured, not
+adopted (docs/validation.md, Haemodynamics: IL-6 does not induce NO synthase in vascular smooth muscle, and recombinant
+IL-6 given to patients caused fever, not hypotension).
 
-    .venv/bin/python benchmarks/hemodynamics.py          # about a minute
-    .venv/bin/python benchmarks/hemodynamics.py --plot   # and docs/validation_hemodynamics.png
+Between patients, the vasodilation gain ``E_VASO_MAP`` varies (``reference_default.yaml``); ``--fit-spread`` refits its
+CV to the one spread of a vascular readout read here, the CV of the MAP fall in Coyle's 48 men (the scan of
+``benchmarks/cohort_spread.py`` on that row). ``--crs`` prints the held-out CRS grade fractions of the
+``car_t_crs_hill2018`` population (n = 60, seed 1, as ``tests/scenarios/test_crs_by_grade.py``) with and without that
+variation, against Hay 2017. Run from the repository root:
+
+    .venv/bin/python benchmarks/hemodynamics.py                # about a minute
+    .venv/bin/python benchmarks/hemodynamics.py --plot         # and docs/validation_hemodynamics.png
+    .venv/bin/python benchmarks/hemodynamics.py --fit-spread --crs
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import sys
+import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from cytonet.model.spec import ModelSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURE = ROOT / "docs/validation_hemodynamics.png"
@@ -43,6 +61,13 @@ REST = 93.0
 SUMMARIES = ROOT / "data/inflammatory_syndromes/summaries.tsv"
 #: the summaries.tsv conditions of NO-synthase inhibition in septic shock (rise of MAP on the inhibitor)
 NOS_INHIBITION = ("septic_shock_nos_inhibition", "septic_shock_nos_inhibition_lname")
+#: weights r of the IL-6 trans-signalling driver of vasodilation (maximal rate r * k_VASO_TNF), the measured variant
+IL6_WEIGHTS = (0.5, 1.0, 2.0)
+#: the between-patient group of the vasodilation gain and the one cohort row its CV is fitted to
+SPREAD_GROUP, SPREAD_ROW = "E_VASO_MAP", "MAP-fall-lps_2ngkg-n48"
+SPREAD_GRID = np.round(np.arange(0.3, 1.61, 0.1), 2)
+#: the CRS population of tests/scenarios/test_crs_by_grade.py
+CRS_VARIATION, CRS_N, CRS_SEED = "car_t_crs_hill2018", 60, 1
 
 
 def fitted() -> tuple[float, float, float]:
@@ -54,35 +79,53 @@ def fitted() -> tuple[float, float, float]:
     return p.value, lo, hi
 
 
-def lps_fall(pars: dict[str, float], dose: str) -> tuple[float, float]:
+def lps_fall(pars: dict[str, float], dose: str, base: ModelSpec | None = None) -> tuple[float, float]:
     """Maximum MAP fall (mmHg) and the time of the nadir (h) after an LPS bolus (``2ng/kg``)."""
     from cytonet.scenarios import load_scenario, simulate_scenario
     from cytonet.scenarios.lps import parse_lps, with_lps
 
     sc = with_lps(load_scenario("lps-endotoxemia"), parse_lps([dose]))
-    ds = simulate_scenario(sc, hours=24, parameters=pars, points_per_hour=20)
+    ds = simulate_scenario(sc, hours=24, parameters=pars, points_per_hour=20, base=base)
     m = ds["MAP"].values
     return float(m[0] - m.min()), float(ds.time.values[m.argmin()])
 
 
-def fall_at(pars: dict[str, float], hours: float) -> float:
+def fall_at(pars: dict[str, float], hours: float, base: ModelSpec | None = None) -> float:
     """MAP fall (mmHg) below rest at ``hours`` after 2 ng/kg LPS: the fitted observable."""
     from cytonet.scenarios import load_scenario, simulate_scenario
     from cytonet.scenarios.lps import parse_lps, with_lps
 
     sc = with_lps(load_scenario("lps-endotoxemia"), parse_lps(["2ng/kg"]))
-    ds = simulate_scenario(sc, hours=hours, parameters=pars, points_per_hour=8 / hours)
+    ds = simulate_scenario(sc, hours=hours, parameters=pars, points_per_hour=8 / hours, base=base)
     return REST - float(ds["MAP"].values[-1])
 
 
-def refit(leak_gain: float, fall: float, hours: float) -> float:
-    """``k_VASO_TNF`` giving ``fall`` mmHg at ``hours`` with ``g_LEAK_MAP = leak_gain`` (the one-point fit's root)."""
+def refit(overrides, fall: float, hours: float, base: ModelSpec | None = None) -> float:
+    """``k_VASO_TNF`` giving ``fall`` mmHg at ``hours`` (the one-point fit's root); ``overrides(k)`` are the parameters."""
     from scipy.optimize import brentq
 
     def miss(log_k: float) -> float:
-        return fall_at({"k_VASO_TNF": 10.0**log_k, "g_LEAK_MAP": leak_gain}, hours) - fall
+        return fall_at(overrides(10.0**log_k), hours, base) - fall
 
     return 10.0 ** brentq(miss, -3.0, 2.0, xtol=1e-4)
+
+
+def il6_variant(weight: float) -> ModelSpec:
+    """The reference network with IL-6 trans-signalling as a second driver of VASO, maximal rate ``k_VASO_IL6``
+    (``weight`` times the shipped ``k_VASO_TNF``; the callers refit both together)."""
+    from cytonet.model.build import reference_network
+    from cytonet.model.spec import ModelSpec
+
+    d = reference_network().model_dump()
+    d["parameters"].append({"id": "k_VASO_IL6", "value": weight * default("k_VASO_TNF"), "unit": "1/h",
+                            "assumption": "measured variant (benchmarks/hemodynamics.py): IL-6 trans-signalling drives "
+                                          "vasodilation at weight times k_VASO_TNF"})
+    d["reactions"].append({
+        "id": "VASO_by_IL6_sIL6R", "rate_law": "regulated", "products": {"VASO": 1}, "params": {"k": "k_VASO_IL6"},
+        "regulators": [{"species": "STAT3_endo", "kind": "linear"},
+                       {"species": "IL6_sIL6R", "kind": "hill_activation", "params": {"K": "K_trans_endo", "n": "n_coop"}},
+                       {"species": "VASO", "kind": "capacity", "params": {"K": "one"}}]})
+    return ModelSpec.model_validate(d)
 
 
 def default(pid: str) -> float:
@@ -92,47 +135,48 @@ def default(pid: str) -> float:
     return next(p.value for p in reference_network().parameters if p.id == pid)
 
 
-def sepsis(pars: dict[str, float]) -> tuple[float, float, str]:
+def sepsis(pars: dict[str, float], base: ModelSpec | None = None) -> tuple[float, float, str]:
     """Untreated sepsis storm: MAP nadir, the MAP gain at that time were NO vasodilation removed, and the storm label."""
     from cytonet.analysis.storm import classify
     from cytonet.scenarios import simulate_scenario
 
-    ds = simulate_scenario("sepsis-storm", parameters=pars)
+    ds = simulate_scenario("sepsis-storm", parameters=pars, base=base)
     m = ds["MAP"].values
     i = int(m.argmin())
     vaso = float(ds.state.sel(species="VASO").values[i])
     return float(m[i]), REST * pars.get("E_VASO_MAP", default("E_VASO_MAP")) * vaso, classify(ds).label
 
 
-def crs(pars: dict[str, float]) -> tuple[float, int, float]:
-    """car-t-crs: MAP nadir, max ASTCT grade, and tocilizumab's (8 mg/kg at 12 h) rise of the nadir after 24 h."""
+def crs(pars: dict[str, float], base: ModelSpec | None = None) -> tuple[float, int, float, int]:
+    """car-t-crs: MAP nadir, max ASTCT grade, tocilizumab's (8 mg/kg at 12 h) rise of the nadir after 24 h, and the max
+    grade under tocilizumab."""
     from cytonet import simulate
     from cytonet.analysis.clinical import max_crs_grade
     from cytonet.scenarios import scenario_model
     from cytonet.therapy import Regimen, treat
 
-    spec, rest = scenario_model("car-t-crs", pars)
-    base = simulate(spec, 240, n_points=481, initial=rest)
+    spec, rest = scenario_model("car-t-crs", pars, base)
+    untreated = simulate(spec, 240, n_points=481, initial=rest)
     toci = simulate(treat(spec, "tocilizumab", Regimen("8 mg/kg", route="iv", start="12h")), 240, n_points=481, initial=rest)
-    late = base.time.values >= 24
-    rise = float(toci["MAP"].values[late].min() - base["MAP"].values[late].min())
-    return float(base["MAP"].values.min()), int(max_crs_grade(base)), rise
+    late = untreated.time.values >= 24
+    rise = float(toci["MAP"].values[late].min() - untreated["MAP"].values[late].min())
+    return float(untreated["MAP"].values.min()), int(max_crs_grade(untreated)), rise, int(max_crs_grade(toci))
 
 
-def row(name: str, pars: dict[str, float]) -> list[str]:
+def row(name: str, pars: dict[str, float], base: ModelSpec | None = None) -> list[str]:
     """One table row: the fitted LPS fall and every held-out readout under these parameter overrides."""
-    f2, t2 = lps_fall(pars, "2ng/kg")
-    f1, _ = lps_fall(pars, "1ng/kg")
-    f4, t4 = lps_fall(pars, "4ng/kg")
-    s_nadir, s_no, s_label = sepsis(pars)
-    c_nadir, c_grade, c_rise = crs(pars)
+    f2, t2 = lps_fall(pars, "2ng/kg", base)
+    f1, _ = lps_fall(pars, "1ng/kg", base)
+    f4, t4 = lps_fall(pars, "4ng/kg", base)
+    s_nadir, s_no, s_label = sepsis(pars, base)
+    c_nadir, c_grade, c_rise, c_toci_grade = crs(pars, base)
     return [name, f"{f2:.1f}", f"{t2:.2f}", f"{f1:.1f}", f"{f4:.1f} @ {t4:.2f} h", f"{s_nadir:.1f}", f"{s_no:.1f}", s_label,
-            f"{c_nadir:.1f}", str(c_grade), f"{c_rise:.2f}"]
+            f"{c_nadir:.1f}", str(c_grade), f"{c_rise:.2f} (grade {c_toci_grade})"]
 
 
 HEADER = ["MAP readout", "2 ng/kg fall (fitted: 13.0 +/- 1.3)", "nadir h", "1 ng/kg fall", "4 ng/kg fall",
           "sepsis nadir (< 65)", "sepsis NO part (NOS inhibitors +19.6, +28)", "sepsis label", "CRS nadir",
-          "CRS grade", "tocilizumab rise (> 2)"]
+          "CRS grade", "tocilizumab rise (> 2; grade under it)"]
 
 
 def courses(pars: dict[str, float]) -> dict[str, tuple]:
@@ -183,10 +227,76 @@ def plot(est: float, lo: float, hi: float, fall: float, sem: float, at_h: float)
     return FIGURE
 
 
+def fit_spread(n: int = 400, seed: int = 0) -> tuple[float, float, float]:
+    """The CV of the vasodilation gain fitted to Coyle's spread of the MAP fall: estimate and 95 % interval."""
+    from cytonet.population.sampling import load_variation
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from cohort_spread import fit_cv
+
+    with tempfile.TemporaryDirectory() as tmp:
+        est, low, high, _ = fit_cv(load_variation(), SPREAD_GROUP, SPREAD_ROW, SPREAD_GRID, n, seed, Path(tmp))
+    return est, low, high
+
+
+def crs_grades(vary_gain: bool) -> np.ndarray:
+    """Max ASTCT grades of the CRS population, with the shipped variation or without the vasodilation-gain group."""
+    from cytonet.population.runner import PopulationConfig, run_population
+    from cytonet.population.sampling import load_variation
+    from cytonet.store import runs as store
+
+    vf = load_variation(CRS_VARIATION)
+    if not vary_gain:
+        vf = vf.model_copy(update={"variations": [v for v in vf.variations if v.parameters != [SPREAD_GROUP]]})
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "pop"
+        run_population(PopulationConfig(scenario="car-t-crs", n=CRS_N, variation=vf, seed=CRS_SEED, batch_size=CRS_N),
+                       out, show_progress=False, workers=1)
+        g = np.asarray(store.connect(out).execute("SELECT crs_grade FROM patients ORDER BY patient").fetchnumpy()["crs_grade"])
+    return g[g >= 0]
+
+
+def hay_fractions() -> dict[str, float]:
+    """Hay 2017's CRS grade fractions (data/inflammatory_syndromes/summaries.tsv): any, 1-2, >= 3, >= 4."""
+    with open(SUMMARIES, newline="") as fh:
+        r = next(r for r in csv.DictReader(fh, delimiter="\t")
+                 if r["conditionId"] == "crs_adults_cd19" and r["quantity"].startswith("CRS grade 1"))
+    f = [float(x) for x in r["value"].split("/")]
+    return {"any": sum(f), "1-2": f[0] + f[1], ">= 3": sum(f[2:]), ">= 4": f[3] + f[4]}
+
+
+def crs_table() -> None:
+    """The held-out CRS grade fractions with and without the between-patient vasodilation gain, against Hay 2017."""
+    from cytonet.population.summary import wilson
+
+    hay = hay_fractions()
+    print(f"\nCRS grades of {CRS_VARIATION} (n = {CRS_N}, seed {CRS_SEED}; Wilson 95 %) against Hay 2017:")
+    print("| variation | patients | grades 0-4 | " + " | ".join(f"{k} (Hay {v:.3f})" for k, v in hay.items()) + " |")
+    print("|" + "---|" * (3 + len(hay)))
+    for vary, name in ((False, f"without {SPREAD_GROUP} variation (before)"), (True, "shipped")):
+        g = crs_grades(vary)
+        masks = {"any": g >= 1, "1-2": (g >= 1) & (g <= 2), ">= 3": g >= 3, ">= 4": g >= 4}
+        cells = []
+        for key, m in masks.items():
+            ci = wilson(int(m.sum()), len(g))
+            verdict = "inside" if ci.low <= hay[key] <= ci.high else "outside"
+            cells.append(f"{ci.estimate:.2f} ({ci.low:.2f}-{ci.high:.2f}) {verdict}")
+        print(f"| {name} | {len(g)} | {' / '.join(str(int((g == k).sum())) for k in range(5))} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--plot", action="store_true", help=f"also write {FIGURE.relative_to(ROOT)}")
+    ap.add_argument("--fit-spread", action="store_true", help=f"refit the between-patient CV of {SPREAD_GROUP} ({SPREAD_ROW})")
+    ap.add_argument("--crs", action="store_true", help="the CRS population's grade fractions with and without that CV")
     args = ap.parse_args()
+    if args.fit_spread:
+        est_cv, low_cv, high_cv = fit_spread()
+        print(f"CV of {SPREAD_GROUP} fitted to {SPREAD_ROW}: {est_cv:.3f} (95 % interval {low_cv:.3f}-{high_cv:.3f})")
+    if args.crs:
+        crs_table()
+    if args.fit_spread or args.crs:
+        return
     est, lo, hi = fitted()
     with open(FIT / "measurements.tsv", newline="") as fh:
         data = next(csv.DictReader(fh, delimiter="\t"))
@@ -205,9 +315,18 @@ def main() -> None:
     print("\nSensitivity to the assumed leak gain (k_VASO_TNF refitted to the same datum for each):")
     print("| " + " | ".join(["g_LEAK_MAP (mmHg)", "refitted k_VASO_TNF", *HEADER[1:]]) + " |")
     print("|" + "---|" * (len(HEADER) + 1))
+    fall, hours = float(data["measurement"]), float(data["time"])
     for gain in LEAK_GAINS:
-        k = refit(gain, float(data["measurement"]), float(data["time"]))
+        k = refit(lambda k, g=gain: {"k_VASO_TNF": k, "g_LEAK_MAP": g}, fall, hours)
         print("| " + " | ".join([f"{gain:g}", f"{k:.4g}", *row("", {"k_VASO_TNF": k, "g_LEAK_MAP": gain})[1:]]) + " |")
+    print("\nVariant, not adopted: IL-6 trans-signalling as a second driver of VASO at r * k_VASO_TNF "
+          "(k_VASO_TNF refitted to the same datum for each r):")
+    print("| " + " | ".join(["r", "refitted k_VASO_TNF", *HEADER[1:]]) + " |")
+    print("|" + "---|" * (len(HEADER) + 1))
+    for r in IL6_WEIGHTS:
+        base = il6_variant(r)
+        k = refit(lambda k, w=r: {"k_VASO_TNF": k, "k_VASO_IL6": w * k}, fall, hours, base)
+        print("| " + " | ".join([f"{r:g}", f"{k:.4g}", *row("", {"k_VASO_TNF": k, "k_VASO_IL6": r * k}, base)[1:]]) + " |")
     if args.plot:
         out = plot(est, lo, hi, float(data["measurement"]), float(data["noiseParameters"]), float(data["time"]))
         print("wrote", out.relative_to(ROOT))
