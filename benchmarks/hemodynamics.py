@@ -20,9 +20,8 @@ prints the same held-out row for each: how much the held-out verdicts rest on th
 
 A variant section adds IL-6 trans-signalling as a second driver of ``VASO`` (``VASO_by_IL6_sIL6R``, the endothelial
 trans-signalling programme ``STAT3_endo`` times the current complex signal, as ``Endo_by_IL6_sIL6R``; maximal rate
-``r * k_VASO_TNF``), refits ``k_VASO_TNF`` to the same datum for each weight ``r`` and prints the same row: measured, not
-adopted (docs/validation.md, Haemodynamics: IL-6 does not induce NO synthase in vascular smooth muscle, and recombinant
-IL-6 given to patients caused fever, not hypotension).
+``r * k_VASO_TNF``), refits ``k_VASO_TNF`` to the same datum for each weight ``r`` and prints the same row: a measured
+variant, not adopted (docs/validation.md, Haemodynamics).
 
 Between patients, the vasodilation gain ``E_VASO_MAP`` varies (``reference_default.yaml``); ``--fit-spread`` refits its
 CV to the one spread of a vascular readout read here, the CV of the MAP fall in Coyle's 48 men (the scan of
@@ -257,12 +256,12 @@ def crs_grades(vary_gain: bool) -> np.ndarray:
 
 
 def hay_fractions() -> dict[str, float]:
-    """Hay 2017's CRS grade fractions (data/inflammatory_syndromes/summaries.tsv): any, 1-2, >= 3, >= 4."""
-    with open(SUMMARIES, newline="") as fh:
-        r = next(r for r in csv.DictReader(fh, delimiter="\t")
-                 if r["conditionId"] == "crs_adults_cd19" and r["quantity"].startswith("CRS grade 1"))
-    f = [float(x) for x in r["value"].split("/")]
-    return {"any": sum(f), "1-2": f[0] + f[1], ">= 3": sum(f[2:]), ">= 4": f[3] + f[4]}
+    """Hay 2017's CRS grade fractions as tests/scenarios/test_crs_by_grade.py reads them: any, 1-2, >= 3, >= 4."""
+    sys.path.insert(0, str(ROOT / "tests" / "scenarios"))
+    from test_crs_by_grade import hay_grade_fractions
+
+    f = hay_grade_fractions()
+    return {"any": sum(f.values()), "1-2": f[1] + f[2], ">= 3": f[3] + f[4] + f[5], ">= 4": f[4] + f[5]}
 
 
 def crs_table() -> None:

@@ -91,9 +91,7 @@ def fit_problem(name: str, path: Path, starts: int, seed: int, methods: list[str
     X0 = obj.problem.sample_starts(starts, seed)
     t0 = time.perf_counter()
     results: dict[str, list] = {m: [] for m in ms}
-    for i, x0 in enumerate(X0):
-        if i < first_start:
-            continue
+    for i, x0 in enumerate(X0[first_start:], start=first_start):
         if time.perf_counter() - t0 > budget_s:
             break
         for m in ms:
