@@ -19,6 +19,7 @@ its own (:mod:`cytonet.engine.lane_lu`), so the modules written before it stay v
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -28,7 +29,7 @@ from cytonet.engine import generated
 from cytonet.model.compile import CAP, HILL_ACT, HILL_INH, POWER, SAT
 
 #: bump when the generated code changes, so stale cached modules are not reused
-CODEGEN_VERSION = 1
+CODEGEN_VERSION = 2
 #: most distinct array rows one generated loop touches, and in a loop that reads and writes rows of one array (the
 #: solves; LLVM's dependence analysis gives up sooner there: 24 rows ran 1.6x the interpreted solve, 40 rows 1.0x)
 MAX_ROWS, MAX_SAME_ARRAY_ROWS = 72, 24
@@ -54,16 +55,22 @@ def _is_mass_action(S: tuple, r: int) -> bool:
 class _Locals:
     """Loops over the lanes whose rows of ``[rows, B]`` arrays live in locals: loaded on first read (state rows ``X``
     first, in row order), stored at the end of the loop when written; constants are read in place. A new loop starts
-    when one would hold more than ``max_rows`` rows. Every name and index written comes from the model's integer arrays."""
+    when one would hold more than ``max_rows`` rows. Every local is assigned once: a load, and every ``put`` or
+    ``add``, binds a fresh name (``a12_0``, ``a12_1``, ...; numbered across loops), and the store at the loop's end
+    takes the last one; the scalar temporaries of the body (``v``, ``den``, ...) are renamed so too when the source is
+    written, ``v *= e`` becoming ``v_3 = v_2 * (e)`` (the same operation), because numba's front end, which rebuilds
+    SSA form, compiles such code faster. Every name and index written comes from the model's integer arrays."""
 
     def __init__(self, B: int, max_rows: int, prefix: dict[str, str]) -> None:
         self.B, self.max_rows, self.prefix = B, max_rows, prefix  # prefix: array -> name of its locals
-        self.loops: list[tuple[list[str], dict[tuple[str, int], bool], set[tuple[str, int]]]] = []
+        self.loops: list[tuple[list[str], dict[tuple[str, int], tuple[str, str, bool]], set[tuple[str, int]]]] = []
+        self.version: dict[tuple[str, int], int] = {}  # (array, row) -> names bound so far, in all loops
+        self.bound: set[str] = set()  # the names of rows bound so far
         self.new()
 
     def new(self) -> None:
         self.body: list[str] = []
-        self.rows: dict[tuple[str, int], bool] = {}  # (array, row) held in a local -> written
+        self.rows: dict[tuple[str, int], tuple[str, str, bool]] = {}  # (array, row) -> (loaded name, last name, written)
         self.consts: set[tuple[str, int]] = set()
         self.loops.append((self.body, self.rows, self.consts))
 
@@ -77,29 +84,59 @@ class _Locals:
         self.consts.add((arr, int(row)))
         return f"{arr}[{int(row) * self.B} + q]"
 
+    def _fresh(self, arr: str, row: int) -> str:
+        key = (arr, row)
+        v = self.version.get(key, 0)
+        self.version[key] = v + 1
+        name = f"{self.prefix.get(arr, arr)}{row}_{v}"
+        self.bound.add(name)
+        return name
+
     def get(self, arr: str, row: int) -> str:
-        self.rows.setdefault((arr, int(row)), False)
-        return f"{self.prefix.get(arr, arr)}{int(row)}"
+        key = (arr, int(row))
+        if key not in self.rows:
+            name = self._fresh(*key)
+            self.rows[key] = (name, name, False)
+        return self.rows[key][1]
 
     def put(self, arr: str, row: int, expr: str) -> None:
-        self.rows[(arr, int(row))] = True
-        self.body.append(f"{self.prefix.get(arr, arr)}{int(row)} = {expr}")
+        key = (arr, int(row))
+        name = self._fresh(*key)
+        self.body.append(f"{name} = {expr}")
+        self.rows[key] = (self.rows[key][0] if key in self.rows else "", name, True)
 
     def add(self, arr: str, row: int, term: str) -> None:
-        name = self.get(arr, row)
-        self.rows[(arr, int(row))] = True
-        self.body.append(f"{name} += {term}")
+        self.put(arr, row, f"{self.get(arr, row)} + {term}")
 
     def source(self) -> list[str]:
         lines = []
+        temps: dict[str, str] = {}  # scalar temporary -> its current single-assignment name
+        count: dict[str, int] = {}
         for body, rows, _ in self.loops:
             held = sorted((k for k in rows if k[0] == "X"), key=lambda k: k[1]) + [k for k in rows if k[0] != "X"]
-            name = {k: f"{self.prefix.get(k[0], k[0])}{k[1]}" for k in held}
             lines.append(f"    for q in range({self.B}):")
-            lines += [f"        {name[k]} = {k[0]}[{k[1] * self.B} + q]" for k in held]
-            lines += [f"        {x}" for x in body]
-            lines += [f"        {k[0]}[{k[1] * self.B} + q] = {name[k]}" for k in held if rows[k]]
+            lines += [f"        {rows[k][0]} = {k[0]}[{k[1] * self.B} + q]" for k in held if rows[k][0]]
+            lines += [f"        {self._single(x, temps, count)}" for x in body]
+            lines += [f"        {k[0]}[{k[1] * self.B} + q] = {rows[k][1]}" for k in held if rows[k][2]]
         return lines
+
+    def _single(self, line: str, temps: dict[str, str], count: dict[str, int]) -> str:
+        """``line`` (``name = e`` or ``name op= e``) with its temporaries read and bound under single-assignment names."""
+        m = _ASSIGN.fullmatch(line)
+        assert m is not None, line
+        name, op, expr = m.groups()
+        expr = _NAME.sub(lambda t: temps.get(t.group(0), t.group(0)), expr)
+        if name in self.bound:
+            return f"{name} = {expr}"
+        if op:
+            expr = f"{temps[name]} {op} ({expr})"
+        count[name] = count.get(name, -1) + 1
+        temps[name] = f"{name}_{count[name]}"
+        return f"{temps[name]} = {expr}"
+
+
+#: an assignment of the generated body, and a name in an expression (not the exponent of a float literal)
+_ASSIGN, _NAME = re.compile(r"([A-Za-z_]\w*) ([-+*/]?)= (.+)"), re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 
 
 #: local names of state rows and accumulated rows in the right-hand side and Jacobian
