@@ -19,7 +19,6 @@ its own (:mod:`cytonet.engine.lane_lu`), so the modules written before it stay v
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -55,17 +54,16 @@ def _is_mass_action(S: tuple, r: int) -> bool:
 class _Locals:
     """Loops over the lanes whose rows of ``[rows, B]`` arrays live in locals: loaded on first read (state rows ``X``
     first, in row order), stored at the end of the loop when written; constants are read in place. A new loop starts
-    when one would hold more than ``max_rows`` rows. Every local is assigned once: a load, and every ``put`` or
-    ``add``, binds a fresh name (``a12_0``, ``a12_1``, ...; numbered across loops), and the store at the loop's end
-    takes the last one; the scalar temporaries of the body (``v``, ``den``, ...) are renamed so too when the source is
-    written, ``v *= e`` becoming ``v_3 = v_2 * (e)`` (the same operation), because numba's front end, which rebuilds
-    SSA form, compiles such code faster. Every name and index written comes from the model's integer arrays."""
+    when one would hold more than ``max_rows`` rows. The locals of rows are assigned once: a load, and every ``put``
+    or ``add``, binds a fresh name (``a12_0``, ``a12_1``, ...; numbered across loops), and the store at the loop's end
+    takes the last one, because numba's front end, which rebuilds SSA form, compiles such code faster (the scalar
+    temporaries of the right-hand side and Jacobian, ``v``, ``den``, ..., are reused: renaming them too bought nothing).
+    Every name and index written comes from the model's integer arrays."""
 
     def __init__(self, B: int, max_rows: int, prefix: dict[str, str]) -> None:
         self.B, self.max_rows, self.prefix = B, max_rows, prefix  # prefix: array -> name of its locals
         self.loops: list[tuple[list[str], dict[tuple[str, int], tuple[str, str, bool]], set[tuple[str, int]]]] = []
         self.version: dict[tuple[str, int], int] = {}  # (array, row) -> names bound so far, in all loops
-        self.bound: set[str] = set()  # the names of rows bound so far
         self.new()
 
     def new(self) -> None:
@@ -88,9 +86,7 @@ class _Locals:
         key = (arr, row)
         v = self.version.get(key, 0)
         self.version[key] = v + 1
-        name = f"{self.prefix.get(arr, arr)}{row}_{v}"
-        self.bound.add(name)
-        return name
+        return f"{self.prefix.get(arr, arr)}{row}_{v}"
 
     def get(self, arr: str, row: int) -> str:
         key = (arr, int(row))
@@ -110,33 +106,13 @@ class _Locals:
 
     def source(self) -> list[str]:
         lines = []
-        temps: dict[str, str] = {}  # scalar temporary -> its current single-assignment name
-        count: dict[str, int] = {}
         for body, rows, _ in self.loops:
             held = sorted((k for k in rows if k[0] == "X"), key=lambda k: k[1]) + [k for k in rows if k[0] != "X"]
             lines.append(f"    for q in range({self.B}):")
             lines += [f"        {rows[k][0]} = {k[0]}[{k[1] * self.B} + q]" for k in held if rows[k][0]]
-            lines += [f"        {self._single(x, temps, count)}" for x in body]
+            lines += [f"        {x}" for x in body]
             lines += [f"        {k[0]}[{k[1] * self.B} + q] = {rows[k][1]}" for k in held if rows[k][2]]
         return lines
-
-    def _single(self, line: str, temps: dict[str, str], count: dict[str, int]) -> str:
-        """``line`` (``name = e`` or ``name op= e``) with its temporaries read and bound under single-assignment names."""
-        m = _ASSIGN.fullmatch(line)
-        assert m is not None, line
-        name, op, expr = m.groups()
-        expr = _NAME.sub(lambda t: temps.get(t.group(0), t.group(0)), expr)
-        if name in self.bound:
-            return f"{name} = {expr}"
-        if op:
-            expr = f"{temps[name]} {op} ({expr})"
-        count[name] = count.get(name, -1) + 1
-        temps[name] = f"{name}_{count[name]}"
-        return f"{temps[name]} = {expr}"
-
-
-#: an assignment of the generated body, and a name in an expression (not the exponent of a float literal)
-_ASSIGN, _NAME = re.compile(r"([A-Za-z_]\w*) ([-+*/]?)= (.+)"), re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 
 
 #: local names of state rows and accumulated rows in the right-hand side and Jacobian
