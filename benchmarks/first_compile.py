@@ -7,7 +7,7 @@ alone (``solve``) and, with ``--parts lu,solve,kernels``, the whole right-hand s
 after numba's own start-up (a trivial function compiled first): the CPU and wall seconds of the import, which is the
 compile. The two revisions alternate, the base first in even rounds; the machine may be shared, so the load average is
 printed beside every timing. Whether the two sources give bit-identical results is the tests' and
-``benchmarks/identical.py``'s business; this script only times.
+``benchmarks/kernels_identical.py``'s business; this script only times.
 Run: ``python benchmarks/first_compile.py [--base REV] [--scenario NAME] [--lanes 32] [--parts lu,solve] [--rounds 2]``.
 """
 

@@ -47,7 +47,8 @@ def check(scenario: str, n: int, seed: int) -> bool:
                 and np.array_equal(a.status.values, b.status.values) and np.array_equal(a.steps.values, b.steps.values))
         same_all &= same
         print(f"  {scenario:<16} {arm:<10} {ok.size:>5} patients  bit-identical: {same}  "
-              f"(CPU interpreted {ta:.1f} s, generated {tb:.1f} s; {int((a.status.values != 0).sum())} failed runs)", flush=True)
+              f"(CPU per run: interpreted {ta / ok.size * 1e3:.3f} ms, generated {tb / ok.size * 1e3:.3f} ms, loading or "
+              f"building them included; {int((a.status.values != 0).sum())} failed runs)", flush=True)
     return same_all
 
 
