@@ -116,7 +116,12 @@ def test_generated_code_uses_only_its_own_names_and_numbers():
     fixed = {"for", "in", "range", "if", "else", "q", "v", "den", "g", "inv", "dh", "X", "kr", "fK", "fn", "fb", "fKn", "out",
              "_pow_code", "_powm1", "b", "a", "e"}
     names = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", "\n".join(body)))
-    assert names and all(w in fixed or re.fullmatch(r"(x|a|b|xq|xn|fv|dv)[0-9]+", w) for w in names), names - fixed
+    single = r"(x|a|b)[0-9]+_[0-9]+|(xq|xn|fv|dv)[0-9]+"
+    assert names and all(w in fixed or re.fullmatch(single, w) for w in names), names - fixed
+    for fn in (lane_codegen.rhs_source(S, codes, 8), lane_codegen.jac_source(S, codes, jac_dst, 8),
+               lane_codegen.solve_source(L, 8)):  # every row's local assigned once (numba compiles that faster)
+        bound = re.findall(r"^ +((x|a|b)[0-9]+_[0-9]+) [-+*/]?= ", "\n".join(fn), re.M)
+        assert bound and len(set(bound)) == len(bound)
     assert not {*cm.species, *cm.parameters} & (names - fixed)  # a model ID equal to a generator name is no leak
 
 

@@ -28,7 +28,7 @@ from cytonet.engine import generated
 from cytonet.model.compile import CAP, HILL_ACT, HILL_INH, POWER, SAT
 
 #: bump when the generated code changes, so stale cached modules are not reused
-CODEGEN_VERSION = 1
+CODEGEN_VERSION = 2
 #: most distinct array rows one generated loop touches, and in a loop that reads and writes rows of one array (the
 #: solves; LLVM's dependence analysis gives up sooner there: 24 rows ran 1.6x the interpreted solve, 40 rows 1.0x)
 MAX_ROWS, MAX_SAME_ARRAY_ROWS = 72, 24
@@ -54,16 +54,21 @@ def _is_mass_action(S: tuple, r: int) -> bool:
 class _Locals:
     """Loops over the lanes whose rows of ``[rows, B]`` arrays live in locals: loaded on first read (state rows ``X``
     first, in row order), stored at the end of the loop when written; constants are read in place. A new loop starts
-    when one would hold more than ``max_rows`` rows. Every name and index written comes from the model's integer arrays."""
+    when one would hold more than ``max_rows`` rows. The locals of rows are assigned once: a load, and every ``put``
+    or ``add``, binds a fresh name (``a12_0``, ``a12_1``, ...; numbered across loops), and the store at the loop's end
+    takes the last one, because numba's front end, which rebuilds SSA form, compiles such code faster (the scalar
+    temporaries of the right-hand side and Jacobian, ``v``, ``den``, ..., are reused: renaming them too bought nothing).
+    Every name and index written comes from the model's integer arrays."""
 
     def __init__(self, B: int, max_rows: int, prefix: dict[str, str]) -> None:
         self.B, self.max_rows, self.prefix = B, max_rows, prefix  # prefix: array -> name of its locals
-        self.loops: list[tuple[list[str], dict[tuple[str, int], bool], set[tuple[str, int]]]] = []
+        self.loops: list[tuple[list[str], dict[tuple[str, int], tuple[str, str, bool]], set[tuple[str, int]]]] = []
+        self.version: dict[tuple[str, int], int] = {}  # (array, row) -> names bound so far, in all loops
         self.new()
 
     def new(self) -> None:
         self.body: list[str] = []
-        self.rows: dict[tuple[str, int], bool] = {}  # (array, row) held in a local -> written
+        self.rows: dict[tuple[str, int], tuple[str, str, bool]] = {}  # (array, row) -> (loaded name, last name, written)
         self.consts: set[tuple[str, int]] = set()
         self.loops.append((self.body, self.rows, self.consts))
 
@@ -77,28 +82,36 @@ class _Locals:
         self.consts.add((arr, int(row)))
         return f"{arr}[{int(row) * self.B} + q]"
 
+    def _fresh(self, arr: str, row: int) -> str:
+        key = (arr, row)
+        v = self.version.get(key, 0)
+        self.version[key] = v + 1
+        return f"{self.prefix.get(arr, arr)}{row}_{v}"
+
     def get(self, arr: str, row: int) -> str:
-        self.rows.setdefault((arr, int(row)), False)
-        return f"{self.prefix.get(arr, arr)}{int(row)}"
+        key = (arr, int(row))
+        if key not in self.rows:
+            name = self._fresh(*key)
+            self.rows[key] = (name, name, False)
+        return self.rows[key][1]
 
     def put(self, arr: str, row: int, expr: str) -> None:
-        self.rows[(arr, int(row))] = True
-        self.body.append(f"{self.prefix.get(arr, arr)}{int(row)} = {expr}")
+        key = (arr, int(row))
+        name = self._fresh(*key)
+        self.body.append(f"{name} = {expr}")
+        self.rows[key] = (self.rows[key][0] if key in self.rows else "", name, True)
 
     def add(self, arr: str, row: int, term: str) -> None:
-        name = self.get(arr, row)
-        self.rows[(arr, int(row))] = True
-        self.body.append(f"{name} += {term}")
+        self.put(arr, row, f"{self.get(arr, row)} + {term}")
 
     def source(self) -> list[str]:
         lines = []
         for body, rows, _ in self.loops:
             held = sorted((k for k in rows if k[0] == "X"), key=lambda k: k[1]) + [k for k in rows if k[0] != "X"]
-            name = {k: f"{self.prefix.get(k[0], k[0])}{k[1]}" for k in held}
             lines.append(f"    for q in range({self.B}):")
-            lines += [f"        {name[k]} = {k[0]}[{k[1] * self.B} + q]" for k in held]
+            lines += [f"        {rows[k][0]} = {k[0]}[{k[1] * self.B} + q]" for k in held if rows[k][0]]
             lines += [f"        {x}" for x in body]
-            lines += [f"        {k[0]}[{k[1] * self.B} + q] = {name[k]}" for k in held if rows[k]]
+            lines += [f"        {k[0]}[{k[1] * self.B} + q] = {rows[k][1]}" for k in held if rows[k][2]]
         return lines
 
 

@@ -27,7 +27,7 @@ from cytonet.engine.lane_codegen import MAX_ROWS, _Locals
 from cytonet.engine.sparse import GROWTH_MAX, PIVOT_TOL
 
 #: bump when the generated code changes, so stale cached modules are not reused
-CODEGEN_VERSION = 1
+CODEGEN_VERSION = 2
 #: most rows (of ``a`` and the Jacobian) one elimination loop holds: on the 76-state network 40 ran as fast as 56 or 72
 #: and faster than 16 or 24, at 78 s of first compile (docs/performance.md)
 MAX_LU_ROWS = 40
