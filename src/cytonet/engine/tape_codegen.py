@@ -118,9 +118,11 @@ def _kernel_imports(delays: bool) -> list[str]:
     return sorted(n for n in names if n in own and n not in defined and not isinstance(own[n], ModuleType))
 
 
-#: the line of ``integrate`` that reads the number of directions; a generated kernel has it as a literal, so that LLVM
-#: knows the trip count of every loop over the directions (unrolls and vectorises them without a runtime check)
+#: the line of ``integrate`` that reads the number of directions; a generated kernel of at most ``LITERAL_WIDTH``
+#: directions has it as a literal, so that LLVM knows the trip count of every loop over the directions. Measured
+#: (docs/fit.md): 0.78-0.90x the time with 3, 8 and 9 directions, no change with 13 and 15, 1.1x slower with 19
 _WIDTH = "    w = width[0]\n"
+LITERAL_WIDTH = 12
 
 
 def _copy(fn: str, width: int) -> str:
@@ -130,7 +132,8 @@ def _copy(fn: str, width: int) -> str:
         src = src.replace(_DECORATOR, _DECORATOR.replace("cache=True, ", 'cache=True, inline="always", '), 1)
     if fn == "integrate":
         assert src.count(_WIDTH) == 1, "tape_rodas.integrate reads the directions' count as the generator expects"
-        src = src.replace(_WIDTH, f"    w = {width}  # the tape model's directions\n")
+        if width <= LITERAL_WIDTH:
+            src = src.replace(_WIDTH, f"    w = {width}  # the tape model's directions\n")
     return src
 
 
