@@ -103,6 +103,28 @@ def test_generated_kernel_gives_the_interpreters_sensitivities_on_every_benchmar
     np.testing.assert_array_equal(g, g_ref)
 
 
+@pytest.mark.parametrize("directions", [1, tape_codegen.LITERAL_WIDTH, tape_codegen.LITERAL_WIDTH + 1])
+def test_the_directions_count_is_a_literal_only_up_to_its_limit(directions: int) -> None:
+    """The generated ``integrate`` holds the number of directions as a literal up to ``LITERAL_WIDTH``, and reads it
+    from the products' arrays beyond (where the literal measured slower)."""
+    from cytonet.model.spec import ModelSpec
+    from cytonet.model.tape_sensitivity import compile_sensitivities
+
+    spec = ModelSpec.model_validate({
+        "id": "decay_width", "compartments": [{"id": "c", "volume": 1.0}],
+        "species": [{"id": "A", "compartment": "c", "initial": 1.0, "unit": "relative", "only_substance": False}],
+        "parameters": [{"id": f"k{i}", "value": 0.1, "unit": "1/h", "assumption": "test model"} for i in range(directions)],
+        "reactions": [{"id": f"deg{i}", "rate_law": "expression", "rate": f"k{i} * A", "reactants": {"A": 1}}
+                      for i in range(directions)],
+    })
+    tm = compile_sensitivities(spec, directions).model
+    assert int(tm.products[-1][0]) == directions
+    src = tape_codegen.module_source(tm)
+    literal = f"    w = {directions}  # the tape model's directions\n"
+    assert (literal in src) == (directions <= tape_codegen.LITERAL_WIDTH)
+    assert ("    w = width[0]\n" in src) == (directions > tape_codegen.LITERAL_WIDTH)
+
+
 def test_the_interpreter_runs_until_its_time_would_have_paid_for_compiling() -> None:
     """The switch is by measured time: below the expected compile time the interpreter stays, past it the kernel is
     built (and, once built, found again by a new choice on the same model)."""

@@ -97,21 +97,20 @@ def _add_scaled(out, o, r, v, s, w):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _outputs(R, x, p, reg, out):
-    """The right-hand side from the registers: R = (rhs_reg, *products) (:attr:`TapeModel.products`)."""
-    rhs_reg, rows, regs, src, par, width = R
+def _outputs(rhs_reg, rows, regs, src, par, w, x, p, reg, out):
+    """The right-hand side from the registers: the registers ``rhs_reg`` and the products (:attr:`TapeModel.products`,
+    unpacked: the callers unpack the tuple once, as every unpacking takes a reference count per array)."""
     for i in range(rhs_reg.shape[0]):
         out[i] = reg[rhs_reg[i]]
-    w = width[0]
     for e in range(rows.shape[0]):
         _add_scaled(out, rows[e], reg[regs[e]], p if par[e] else x, src[e], w)
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _rhs(T, n_rhs, R, x, p, D, H, d, reg, out):
+def _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, x, p, D, H, d, reg, out):
     delayed_values(D, x, p, H, d)
     run_tape(T, x, p, d, reg, n_rhs)
-    _outputs(R, x, p, reg, out)
+    _outputs(rhs_reg, rows, regs, src, par, w, x, p, reg, out)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -188,24 +187,22 @@ def _lu_solve_rows(a, piv, b, off, w):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _block_solve(W, Wb, piv, block, x, p, R, Q, h2, jd, b):
+def _block_solve(W, Wb, piv, block, x, p, rows, src, par, w, first2, col2, h2, jd, b):
     """Solve W z = b in place; with ``block`` > 0 (forward sensitivities, time last; A = the base block, factored in
     Wb), W = [[A, 0, w0], [-B, A (x) I, -s_t], [0, 0, dtg]]: time first, then the base block z_0, then all
     directions at once from b_S + B z_0 + s_t z_t. B z_0 + s_t z_t contracts the products' own derivatives along
-    (z_0, z_t) (second derivatives ``h2`` at the step's start, as ``Q`` lists them) with S (in x) or dp/d theta
-    (in p), as the products do (``R`` = (rhs_reg, *products), :attr:`TapeModel.lower_blocks`)."""
+    (z_0, z_t) (second derivatives ``h2`` at the step's start, as ``first2``/``col2`` list them) with S (in x) or dp/d theta
+    (in p), as the products do (``rows``, ``src``, ``par``, ``w`` of :attr:`TapeModel.products`; ``first2``,
+    ``col2`` of :attr:`TapeModel.lower_blocks`)."""
     if block == 0:
         lu_solve(W, piv, b)
         return
-    _, rows, _, src, par, width = R
-    first2, col2, _ = Q
-    w = width[0]
     it = b.shape[0] - 1
     b[it] /= W[it, it]
     bt = b[it]
     for i in range(block):
         b[i] -= W[i, it] * bt
-    lu_solve(Wb, piv, b[:block])
+    lu_solve(Wb, piv, b)  # the first ``block`` entries: Wb is block x block
     for e in range(jd.shape[0]):
         jd[e] = 0.0
     for e in range(first2.shape[0]):  # every product's own derivative along (z_0, z_t)
@@ -232,6 +229,9 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
     n = x.shape[0]
     it = n - 1
     nt = t_out.shape[0]
+    rhs_reg, rows, regs, src, par, width = R  # unpacked once: each unpacking takes a reference count per array
+    w = width[0]
+    first2, col2, reg2 = Q
     reg = np.empty(T[0].shape[0])
     nr = root_reg.shape[0]
     s0 = np.empty(nr, np.bool_)
@@ -240,8 +240,8 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
     W = np.empty((n, n))
     Wb = np.empty((max(block, 1), max(block, 1)))
     piv = np.empty(n, np.int64)
-    h2 = np.empty(Q[2].shape[0])  # the second derivatives at the step's start
-    jd = np.empty(R[1].shape[0])
+    h2 = np.empty(reg2.shape[0])  # the second derivatives at the step's start
+    jd = np.empty(rows.shape[0])
     zero = np.zeros(n, np.bool_)
     fy0 = np.empty(n)
     fw = np.empty(n)
@@ -260,7 +260,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
     rejected = 0
     d = np.zeros(D[1].shape[0])
     cap = H[0].shape[0]
-    _rhs(T, n_rhs, R, x, p, D, H, d, reg, fy0)
+    _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, x, p, D, H, d, reg, fy0)
     _roots(root_reg, reg, s0)
     if h <= 0.0:
         h = max(_initial_step(x, fy0, rtol, atol), H_FIRST_MIN * max(1.0, abs(x[it])))
@@ -291,7 +291,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
             for e in range(jac_row.shape[0]):
                 J[jac_row[e], jac_col[e]] += reg[jac_reg[e]]
             for e in range(h2.shape[0]):
-                h2[e] = reg[Q[2][e]]
+                h2[e] = reg[reg2[e]]
             if d.shape[0] > 0:
                 # delayed values change with time through the past: d f/d t by a central difference
                 # (Rosenbrock methods need the exact time derivative to keep their order)
@@ -299,9 +299,9 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
                 for i in range(n):
                     ym[i] = x[i]
                 ym[it] = t + dt
-                _rhs(T, n_rhs, R, ym, p, D, H, d, reg, fw)
+                _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, ym, p, D, H, d, reg, fw)
                 ym[it] = t - dt
-                _rhs(T, n_rhs, R, ym, p, D, H, d, reg, k6)
+                _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, ym, p, D, H, d, reg, k6)
                 for i in range(n):
                     J[i, it] = (fw[i] - k6[i]) / (2.0 * dt)
             new_J = False
@@ -326,37 +326,37 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
             ih = 1.0 / h
             for i in range(n):
                 k1[i] = fy0[i]
-            _block_solve(W, Wb, piv, block, x, p, R, Q, h2, jd, k1)
+            _block_solve(W, Wb, piv, block, x, p, rows, src, par, w, first2, col2, h2, jd, k1)
             for i in range(n):
                 yt[i] = x[i] + A21 * k1[i]
-            _rhs(T, n_rhs, R, yt, p, D, H, d, reg, fw)
+            _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k2[i] = fw[i] + ih * C21 * k1[i]
-            _block_solve(W, Wb, piv, block, x, p, R, Q, h2, jd, k2)
+            _block_solve(W, Wb, piv, block, x, p, rows, src, par, w, first2, col2, h2, jd, k2)
             for i in range(n):
                 yt[i] = x[i] + A31 * k1[i] + A32 * k2[i]
-            _rhs(T, n_rhs, R, yt, p, D, H, d, reg, fw)
+            _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k3[i] = fw[i] + ih * (C31 * k1[i] + C32 * k2[i])
-            _block_solve(W, Wb, piv, block, x, p, R, Q, h2, jd, k3)
+            _block_solve(W, Wb, piv, block, x, p, rows, src, par, w, first2, col2, h2, jd, k3)
             for i in range(n):
                 yt[i] = x[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
-            _rhs(T, n_rhs, R, yt, p, D, H, d, reg, fw)
+            _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k4[i] = fw[i] + ih * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i])
-            _block_solve(W, Wb, piv, block, x, p, R, Q, h2, jd, k4)
+            _block_solve(W, Wb, piv, block, x, p, rows, src, par, w, first2, col2, h2, jd, k4)
             for i in range(n):
                 yt[i] = x[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
-            _rhs(T, n_rhs, R, yt, p, D, H, d, reg, fw)
+            _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k5[i] = fw[i] + ih * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
-            _block_solve(W, Wb, piv, block, x, p, R, Q, h2, jd, k5)
+            _block_solve(W, Wb, piv, block, x, p, rows, src, par, w, first2, col2, h2, jd, k5)
             for i in range(n):
                 yt[i] += k5[i]
-            _rhs(T, n_rhs, R, yt, p, D, H, d, reg, fw)
+            _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, yt, p, D, H, d, reg, fw)
             for i in range(n):
                 k6[i] = fw[i] + ih * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
-            _block_solve(W, Wb, piv, block, x, p, R, Q, h2, jd, k6)
+            _block_solve(W, Wb, piv, block, x, p, rows, src, par, w, first2, col2, h2, jd, k6)
             err = error_norm(x, yt, k6, y1, rtol, atol)
         if not err <= 1.0:
             rejected += 1
@@ -383,7 +383,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
         th_hit = 1.0
         th_lo = 1.0
         if nr > 0:
-            _rhs(T, n_rhs, R, y1, p, D, H, d, reg, fw)
+            _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, y1, p, D, H, d, reg, fw)
             _roots(root_reg, reg, s1)
             for r in range(nr):
                 if s1[r] != s0[r]:
@@ -391,14 +391,14 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
                     hi = th_hit if hit >= 0 else 1.0
                     for i in range(n):
                         ym[i] = _dense(x, y1, d1, d2, i, hi)
-                    _rhs(T, n_rhs, R, ym, p, D, H, d, reg, fw)
+                    _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, ym, p, D, H, d, reg, fw)
                     if (reg[root_reg[r]] > 0.0) == s0[r]:
                         continue  # changes only after an earlier root already found
                     while (hi - lo) * h > 1e-13 * max(1.0, abs(t)):
                         mid = 0.5 * (lo + hi)
                         for i in range(n):
                             ym[i] = _dense(x, y1, d1, d2, i, mid)
-                        _rhs(T, n_rhs, R, ym, p, D, H, d, reg, fw)
+                        _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, ym, p, D, H, d, reg, fw)
                         if (reg[root_reg[r]] > 0.0) != s0[r]:
                             hi = mid
                         else:
@@ -437,7 +437,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
         # the whole tape at the new x: its right-hand side for the next step's first stage, and its Jacobian
         delayed_values(D, x, p, H, d)
         run_tape(T, x, p, d, reg, T[0].shape[0])
-        _outputs(R, x, p, reg, fy0)
+        _outputs(rhs_reg, rows, regs, src, par, w, x, p, reg, fy0)
         for r in range(nr):
             s0[r] = reg[root_reg[r]] > 0.0
         new_J = True
