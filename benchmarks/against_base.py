@@ -33,9 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
 
-def base_module(rev: str, path: str, folder: Path) -> ModuleType:
-    """Module ``path`` (inside src/) as it is at git revision ``rev``, imported under its own name."""
+def base_module(rev: str, path: str, folder: Path, imports: dict[str, str] | None = None) -> ModuleType:
+    """Module ``path`` (inside src/) as it is at git revision ``rev``, imported under its own name (``base_`` and the
+    path); ``imports`` maps modules it imports to base modules loaded before it (``cytonet.engine.lane_codegen`` ->
+    ``base_cytonet_engine_lane_codegen``)."""
     src = subprocess.run(["git", "show", f"{rev}:src/{path}"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for module, base in (imports or {}).items():
+        src = src.replace(f"from {module} import", f"from {base} import")
     name = "base_" + path.replace("/", "_").removesuffix(".py")
     file = folder / f"{name}.py"
     file.write_text(src)

@@ -26,26 +26,16 @@ from types import ModuleType
 
 import numpy as np
 
+from against_base import base_module  # the benchmarks' folder is on the path when run as a script
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def generators(rev: str, folder: Path) -> tuple[ModuleType, ModuleType]:
     """(lane_codegen, lane_lu) as they are at git revision ``rev``, imported under names of their own (the LU's
     generator takes that revision's ``_Locals``)."""
-    mods = []
-    for path in ("lane_codegen", "lane_lu"):
-        src = subprocess.run(["git", "show", f"{rev}:src/cytonet/engine/{path}.py"], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout
-        src = src.replace("from cytonet.engine.lane_codegen import", "from base_lane_codegen import")
-        file = folder / f"base_{path}.py"
-        file.write_text(src)
-        spec = importlib.util.spec_from_file_location(file.stem, file)
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[file.stem] = mod
-        spec.loader.exec_module(mod)
-        mods.append(mod)
-    return mods[0], mods[1]
+    g = base_module(rev, "cytonet/engine/lane_codegen.py", folder)
+    return g, base_module(rev, "cytonet/engine/lane_lu.py", folder, {"cytonet.engine.lane_codegen": g.__name__})
 
 
 def write_sources(g: ModuleType, lu: ModuleType, M: tuple, ncode: np.ndarray, lanes: int, folder: Path) -> None:

@@ -19,20 +19,12 @@ import numpy as np
 def check(scenario: str, n: int, seed: int) -> bool:
     """Simulate ``n`` patients of ``scenario`` on both kernels; print and return whether all arms are bit-identical."""
     from cytonet.engine.batch import simulate_batch
-    from cytonet.population.rest import rest_states
-    from cytonet.population.runner import PopulationConfig, prepare
-    from cytonet.population.sampling import load_variation, sample
+    from cytonet.population.runner import PopulationConfig, prepare, rest_table
+    from cytonet.population.sampling import load_variation
 
     cfg = PopulationConfig(scenario=scenario, n=n, variation=load_variation(), batch_size=n, seed=seed)
     prep = prepare(cfg.to_json())
-    values = sample(prep.varied, prep.method, 0, n, cfg.seed, 0)
-    P = np.tile(prep.host.p, (n, 1))
-    for pid, v in values.items():
-        if pid not in prep.events:
-            P[:, prep.host.parameter_index(pid)] = v
-    X, found = rest_states(prep.host, P, prep.x_ref, cfg.relax_hours, 1)
-    ok = np.flatnonzero(found)
-    table = {pid: v[ok] for pid, v in values.items()} | {s: X[ok, i] for i, s in enumerate(prep.host.species)}
+    _, ok, table = rest_table(prep, cfg, 0, n, 0, threads=1)
     same_all = True
     for arm, cm in prep.arms.items():
         runs = {}

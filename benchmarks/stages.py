@@ -144,13 +144,7 @@ def partition_batch(scenario: str, n: int) -> tuple:
 
     cfg = runner.PopulationConfig(scenario=scenario, n=100_000, variation=load_variation(), batch_size=n)
     prep = runner.prepare(cfg.to_json())
-    values = runner.sample(prep.varied, prep.method, 0, n, cfg.seed, 0)
-    P = np.tile(prep.host.p, (n, 1))
-    for pid, v in values.items():
-        P[:, prep.host.parameter_index(pid)] = v
-    X, found = runner.rest_states(prep.host, P, prep.x_ref, cfg.relax_hours, 1)
-    ok = np.flatnonzero(found)
-    table = {pid: v[ok] for pid, v in values.items()} | {sid: X[ok, i] for i, sid in enumerate(prep.host.species)}
+    _, _, table = runner.rest_table(prep, cfg, 0, n, 0, threads=1)
     cm = next(iter(prep.arms.values()))
     arr = run_arrays(cm, table)
     M = rodas.model_arrays(cm)

@@ -143,6 +143,21 @@ def config_hash(cfg: PopulationConfig) -> str:
     return hashlib.sha256((cfg.to_json() + prepare(cfg.to_json()).digest).encode()).hexdigest()
 
 
+def rest_table(prep: Prepared, cfg: PopulationConfig, start: int, m: int, k: int,
+               threads: int | None = None) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
+    """Patients ``start`` .. ``start + m - 1`` (partition ``k``): their sampled values, the indices of those whose rest
+    state was found, and those patients' simulation table (sampled values and rest states)."""
+    values = sample(prep.varied, prep.method, start, m, cfg.seed, k)
+    P = np.tile(prep.host.p, (m, 1))
+    for pid, v in values.items():
+        if pid not in prep.events:  # event amounts go to the simulation only: the rest state has no events
+            P[:, prep.host.parameter_index(pid)] = v
+    X, found = rest_states(prep.host, P, prep.x_ref, cfg.relax_hours, threads)
+    ok = np.flatnonzero(found)
+    table = {pid: v[ok] for pid, v in values.items()} | {sid: X[ok, i] for i, sid in enumerate(prep.host.species)}
+    return values, ok, table
+
+
 def run_partition(config_json: str, out: str, k: int, threads: int | None = None,
                   progress: Callable[[int], None] | None = None) -> int:
     """Simulate partition ``k`` and write its Parquet files; returns its number of patients."""
@@ -154,21 +169,13 @@ def run_partition(config_json: str, out: str, k: int, threads: int | None = None
     prep = prepare(config_json)
     start = k * cfg.batch_size
     m = min(cfg.n, start + cfg.batch_size) - start
-    values = sample(prep.varied, prep.method, start, m, cfg.seed, k)
-    P = np.tile(prep.host.p, (m, 1))
-    for pid, v in values.items():
-        if pid not in prep.events:  # event amounts go to the simulation only: the rest state has no events
-            P[:, prep.host.parameter_index(pid)] = v
-    X, found = rest_states(prep.host, P, prep.x_ref, cfg.relax_hours, threads)
-    ok = np.flatnonzero(found)
+    values, ok, table = rest_table(prep, cfg, start, m, k, threads)
     names = _needed(prep)
     patients, trajectories = [], []
     for arm, cm in prep.arms.items():
         status = np.full(m, REST_FAILED, np.int8)
         full = {name: np.full((m, prep.t.size), np.nan) for name in names}
         if ok.size:
-            table = {pid: v[ok] for pid, v in values.items()}
-            table.update({sid: X[ok, i] for i, sid in enumerate(prep.host.species)})
             ds = simulate_batch(cm, table, float(prep.t[-1]), t_eval=prep.t, rtol=cfg.rtol, atol=cfg.atol,
                                 on_error="mask", threads=threads, progress=_increments(progress),
                                 kernels="generated" if cfg.n * len(cfg.arms) >= GENERATED_MIN_RUNS else "auto")
