@@ -793,7 +793,7 @@ def _advance(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, i
             err = np.sqrt(errs[q] / n)
             if not err <= 1.0:
                 rejected[q] += 1
-                h[q] = rejected_step(h[q], err)
+                h[q] = rejected_step(h[q], err, 4.0)
                 continue
             steps[q] += 1
             k = run[q]
@@ -825,7 +825,7 @@ def _advance(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, i
                 for i in range(n):
                     out[rows[k], io[q], i] = x[i, q]
                 io[q] += 1
-            h[q], err_prev[q] = accepted_step(hq, h_prop[q], last[q], err, err_prev[q])
+            h[q], err_prev[q] = accepted_step(hq, h_prop[q], last[q], err, err_prev[q], 4.0)
             if t[q] >= seg_end[q]:
                 at_seg[q] = True
         if next_run >= N:  # no run waits: narrow the block once enough of it is idle

@@ -187,18 +187,20 @@ def step_to(t, h, h_max, t_stop):
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def rejected_step(h, err):
-    """The step to retry after a rejected one: a quarter after a non-finite error, else shrunk by the error."""
+def rejected_step(h, err, k):
+    """The step to retry after a rejected one: a quarter after a non-finite error, else shrunk by the error (``k``:
+    the error estimate's order + 1, 4 for Rodas4)."""
     if not np.isfinite(err):
         return 0.25 * h
-    return h * max(0.2, 0.9 * err ** -0.25)
+    return h * max(0.2, 0.9 * err ** (-1.0 / k))
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def accepted_step(h, h_prop, last, err, err_prev):
-    """(next step, error memory) after an accepted step: PI control (Gustafsson), growth in [0.2, 6]; the step
-    that ``last`` cut short to reach a stop time resumes at least at the size proposed before the cut."""
-    fac = 0.9 * max(err, 1e-10) ** (-0.7 / 4.0) * err_prev ** (0.4 / 4.0)
+def accepted_step(h, h_prop, last, err, err_prev, k):
+    """(next step, error memory) after an accepted step: PI control (Gustafsson) with exponents over ``k`` (as in
+    :func:`rejected_step`), growth in [0.2, 6]; the step that ``last`` cut short to reach a stop time resumes at least
+    at the size proposed before the cut."""
+    fac = 0.9 * max(err, 1e-10) ** (-0.7 / k) * err_prev ** (0.4 / k)
     fac = min(6.0, max(0.2, fac))
     return (max(h * fac, h_prop) if last else h * fac), max(err, 1e-4)
 
@@ -399,7 +401,7 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
                 err = np.inf
             if not err <= 1.0:
                 rejected += 1
-                h = rejected_step(h, err)
+                h = rejected_step(h, err, 4.0)
                 continue
             # accepted
             steps += 1
@@ -435,7 +437,7 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
             rhs_kernel(x, u, C, S, fy0)
             new_J = True
             if e_ev < 0:
-                h, err_prev = accepted_step(h, h_prop, last, err, err_prev)
+                h, err_prev = accepted_step(h, h_prop, last, err, err_prev, 4.0)
         t = seg_end
     info[I_STEPS] = steps
     info[I_REJECTED] = rejected

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cytonet.engine import rodas
+from cytonet.engine.tableaus import TAPE_METHOD, Method
 from cytonet.engine.tape_rodas import (
     HISTORY_FULL, J_H, J_ROOT_LO, J_STEPS, N_INFO, REACHED, ROOT, delayed_rows, delayed_values, integrate,
 )
@@ -57,16 +58,16 @@ class History:
 
     def __init__(self, x0: np.ndarray, capacity: int) -> None:
         n = x0.shape[0]
-        self.arrays = (np.zeros(capacity), np.zeros(capacity), *(np.zeros((capacity, n)) for _ in range(4)),
-                       np.zeros(1, np.int64), x0.copy())
+        self.arrays = (np.zeros(capacity), np.zeros(capacity), np.zeros((capacity, n)), np.zeros((capacity, n)),
+                       np.zeros((capacity, 3, n)), np.zeros(1, np.int64), x0.copy())
 
     def grow(self) -> None:
         old = self.arrays
         cap = 2 * old[0].shape[0]
-        grown = [np.zeros((cap, *a.shape[1:])) for a in old[:6]]
-        for g, a in zip(grown, old[:6]):
+        grown = [np.zeros((cap, *a.shape[1:])) for a in old[:5]]
+        for g, a in zip(grown, old[:5]):
             g[:a.shape[0]] = a
-        self.arrays = (*grown, old[6], old[7])
+        self.arrays = (*grown, old[5], old[6])
 
 
 def delay_arrays(tm: TapeModel) -> tuple:
@@ -162,11 +163,12 @@ class _Events:
 
 def run_tape_model(tm: TapeModel, t_out: np.ndarray, rtol: float, atol: np.ndarray, max_steps: int,
                    x0: np.ndarray | None = None, p0: np.ndarray | None = None, seed: int = 0,
-                   kernel: Callable[..., tuple[int, int]] = integrate) -> TapeRun:
+                   kernel: Callable[..., tuple[int, int]] = integrate, method: Method = TAPE_METHOD) -> TapeRun:
     """Integrate from t = 0 to ``t_out[-1]`` with events; raises ``SolverError`` on numerical failure.
 
     ``seed`` drives the random choice among simultaneous events of equal priority; ``kernel``: the interpreted
-    ``integrate`` or the model's generated one (:func:`cytonet.engine.tape_codegen.kernel`).
+    ``integrate`` or the model's generated one (:func:`cytonet.engine.tape_codegen.kernel`); ``method``: a tableau of
+    :mod:`cytonet.engine.tableaus`.
     """
     x = (tm.x0 if x0 is None else x0).astype(float).copy()
     p = (tm.p if p0 is None else p0).astype(float).copy()
@@ -204,7 +206,7 @@ def run_tape_model(tm: TapeModel, t_out: np.ndarray, rtol: float, atol: np.ndarr
         start = io
         status, io = kernel(x, p, t_stop, t_out, io, out, T, n_stage, R, tm.root_reg,
                             tm.jac_row, tm.jac_col, tm.jac_reg, D, history.arrays, rtol, atol, h, h_max, max_steps, info,
-                            tm.block, tm.lower_blocks)
+                            tm.block, tm.lower_blocks, method)
         P[start:io] = p
         if status == HISTORY_FULL:
             history.grow()

@@ -113,19 +113,26 @@ def simulate(
     max_step: float = np.inf,
     parameters: Mapping[str, float] | None = None,
     initial: Mapping[str, float] | None = None,
+    method: str | None = None,
 ) -> xr.Dataset:
-    """Simulate one run from t = 0 to ``t_end`` hours with the stiff Rodas4 engine.
+    """Simulate one run from t = 0 to ``t_end`` hours with a stiff Rosenbrock engine.
 
     ``atol`` is one absolute tolerance or one per species (model order), in each species' unit.
     A model with SBML semantics (imported, see :func:`cytonet.model.sbml_import.load_sbml`) runs on
-    the tape engine (:mod:`cytonet.engine.tape_simulate`); ``max_step`` does not apply to it.
+    the tape engine (:mod:`cytonet.engine.tape_simulate`), with ``method`` "rodas5p" (default) or
+    "rodas4"; ``max_step`` does not apply to it. Native models run on Rodas4 only.
     """
     from cytonet.engine import rodas
 
     if needs_tape(model):  # SBML semantics: rules, trigger events, expression rates
+        from cytonet.engine.tableaus import TAPE_DEFAULT
         from cytonet.engine.tape_simulate import as_tape, simulate_tape
 
-        return simulate_tape(as_tape(model), time_grid(t_end, t_eval, n_points), rtol, atol, max_steps, parameters, initial)
+        return simulate_tape(as_tape(model), time_grid(t_end, t_eval, n_points), rtol, atol, max_steps, parameters, initial,
+                             method or TAPE_DEFAULT)
+    if method not in (None, "rodas4"):
+        raise ModelSpecError(f"model {getattr(model, 'id', getattr(model, 'model_id', '?'))!r} runs on the network engine, "
+                             f"whose method is rodas4; {method!r} applies to models with SBML semantics only")
     cm = as_compiled(model)
     atol_v = _check_tolerances(cm, rtol, atol, max_steps, max_step)
     t = time_grid(t_end, t_eval, n_points)

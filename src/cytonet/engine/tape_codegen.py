@@ -1,4 +1,4 @@
-"""A tape model's tape as straight-line code, compiled into the model's own copy of the tape Rodas4 kernel.
+"""A tape model's tape as straight-line code, compiled into the model's own copy of the tape Rosenbrock kernel.
 
 :func:`cytonet.model.tape.run_tape` interprets a tape: every instruction is a dispatch on its
 operation (a few ns each). The module written here holds ``run_tape`` for one tape with every

@@ -1,8 +1,8 @@
-"""Rodas4 over a tape model: integrate until a stop time or until a root function changes sign.
+"""A Rosenbrock method over a tape model: integrate until a stop time or until a root function changes sign.
 
-Same method, tableau and step control as :mod:`cytonet.engine.rodas` (dense LU: imported models
-are small); the right-hand side, root functions and Jacobian come from one tape
-(:mod:`cytonet.model.tape`). Time is the last state, so the system is autonomous. A call returns
+The method is a tableau of :mod:`cytonet.engine.tableaus` (Rodas4, as :mod:`cytonet.engine.rodas`,
+or Rodas5P), with the same step control (dense LU: imported models are small); the right-hand
+side, root functions and Jacobian come from one tape (:mod:`cytonet.model.tape`). Time is the last state, so the system is autonomous. A call returns
 at ``t_stop`` or just past the earliest sign change of a root function (bisection on the dense
 output to 1e-13 relative), writing the outputs at the requested times passed on the way. A root
 function that changes sign twice within one step goes unseen, so callers bound the step (``h_max``).
@@ -13,12 +13,10 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from cytonet.engine import rodas
 from cytonet.engine.rodas import (
-    A21, A31, A32, A41, A42, A43, A51, A52, A53, A54,
-    C21, C31, C32, C41, C42, C43, C51, C52, C53, C54, C61, C62, C63, C64, C65,
-    GAMMA, H21, H22, H23, H24, H25, H31, H32, H33, H34, H35,
-    MAX_STEPS, NONFINITE, STEP_UNDERFLOW, _dense, _initial_step, accepted_step, error_norm, lu_factor, lu_solve,
-    rejected_step, step_to,
+    MAX_STEPS, NONFINITE, STEP_UNDERFLOW, _initial_step, accepted_step, error_norm, lu_factor, lu_solve, rejected_step,
+    step_to,
 )
 from cytonet.model.tape import run_tape
 
@@ -32,10 +30,30 @@ N_INFO = 6
 H_FIRST_MIN = 1e-10
 
 
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _dense(y0, y1, d, i, th):
+    """Component i of the dense output at fraction ``th`` of a step from y0 to y1 with coefficients d (3, n)."""
+    t1 = 1.0 - th
+    return t1 * y0[i] + th * (y1[i] + t1 * (d[0, i] + th * (d[1, i] + th * d[2, i])))
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _combine(out, x, a, K, s):
+    """out = x + sum over j < s of a[j] K[j] (x may be None: from 0), summed in the order of j."""
+    for i in range(out.shape[0]):
+        out[i] = 0.0 if x is None else x[i]
+    for j in range(s):
+        aj = a[j]
+        kj = K[j]
+        for i in range(out.shape[0]):
+            out[i] += aj * kj[i]
+
+
 @nb.njit(cache=True, error_model="numpy")
 def past_state(H, t, out):
-    """The state at time ``t`` from the history H = (start, step, x, y1, d1, d2, count, initial) of accepted steps."""
-    Ht, Hh, Hx, Hy, Hd1, Hd2, Hn, Hinit = H
+    """The state at time ``t`` from the history H = (start, step, x, y1, dense coefficients, count, initial) of
+    accepted steps."""
+    Ht, Hh, Hx, Hy, Hd, Hn, Hinit = H
     k = Hn[0]
     if k == 0 or t <= Ht[0]:
         out[:] = Hinit
@@ -53,7 +71,7 @@ def past_state(H, t, out):
     if th > 1.0:
         th = 1.0
     for i in range(out.shape[0]):
-        out[i] = _dense(Hx[lo], Hy[lo], Hd1[lo], Hd2[lo], i, th)
+        out[i] = _dense(Hx[lo], Hy[lo], Hd[lo], i, th)
     out[out.shape[0] - 1] = t
 
 
@@ -216,7 +234,7 @@ def _block_solve(W, Wb, piv, block, x, p, rows, src, par, w, first2, col2, h2, j
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
 def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_col, jac_reg, D, H,
-              rtol, atol, h, h_max, max_steps, info, block, Q):
+              rtol, atol, h, h_max, max_steps, info, block, Q, M):
     """Advance ``x`` (time last) towards ``t_stop``; returns (status, index of the next output row).
 
     ``D`` holds the delay slots and ``H`` the history of accepted steps they read (every step is
@@ -224,7 +242,8 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
     forward sensitivities, whose Jacobian is block lower-triangular with the base Jacobian (of size
     ``block``, from the entries) on its diagonal and lower blocks from the second derivatives ``Q``
     (see :func:`_block_solve`); 0: dense. The stages run the tape's first ``n_rhs`` instructions and
-    take the right-hand side from ``R`` (:meth:`TapeModel.stage_rhs`).
+    take the right-hand side from ``R`` (:meth:`TapeModel.stage_rhs`). ``M``: the method, a tableau of
+    :mod:`cytonet.engine.tableaus`.
     """
     n = x.shape[0]
     it = n - 1
@@ -232,6 +251,8 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
     rhs_reg, rows, regs, src, par, width = R  # unpacked once: each unpacking takes a reference count per array
     w = width[0]
     first2, col2, reg2 = Q
+    MA, MC, MD, gamma, order = M
+    ns = MA.shape[0]
     reg = np.empty(T[0].shape[0])
     nr = root_reg.shape[0]
     s0 = np.empty(nr, np.bool_)
@@ -248,14 +269,8 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
     yt = np.empty(n)
     y1 = np.empty(n)
     ym = np.empty(n)
-    k1 = np.empty(n)
-    k2 = np.empty(n)
-    k3 = np.empty(n)
-    k4 = np.empty(n)
-    k5 = np.empty(n)
-    k6 = np.empty(n)
-    d1 = np.empty(n)
-    d2 = np.empty(n)
+    K = np.empty((ns, n))  # the stages
+    dc = np.zeros((3, n))  # the dense output's coefficients
     steps = 0
     rejected = 0
     d = np.zeros(D[1].shape[0])
@@ -274,7 +289,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
         if steps + rejected >= max_steps:
             status = MAX_STEPS
             break
-        if d.shape[0] > 0 and H[6][0] >= cap:
+        if d.shape[0] > 0 and H[5][0] >= cap:
             status = HISTORY_FULL
             break
         h, h_prop, last = step_to(t, h, h_max, t_stop)
@@ -301,11 +316,11 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
                 ym[it] = t + dt
                 _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, ym, p, D, H, d, reg, fw)
                 ym[it] = t - dt
-                _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, ym, p, D, H, d, reg, k6)
+                _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, ym, p, D, H, d, reg, y1)
                 for i in range(n):
-                    J[i, it] = (fw[i] - k6[i]) / (2.0 * dt)
+                    J[i, it] = (fw[i] - y1[i]) / (2.0 * dt)
             new_J = False
-        dtg = 1.0 / (h * GAMMA)
+        dtg = 1.0 / (h * gamma)
         if block == 0:
             for i in range(n):
                 for j in range(n):
@@ -325,59 +340,36 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
         if finite:
             ih = 1.0 / h
             for i in range(n):
-                k1[i] = fy0[i]
-            _block_solve(W, Wb, piv, block, x, p, rows, src, par, w, first2, col2, h2, jd, k1)
-            for i in range(n):
-                yt[i] = x[i] + A21 * k1[i]
-            _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, yt, p, D, H, d, reg, fw)
-            for i in range(n):
-                k2[i] = fw[i] + ih * C21 * k1[i]
-            _block_solve(W, Wb, piv, block, x, p, rows, src, par, w, first2, col2, h2, jd, k2)
-            for i in range(n):
-                yt[i] = x[i] + A31 * k1[i] + A32 * k2[i]
-            _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, yt, p, D, H, d, reg, fw)
-            for i in range(n):
-                k3[i] = fw[i] + ih * (C31 * k1[i] + C32 * k2[i])
-            _block_solve(W, Wb, piv, block, x, p, rows, src, par, w, first2, col2, h2, jd, k3)
-            for i in range(n):
-                yt[i] = x[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
-            _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, yt, p, D, H, d, reg, fw)
-            for i in range(n):
-                k4[i] = fw[i] + ih * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i])
-            _block_solve(W, Wb, piv, block, x, p, rows, src, par, w, first2, col2, h2, jd, k4)
-            for i in range(n):
-                yt[i] = x[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
-            _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, yt, p, D, H, d, reg, fw)
-            for i in range(n):
-                k5[i] = fw[i] + ih * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
-            _block_solve(W, Wb, piv, block, x, p, rows, src, par, w, first2, col2, h2, jd, k5)
-            for i in range(n):
-                yt[i] += k5[i]
-            _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, yt, p, D, H, d, reg, fw)
-            for i in range(n):
-                k6[i] = fw[i] + ih * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
-            _block_solve(W, Wb, piv, block, x, p, rows, src, par, w, first2, col2, h2, jd, k6)
-            err = error_norm(x, yt, k6, y1, rtol, atol)
+                K[0, i] = fy0[i]
+            _block_solve(W, Wb, piv, block, x, p, rows, src, par, w, first2, col2, h2, jd, K[0])
+            for s in range(1, ns):
+                _combine(yt, x, MA[s], K, s)
+                _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, yt, p, D, H, d, reg, fw)
+                ks = K[s]
+                _combine(ks, None, MC[s], K, s)
+                for i in range(n):
+                    ks[i] = fw[i] + ih * ks[i]
+                _block_solve(W, Wb, piv, block, x, p, rows, src, par, w, first2, col2, h2, jd, ks)
+            err = error_norm(x, yt, K[ns - 1], y1, rtol, atol)
         if not err <= 1.0:
             rejected += 1
-            h = rejected_step(h, err)
+            h = rejected_step(h, err, order)
             continue
         steps += 1
-        for i in range(n):
-            d1[i] = H21 * k1[i] + H22 * k2[i] + H23 * k3[i] + H24 * k4[i] + H25 * k5[i]
-            d2[i] = H31 * k1[i] + H32 * k2[i] + H33 * k3[i] + H34 * k4[i] + H35 * k5[i]
+        for r in range(3):
+            _combine(dc[r], None, MD[r], K, ns)
         if last:
             y1[it] = t_stop
         if d.shape[0] > 0:  # history of the step, for delays
-            k = H[6][0]
+            k = H[5][0]
             H[0][k] = t
             H[1][k] = h
             for i in range(n):
                 H[2][k, i] = x[i]
                 H[3][k, i] = y1[i]
-                H[4][k, i] = d1[i]
-                H[5][k, i] = d2[i]
-            H[6][0] = k + 1
+                for r in range(3):
+                    H[4][k, r, i] = dc[r, i]
+            H[5][0] = k + 1
         # root functions: earliest sign change inside the step, located on the dense output
         hit = -1
         th_hit = 1.0
@@ -390,16 +382,21 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
                     lo = 0.0
                     hi = th_hit if hit >= 0 else 1.0
                     for i in range(n):
-                        ym[i] = _dense(x, y1, d1, d2, i, hi)
+                        ym[i] = _dense(x, y1, dc, i, hi)
                     _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, ym, p, D, H, d, reg, fw)
-                    if (reg[root_reg[r]] > 0.0) == s0[r]:
+                    g = reg[root_reg[r]]
+                    if (g > 0.0) == s0[r]:
                         continue  # changes only after an earlier root already found
+                    # falling from > 0: where the function is exactly 0, a trigger a < b is still false, so the
+                    # bracket's upper end must lie past 0 when the step's end does
+                    strict = s0[r] and g < 0.0
                     while (hi - lo) * h > 1e-13 * max(1.0, abs(t)):
                         mid = 0.5 * (lo + hi)
                         for i in range(n):
-                            ym[i] = _dense(x, y1, d1, d2, i, mid)
+                            ym[i] = _dense(x, y1, dc, i, mid)
                         _rhs(T, n_rhs, rhs_reg, rows, regs, src, par, w, ym, p, D, H, d, reg, fw)
-                        if (reg[root_reg[r]] > 0.0) != s0[r]:
+                        g = reg[root_reg[r]]
+                        if (g > 0.0) != s0[r] and not (strict and g == 0.0):
                             hi = mid
                         else:
                             lo = mid
@@ -410,12 +407,12 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
         while io < nt and t_out[io] < t_new:
             th = (t_out[io] - t) / h
             for i in range(n):
-                out[io, i] = _dense(x, y1, d1, d2, i, th)
+                out[io, i] = _dense(x, y1, dc, i, th)
             out[io, it] = t_out[io]
             io += 1
         if hit >= 0:
             for i in range(n):
-                x[i] = _dense(x, y1, d1, d2, i, th_hit)
+                x[i] = _dense(x, y1, dc, i, th_hit)
             x[it] = t_new
             info[J_ROOT] = hit
             info[J_ROOT_LO] = t + th_lo * h
@@ -442,7 +439,7 @@ def integrate(x, p, t_stop, t_out, io, out, T, n_rhs, R, root_reg, jac_row, jac_
             s0[r] = reg[root_reg[r]] > 0.0
         new_J = True
         have_reg = True
-        h, err_prev = accepted_step(h, h_prop, last, err, err_prev)
+        h, err_prev = accepted_step(h, h_prop, last, err, err_prev, order)
     info[J_T] = x[it]
     info[J_STEPS] += steps
     info[J_REJECTED] += rejected

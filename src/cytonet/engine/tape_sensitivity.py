@@ -1,4 +1,4 @@
-"""Forward sensitivities of tape models: integrate (x, S) on the tape Rodas4 kernel, one run per row.
+"""Forward sensitivities of tape models: integrate (x, S) on the tape Rosenbrock kernel (Rodas5P), one run per row.
 
 The error control covers the sensitivities too (each S entry gets its state's absolute tolerance),
 so S is as accurate as the states at the same rtol. See :mod:`cytonet.model.tape_sensitivity` for

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cytonet.engine.sbml_events import TapeRun, run_tape_model, symbol_values
+from cytonet.engine.tableaus import TAPE_DEFAULT, method_named
 from cytonet.errors import ModelSpecError, SolverError, did_you_mean
 from cytonet.model.compile import CompiledModel
 from cytonet.model.spec import ModelSpec
@@ -77,11 +78,14 @@ def _values(tm: TapeModel, run: TapeRun) -> tuple[np.ndarray, np.ndarray]:
 
 
 def simulate_tape(tm: TapeModel, t: np.ndarray, rtol: float, atol: Any, max_steps: int,
-                  parameters: Mapping[str, float] | None = None, initial: Mapping[str, float] | None = None) -> xr.Dataset:
+                  parameters: Mapping[str, float] | None = None, initial: Mapping[str, float] | None = None,
+                  method: str = TAPE_DEFAULT) -> xr.Dataset:
+    """One run of ``tm`` at times ``t`` with the Rosenbrock ``method`` (a name of :data:`tableaus.METHODS`)."""
+    tableau = method_named(method)
     x0, p = start_vectors(tm, parameters, initial)
-    run = run_tape_model(tm, t, float(rtol), _atol(tm, atol), int(max_steps), x0, p)
+    run = run_tape_model(tm, t, float(rtol), _atol(tm, atol), int(max_steps), x0, p, method=tableau)
     state, var = _values(tm, run)
-    ds = _dataset(tm, t, state, var, rtol, atol)
+    ds = _dataset(tm, t, state, var, rtol, atol, method=method)
     ds.attrs.update(steps=run.steps, events_fired=run.events_fired)
     return ds
 
@@ -123,14 +127,15 @@ def simulate_tape_batch(tm: TapeModel, cols: Mapping[str, np.ndarray], t: np.nda
 
 
 def _dataset(tm: TapeModel, t: np.ndarray, state: np.ndarray, var: np.ndarray, rtol: float, atol: Any,
-             patient: np.ndarray | None = None) -> xr.Dataset:
+             patient: np.ndarray | None = None, method: str = TAPE_DEFAULT) -> xr.Dataset:
     return sbml_dataset(tm.model_id, tm.digest, list(tm.species_compartment), _variables(tm), t, state, var, rtol, atol,
-                        patient, solver="-tape")
+                        patient, solver=f"cytonet-{method}-tape")
 
 
 def sbml_dataset(model_id: str, digest: str, species: list[str], variables: list[str], t: np.ndarray, state: np.ndarray,
-                 var: np.ndarray, rtol: float, atol: Any, patient: np.ndarray | None = None, solver: str = "") -> xr.Dataset:
-    """The layout of runs of models with SBML semantics: ``state`` per species, ``variable_value`` per variable."""
+                 var: np.ndarray, rtol: float, atol: Any, patient: np.ndarray | None = None, solver: str | None = None) -> xr.Dataset:
+    """The layout of runs of models with SBML semantics: ``state`` per species, ``variable_value`` per variable
+    (``solver``: its name, by default the factor kernels' Rodas4)."""
     import xarray as xr
 
     from cytonet import __version__
@@ -142,7 +147,7 @@ def sbml_dataset(model_id: str, digest: str, species: list[str], variables: list
         coords["patient"] = patient
     return xr.Dataset(
         {"state": ((*lead, "species"), state), "variable_value": ((*lead, "variable"), var)}, coords=coords,
-        attrs={"model_id": model_id, "model_hash": digest, "solver": SOLVER_NAME + solver, "rtol": rtol,
+        attrs={"model_id": model_id, "model_hash": digest, "solver": SOLVER_NAME if solver is None else solver, "rtol": rtol,
                "atol": atol if np.ndim(atol) == 0 else np.asarray(atol, float), "cytonet_version": __version__,
                "time_unit": "model"},
     )

@@ -46,7 +46,7 @@ class TapeEvent:
 
 @dataclass
 class TapeModel:
-    """A spec lowered to tapes (picklable); the engine integrates it with Rodas4 and drives events in Python."""
+    """A spec lowered to tapes (picklable); the engine integrates it with a Rosenbrock method (:mod:`cytonet.engine.tableaus`) and drives events in Python."""
 
     model_id: str
     digest: str
