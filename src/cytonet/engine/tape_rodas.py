@@ -13,7 +13,6 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from cytonet.engine import rodas
 from cytonet.engine.rodas import (
     MAX_STEPS, NONFINITE, STEP_UNDERFLOW, _initial_step, accepted_step, error_norm, lu_factor, lu_solve, rejected_step,
     step_to,
