@@ -218,7 +218,8 @@ def step_profile(scenario: str, n: int, repeats: int, lanes: int = 0) -> None:
     dtg, a, lik, big, okl = np.full(B, 1 / (h * rodas.GAMMA)), np.empty_like(jv), np.empty(B), np.empty(B), np.ones(B, bool)
     lockstep.lu_block(jv, dtg, L, a, lik, big, okl)
     b = np.empty_like(fw)
-    ks = [fw.copy() for _ in range(10)]  # f(x), f, k1..k6, yt, y1: values as the kernels leave them
+    stages = np.repeat(fw[None], rodas.N_STAGES, axis=0)
+    ks = [fw.copy(), fw.copy(), stages, fw.copy(), fw.copy()]  # f(x), f, the stages, yt, y1: values as the kernels leave them
 
     def step(rhs: Callable, jac: Callable, solve: Callable, lu: Callable) -> float:
         return sk.per_lane_ns(lambda r: sk.with_kernels(
@@ -228,12 +229,12 @@ def step_profile(scenario: str, n: int, repeats: int, lanes: int = 0) -> None:
     reps = 400
     copy = sk.per_lane_ns(lambda r: sk.rep_copy(r, b, fw), B, reps)
     pieces = [
-        ("right-hand side", 6, sk.per_lane_ns(lambda r: sk.with_kernels(sk.rep_rhs, (RHS_SIG,), r, Xm, U, *C, b, gen.rhs),
+        ("right-hand side", rodas.N_STAGES, sk.per_lane_ns(lambda r: sk.with_kernels(sk.rep_rhs, (RHS_SIG,), r, Xm, U, *C, b, gen.rhs),
                                               B, reps)),
         ("Jacobian", 1, sk.per_lane_ns(lambda r: sk.with_kernels(sk.rep_jac, (JAC_SIG,), r, Xm, *C, jv, gen.jac), B, reps)),
         ("LU (generated)", 1,
          sk.per_lane_ns(lambda r: sk.with_kernels(sk.rep_glu, (LU_SIG,), r, jv, dtg, a, big, okl, gen.lu), B, reps)),
-        ("triangular solves", 6,
+        ("triangular solves", rodas.N_STAGES,
          sk.per_lane_ns(lambda r: sk.with_kernels(sk.rep_solve, (SOLVE_SIG,), r, a, b, fw, gen.solve), B, reps) - copy),
         ("stage updates, error norm", 1, step(lockstep._no_rhs, lockstep._no_jac, lockstep._no_solve, lockstep._no_lu)),
     ]

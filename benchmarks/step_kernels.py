@@ -72,17 +72,16 @@ def rep_copy(reps, b, b0):
 STEP_SIGS = (RHS_SIG, JAC_SIG, SOLVE_SIG, LU_SIG)
 
 
-def rep_step(reps, x, U, C, S, ncode, L, jv, a, dtg, lik, big, ok, fy0, fw, k1, k2, k3, k4, k5, k6, yt, y1, w, ih,
+def rep_step(reps, x, U, C, S, ncode, L, jv, a, dtg, lik, big, ok, fy0, fw, K, yt, y1, w, ih,
              atol, rtol, errs, v, den, xp, xn, rhs, jac, solve, lu):
     """A whole step's kernels and passes in the driver's order on the driver's arrays, without its step control (with
     the no-op kernels of :mod:`cytonet.engine.lockstep`: the driver's passes between the kernels alone, k1 = f, the
-    five y = x + sum a k, the five k = f + ih sum c k, and y1 with the error norm)."""
+    stages' y = x + sum a k and k = f + ih sum c k, and y1 with the error norm)."""
     for _ in range(reps):
         rhs(x, U, C[0], C[1], C[2], C[3], C[4], fy0)
         jac(x, C[0], C[1], C[2], C[3], C[4], jv)
         lu(jv, dtg, a, big, ok)
-        _stages(True, rhs, solve, a, L, x, U, C, S, ncode, fy0, fw, k1, k2, k3, k4, k5, k6, yt, y1, w, ih, atol, rtol, errs,
-                v, den, xp, xn)
+        _stages(True, rhs, solve, a, L, x, U, C, S, ncode, fy0, fw, K, yt, y1, w, ih, atol, rtol, errs, v, den, xp, xn)
 
 
 def per_lane_ns(call, B: int, reps: int, best: int = 5) -> float:

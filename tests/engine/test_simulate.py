@@ -20,7 +20,7 @@ def state(ds, sid):
 def test_first_order_decay():
     ds = simulate(T.decay(k=0.5, a0=10.0), 40.0, t_eval=T_ODD, **TIGHT)
     np.testing.assert_allclose(state(ds, "A"), 10 * np.exp(-0.5 * T_ODD), rtol=1e-8, atol=1e-11)
-    assert ds.attrs["model_id"] == "decay" and ds.attrs["solver"] == "cytonet-rodas4"
+    assert ds.attrs["model_id"] == "decay" and ds.attrs["solver"] == "cytonet-rodas5p"
     assert ds.attrs["model_hash"] == T.decay(k=0.5, a0=10.0).digest()
     assert list(ds.unit.values) == ["pg/mL"]
 
@@ -123,8 +123,10 @@ def test_threshold_on_nonlinear_crossing():
     np.testing.assert_allclose(state(ds, "A"), [10 * np.exp(-0.5 * t[0]), 12 * np.exp(-0.5e-4), 12 * np.exp(-0.5 * (4 - t_star))], rtol=1e-8)
 
 
-def test_rodas4_converges_with_order_four():
-    """With tolerances out of the way, the error at t_end shrinks 2^4-fold per halving of the step."""
+def test_network_engine_converges_with_at_least_order_five():
+    """With tolerances out of the way, the error at t_end shrinks at least 2^5-fold per halving of the step (Rodas5P;
+    on the logistic the leading error term nearly cancels, and the measured ratios are 2^5.8: the tableau's own orders
+    are tested in test_tableaus.py)."""
     r, K, x0 = 0.3, 100.0, 1.0
     exact = K / (1 + (K / x0 - 1) * np.exp(-r * 30.0))
     errs = []
@@ -132,7 +134,7 @@ def test_rodas4_converges_with_order_four():
         ds = simulate(T.logistic(r, K, x0), 30.0, n_points=2, rtol=0.5, atol=1e6, max_step=h)
         errs.append(abs(state(ds, "X")[-1] - exact))
     orders = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
-    assert np.all((orders > 3.7) & (orders < 4.5)), orders
+    assert np.all(orders > 4.6), orders
 
 
 def test_blow_up_raises_solver_error_naming_species():

@@ -114,5 +114,10 @@ def test_native_models_refuse_another_method():
     sys.path.insert(0, str(Path(__file__).parent))
     import testmodels as T
 
-    with pytest.raises(ModelSpecError, match="rodas4"):
-        simulate(T.decay(), 1.0, method="rodas5p")
+    from cytonet.engine import rodas
+    from cytonet.engine.simulate import SOLVER_NAME
+
+    assert SOLVER_NAME == f"cytonet-{rodas.METHOD}"
+    assert simulate(T.decay(), 1.0, method=rodas.METHOD).attrs["solver"] == SOLVER_NAME
+    with pytest.raises(ModelSpecError, match=f"whose method is {rodas.METHOD}"):
+        simulate(T.decay(), 1.0, method="rodas4")

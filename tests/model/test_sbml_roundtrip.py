@@ -14,6 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
 
 import testmodels as T  # noqa: E402
+from cytonet.engine import rodas  # noqa: E402
 from cytonet.engine.simulate import simulate  # noqa: E402
 from cytonet.model.catalog import shipped_models  # noqa: E402
 from cytonet.model.sbml import sbml_string  # noqa: E402
@@ -32,11 +33,12 @@ def values(ds, names: list[str]) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def rel_error(ours: np.ndarray, ref: np.ndarray, atol: float = 1e-16) -> float:
+def rel_error(ours: np.ndarray, ref: np.ndarray, atol: float = 1e-16, allowance: float = 10.0) -> float:
     """Relative to the value, floored at 1e-6 of the species' range (values near zero compare absolutely) and at 1e-12;
-    differences within 10x the integrators' absolute tolerance (a state that should be 0 drifting to -3e-16) are not errors."""
+    differences within ``allowance`` x the integrators' absolute tolerance (a state that should be 0 drifting to -3e-16)
+    are not errors."""
     floor = np.maximum(1e-6 * np.maximum(np.abs(ours).max(axis=0), np.abs(ref).max(axis=0)), 1e-12)
-    return float((np.maximum(np.abs(ours - ref) - 10 * atol, 0.0) / np.maximum(np.abs(ref), floor)).max())
+    return float((np.maximum(np.abs(ours - ref) - allowance * atol, 0.0) / np.maximum(np.abs(ref), floor)).max())
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +65,12 @@ def test_export_then_import_matches_native(name, imported):
     spec, _, imp = imported(name)
     assert uses_expressions(imp.spec) and not imp.renamed
     native = simulate(spec, T_END, t_eval=GRID, rtol=1e-11, atol=1e-16)
-    # the same method on both sides, so that what differs is the model, not the integrator (the tape engine's default,
-    # Rodas5P, takes its own path within the tolerances: car-t-crs's Th1, about 1e-9, differs by 4e-15)
-    back = simulate(imp.spec, T_END, t_eval=GRID, rtol=1e-11, atol=1e-16, method="rodas4")
+    back = simulate(imp.spec, T_END, t_eval=GRID, rtol=1e-11, atol=1e-16, method=rodas.METHOD)
     ours = values(back, list(native.species.values))
-    assert rel_error(ours, native.state.values) < 1e-8, name
+    # the two engines (sparse and dense LU) round differently, so their step sequences part: on car-t-crs's Th1, about
+    # 1e-9 and so held to its atol of 1e-16 (an RMS norm over 77 states lets one carry more), Rodas5P's two paths differ
+    # by 4e-15 (Rodas4's, with 3x the steps, agreed within 10 atol): integration error, not a difference of the models
+    assert rel_error(ours, native.state.values, allowance=100.0) < 1e-8, name
     # parameters keep their values (SBML files hold 15 significant digits)
     p_back = {p.id: p.value for p in imp.spec.parameters}
     assert all(abs(p_back[p.id] - p.value) <= 1e-14 * abs(p.value) for p in spec.parameters)

@@ -1,4 +1,4 @@
-"""SIMD lanes of Rodas4: B runs advance together, one attempted step per lane per iteration.
+"""SIMD lanes of the network engine's Rosenbrock method (:mod:`cytonet.engine.rodas`): B runs advance together, one attempted step per lane per iteration.
 
 Every array is structure-of-arrays, ``[n_species, B]`` or ``[n_entries, B]``, and every kernel
 (right-hand side, Jacobian, the sparse LU of W = I/(gamma h) - J on the model's one symbolic plan,
@@ -30,16 +30,15 @@ import numba as nb
 import numpy as np
 
 from cytonet.engine.rodas import (
-    A21, A31, A32, A41, A42, A43, A51, A52, A53, A54,
-    C21, C31, C32, C41, C42, C43, C51, C52, C53, C54, C61, C62, C63, C64, C65,
-    GAMMA, H21, H22, H23, H24, H25, H31, H32, H33, H34, H35,
-    I_SPECIES, I_STEPS, I_REJECTED, I_T, MAX_STEPS, NONFINITE, OK, STEP_UNDERFLOW, accepted_step, rejected_step,
-    step_to,
+    GAMMA, I_SPECIES, I_STEPS, I_REJECTED, I_T, MAX_STEPS, N_STAGES, NONFINITE, OK, STEP_UNDERFLOW, _A, _C, _CHAINED, _D,
+    _K,
+    accepted_step, rejected_step, step_to,
 )
 from cytonet.engine.sparse import GROWTH_MAX, PIVOT_TOL
 from cytonet.model.compile import CAP, HILL_ACT, HILL_INH, POWER, SAT
 
 _J = dict(cache=True, nogil=True, error_model="numpy")
+
 _JI = dict(cache=True, nogil=True, error_model="numpy", inline="always")
 #: largest integer Hill coefficient that the lock-step kernels raise by multiplication (larger or non-integer ones: ``pow``)
 MAX_INT_HILL = 16
@@ -486,59 +485,63 @@ def _lanes_of(a, keep):
 
 
 @nb.njit(**_JI)
-def _stages(gen, grhs, gsolve, a, L, x, u, C, S, ncode, fy0, fw, k1, k2, k3, k4, k5, k6, yt, y1, w, ih, atol, rtol, errs,
-            v, den, xp, xn):
-    """The six stages of a step on every lane (W factored in ``a``, f(x) in ``fy0``): k1 .. k6, y1 and the
-    squared error sums ``errs``."""
+def _stage_inputs(yt, ks, x, K, s):
+    """Stage s's point yt = x + sum over j < s of A[s, j] K[j] (for a chained stage: the previous point + K[s - 1]) and
+    its sum ks = sum over j < s of C[s, j] K[j], on every lane, in one pass over the earlier stages a row at a time;
+    each sum in the order of j."""
+    n, B = yt.shape
+    chained = _CHAINED[s]
+    for i in range(n):
+        y = yt[i]
+        c = ks[i]
+        if chained:
+            kp = K[s - 1, i]
+            for q in range(B):
+                y[q] += kp[q]
+                c[q] = 0.0
+            for j in range(s):
+                cj = _C[s, j]
+                kj = K[j, i]
+                for q in range(B):
+                    c[q] += cj * kj[q]
+        else:
+            xi = x[i]
+            for q in range(B):
+                y[q] = xi[q]
+                c[q] = 0.0
+            for j in range(s):
+                aj = _A[s, j]
+                cj = _C[s, j]
+                kj = K[j, i]
+                for q in range(B):
+                    y[q] += aj * kj[q]
+                    c[q] += cj * kj[q]
+
+
+@nb.njit(**_JI)
+def _stages(gen, grhs, gsolve, a, L, x, u, C, S, ncode, fy0, fw, K, yt, y1, w, ih, atol, rtol, errs, v, den, xp, xn):
+    """The stages of a step on every lane (W factored in ``a``, f(x) in ``fy0``): K, y1 and the squared error sums
+    ``errs``."""
     n, B = x.shape
-    k1[:, :] = fy0
-    _solve(gen, gsolve, a, L, k1, w)
-    for i in range(n):
-        for q in range(B):
-            yt[i, q] = x[i, q] + A21 * k1[i, q]
-    _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
-    for i in range(n):
-        for q in range(B):
-            k2[i, q] = fw[i, q] + ih[q] * C21 * k1[i, q]
-    _solve(gen, gsolve, a, L, k2, w)
-    for i in range(n):
-        for q in range(B):
-            yt[i, q] = x[i, q] + A31 * k1[i, q] + A32 * k2[i, q]
-    _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
-    for i in range(n):
-        for q in range(B):
-            k3[i, q] = fw[i, q] + ih[q] * (C31 * k1[i, q] + C32 * k2[i, q])
-    _solve(gen, gsolve, a, L, k3, w)
-    for i in range(n):
-        for q in range(B):
-            yt[i, q] = x[i, q] + A41 * k1[i, q] + A42 * k2[i, q] + A43 * k3[i, q]
-    _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
-    for i in range(n):
-        for q in range(B):
-            k4[i, q] = fw[i, q] + ih[q] * (C41 * k1[i, q] + C42 * k2[i, q] + C43 * k3[i, q])
-    _solve(gen, gsolve, a, L, k4, w)
-    for i in range(n):
-        for q in range(B):
-            yt[i, q] = x[i, q] + A51 * k1[i, q] + A52 * k2[i, q] + A53 * k3[i, q] + A54 * k4[i, q]
-    _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
-    for i in range(n):
-        for q in range(B):
-            k5[i, q] = fw[i, q] + ih[q] * (C51 * k1[i, q] + C52 * k2[i, q] + C53 * k3[i, q] + C54 * k4[i, q])
-    _solve(gen, gsolve, a, L, k5, w)
-    for i in range(n):
-        for q in range(B):
-            yt[i, q] += k5[i, q]
-    _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
-    for i in range(n):
-        for q in range(B):
-            k6[i, q] = fw[i, q] + ih[q] * (C61 * k1[i, q] + C62 * k2[i, q] + C63 * k3[i, q] + C64 * k4[i, q] + C65 * k5[i, q])
-    _solve(gen, gsolve, a, L, k6, w)
+    K[0, :, :] = fy0
+    _solve(gen, gsolve, a, L, K[0], w)
+    for s in range(1, N_STAGES):
+        ks = K[s]
+        _stage_inputs(yt, ks, x, K, s)
+        _rhs(gen, grhs, yt, u, C, S, ncode, fw, v, den, xp, xn)
+        for i in range(n):
+            r = ks[i]
+            f = fw[i]
+            for q in range(B):
+                r[q] = f[q] + ih[q] * r[q]
+        _solve(gen, gsolve, a, L, ks, w)
+    last = K[N_STAGES - 1]
     errs[:] = 0.0
     for i in range(n):
         for q in range(B):
-            y1[i, q] = yt[i, q] + k6[i, q]
+            y1[i, q] = yt[i, q] + last[i, q]
             sc = atol[i] + rtol * max(abs(x[i, q]), abs(y1[i, q]))
-            errs[q] += (k6[i, q] / sc) ** 2
+            errs[q] += (last[i, q] / sc) ** 2
 
 
 _DRIVERS: dict[tuple, object] = {}
@@ -661,12 +664,7 @@ def _advance(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, i
     fw = np.empty((n, B))
     yt = np.empty((n, B))
     y1 = np.empty((n, B))
-    k1 = np.empty((n, B))
-    k2 = np.empty((n, B))
-    k3 = np.empty((n, B))
-    k4 = np.empty((n, B))
-    k5 = np.empty((n, B))
-    k6 = np.empty((n, B))
+    K = np.empty((N_STAGES, n, B))  # the stages
     errs = np.empty(B)
     dtg = np.ones(B)
     ih = np.ones(B)
@@ -779,9 +777,8 @@ def _advance(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, i
             dtg[q] = 1.0 / (h[q] * GAMMA)
             ih[q] = 1.0 / h[q]
         _lu(gen, glu, jv, dtg, L, a, v, big, ok)
-        # 3. the six stages on every lane
-        _stages(gen, grhs, gsolve, a, L, x, u, C, S, ncode, fy0, fw, k1, k2, k3, k4, k5, k6, yt, y1, w, ih, atol, rtol, errs,
-                v, den, xp, xn)
+        # 3. the stages on every lane
+        _stages(gen, grhs, gsolve, a, L, x, u, C, S, ncode, fy0, fw, K, yt, y1, w, ih, atol, rtol, errs, v, den, xp, xn)
         # 4. accept or reject per lane
         for q in range(B):
             if not stepping[q]:
@@ -793,7 +790,7 @@ def _advance(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, i
             err = np.sqrt(errs[q] / n)
             if not err <= 1.0:
                 rejected[q] += 1
-                h[q] = rejected_step(h[q], err, 4.0)
+                h[q] = rejected_step(h[q], err, _K)
                 continue
             steps[q] += 1
             k = run[q]
@@ -803,9 +800,14 @@ def _advance(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, i
                 th = (t_out[io[q]] - t[q]) / hq
                 t1 = 1.0 - th
                 for i in range(n):
-                    d1 = H21 * k1[i, q] + H22 * k2[i, q] + H23 * k3[i, q] + H24 * k4[i, q] + H25 * k5[i, q]
-                    d2 = H31 * k1[i, q] + H32 * k2[i, q] + H33 * k3[i, q] + H34 * k4[i, q] + H35 * k5[i, q]
-                    out[rows[k], io[q], i] = t1 * x[i, q] + th * (y1[i, q] + t1 * (d1 + th * d2))
+                    d0 = 0.0
+                    d1 = 0.0
+                    d2 = 0.0
+                    for s in range(N_STAGES):
+                        d0 += _D[0, s] * K[s, i, q]
+                        d1 += _D[1, s] * K[s, i, q]
+                        d2 += _D[2, s] * K[s, i, q]
+                    out[rows[k], io[q], i] = t1 * x[i, q] + th * (y1[i, q] + t1 * (d0 + th * (d1 + th * d2)))
                 io[q] += 1
             t[q] = t_new
             bad = -1
@@ -825,7 +827,7 @@ def _advance(X0, P, t_out, bolus_time, bolus_species, bolus_amount, inf_start, i
                 for i in range(n):
                     out[rows[k], io[q], i] = x[i, q]
                 io[q] += 1
-            h[q], err_prev[q] = accepted_step(hq, h_prop[q], last[q], err, err_prev[q], 4.0)
+            h[q], err_prev[q] = accepted_step(hq, h_prop[q], last[q], err, err_prev[q], _K)
             if t[q] >= seg_end[q]:
                 at_seg[q] = True
         if next_run >= N:  # no run waits: narrow the block once enough of it is idle

@@ -1,9 +1,8 @@
-"""Rodas4 (Hairer & Wanner): L-stable Rosenbrock method of order 4(3) with a 3rd-order dense output.
+"""The network engine: an L-stable Rosenbrock method (Rodas5P, order 5(4), with a 4th-order dense output).
 
 Everything here is a numba kernel; one call integrates a whole run (breakpoints, boluses,
-threshold events, dense output at the requested times) without returning to Python.
-Coefficients as in Hairer & Wanner, Solving ODEs II (RODAS, METH=1), in the W-transformed form
-used by OrdinaryDiffEq.jl's ``Rodas4Tableau``.
+threshold events, dense output at the requested times) without returning to Python. The method
+is a tableau of :mod:`cytonet.engine.tableaus` in the W-transformed form (Hairer & Wanner's RODAS).
 """
 
 from __future__ import annotations
@@ -12,20 +11,19 @@ import numba as nb
 import numpy as np
 
 from cytonet.engine.sparse import lu_numeric, lu_solve_sparse, set_w, to_dense
+from cytonet.engine.tableaus import RODAS5P
 from cytonet.model.compile import OP_ADD, OP_MUL, OP_SET, jac_kernel, prepare, rhs_kernel
 
-GAMMA = 0.25
-A21 = 1.544
-A31, A32 = 0.9466785280815826, 0.2557011698983284
-A41, A42, A43 = 3.314825187068521, 2.896124015972201, 0.9986419139977817
-A51, A52, A53, A54 = 1.221224509226641, 6.019134481288629, 12.53708332932087, -0.6878860361058950
-C21 = -5.6688
-C31, C32 = -2.430093356833875, -0.2063599157091915
-C41, C42, C43 = -0.1073529058151375, -9.594562251023355, -20.47028614809616
-C51, C52, C53, C54 = 7.496443313967647, -10.24680431464352, -33.99990352819905, 11.70890893206160
-C61, C62, C63, C64, C65 = 8.083246795921522, -7.981132988064893, -31.52159432874371, 16.31930543123136, -6.058818238834054
-H21, H22, H23, H24, H25 = 10.12623508344586, -7.487995877610167, -34.80091861555747, -7.992771707568823, 1.025137723295662
-H31, H32, H33, H34, H35 = -0.6762803392801253, 6.087714651680015, 16.43084320892478, 24.76722511418386, -6.594389125716872
+#: the network engine's method (:mod:`cytonet.engine.tableaus`), frozen into the kernels of this module and of
+#: :mod:`cytonet.engine.lockstep` as constants: Rodas5P, order 5(4), eight stages (docs/performance.md, "Rodas5P")
+METHOD = "rodas5p"
+_A, _C, _D, GAMMA, _K = RODAS5P
+#: the stages' count
+N_STAGES = _A.shape[0]
+#: stages whose point is the previous stage's point plus the previous stage (A[s] = A[s - 1] + e_(s-1)): one update
+#: instead of a sum over every earlier stage (Rodas5P's last two, Rodas4's last), the same values in the same order
+_CHAINED = np.array([s > 1 and _A[s, s - 1] == 1.0 and bool(np.all(_A[s, :s - 1] == _A[s - 1, :s - 1]))
+                     for s in range(N_STAGES)])
 
 OK, STEP_UNDERFLOW, MAX_STEPS, NONFINITE = 0, 1, 2, 3
 #: info vector layout returned per run
@@ -90,9 +88,22 @@ def _solve(a, L, dense, W, piv, b, w):
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def _dense(y0, y1, d1, d2, i, th):
+def _dense(y0, y1, d, i, th):
+    """Component i of the dense output at fraction ``th`` of a step from y0 to y1 with coefficients d (3, n)."""
     t1 = 1.0 - th
-    return t1 * y0[i] + th * (y1[i] + t1 * (d1[i] + th * d2[i]))
+    return t1 * y0[i] + th * (y1[i] + t1 * (d[0, i] + th * (d[1, i] + th * d[2, i])))
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _combine(out, x, a, K, s):
+    """out = x + sum over j < s of a[j] K[j] (x may be None: from 0), summed in the order of j."""
+    for i in range(out.shape[0]):
+        out[i] = 0.0 if x is None else x[i]
+    for j in range(s):
+        aj = a[j]
+        kj = K[j]
+        for i in range(out.shape[0]):
+            out[i] += aj * kj[i]
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -189,7 +200,7 @@ def step_to(t, h, h_max, t_stop):
 @nb.njit(cache=True, inline="always", error_model="numpy")
 def rejected_step(h, err, k):
     """The step to retry after a rejected one: a quarter after a non-finite error, else shrunk by the error (``k``:
-    the error estimate's order + 1, 4 for Rodas4)."""
+    the error estimate's order + 1: 5 for Rodas5P, 4 for Rodas4)."""
     if not np.isfinite(err):
         return 0.25 * h
     return h * max(0.2, 0.9 * err ** (-1.0 / k))
@@ -207,57 +218,38 @@ def accepted_step(h, h_prop, last, err, err_prev, k):
 
 @nb.njit(cache=True, error_model="numpy")
 def _stages(x, u, C, S, fy0, h, a, L, dense, W, piv, ws, rtol, atol):
-    """The six Rodas4 stages from ``x`` with the factored W; fills k1..k6 and y1 of ``ws``, returns the error norm."""
-    w, fw, yt, y1, k1, k2, k3, k4, k5, k6 = ws
+    """The stages from ``x`` with the factored W; fills the stages K and y1 of ``ws``, returns the error norm."""
+    w, fw, yt, y1, K = ws
     n = x.shape[0]
     ih = 1.0 / h
     for i in range(n):
-        k1[i] = fy0[i]
-    _solve(a, L, dense, W, piv, k1, w)
-    for i in range(n):
-        yt[i] = x[i] + A21 * k1[i]
-    rhs_kernel(yt, u, C, S, fw)
-    for i in range(n):
-        k2[i] = fw[i] + ih * C21 * k1[i]
-    _solve(a, L, dense, W, piv, k2, w)
-    for i in range(n):
-        yt[i] = x[i] + A31 * k1[i] + A32 * k2[i]
-    rhs_kernel(yt, u, C, S, fw)
-    for i in range(n):
-        k3[i] = fw[i] + ih * (C31 * k1[i] + C32 * k2[i])
-    _solve(a, L, dense, W, piv, k3, w)
-    for i in range(n):
-        yt[i] = x[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
-    rhs_kernel(yt, u, C, S, fw)
-    for i in range(n):
-        k4[i] = fw[i] + ih * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i])
-    _solve(a, L, dense, W, piv, k4, w)
-    for i in range(n):
-        yt[i] = x[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
-    rhs_kernel(yt, u, C, S, fw)
-    for i in range(n):
-        k5[i] = fw[i] + ih * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
-    _solve(a, L, dense, W, piv, k5, w)
-    for i in range(n):
-        yt[i] += k5[i]
-    rhs_kernel(yt, u, C, S, fw)
-    for i in range(n):
-        k6[i] = fw[i] + ih * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
-    _solve(a, L, dense, W, piv, k6, w)
-    return error_norm(x, yt, k6, y1, rtol, atol)
+        K[0, i] = fy0[i]
+    _solve(a, L, dense, W, piv, K[0], w)
+    for s in range(1, N_STAGES):
+        ks = K[s]
+        if _CHAINED[s]:
+            prev = K[s - 1]
+            for i in range(n):
+                yt[i] += prev[i]
+        else:
+            _combine(yt, x, _A[s], K, s)
+        _combine(ks, None, _C[s], K, s)
+        rhs_kernel(yt, u, C, S, fw)
+        for i in range(n):
+            ks[i] = fw[i] + ih * ks[i]
+        _solve(a, L, dense, W, piv, ks, w)
+    return error_norm(x, yt, K[N_STAGES - 1], y1, rtol, atol)
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _dense_coefficients(ws, d1, d2):
-    """d1, d2 of the 3rd-order dense output of an accepted step."""
-    k1, k2, k3, k4, k5 = ws[4], ws[5], ws[6], ws[7], ws[8]
-    for i in range(d1.shape[0]):
-        d1[i] = H21 * k1[i] + H22 * k2[i] + H23 * k3[i] + H24 * k4[i] + H25 * k5[i]
-        d2[i] = H31 * k1[i] + H32 * k2[i] + H33 * k3[i] + H34 * k4[i] + H35 * k5[i]
+def _dense_coefficients(K, dc):
+    """The dense output's coefficients (3, n) of an accepted step from its stages K."""
+    for r in range(3):
+        _combine(dc[r], None, _D[r], K, N_STAGES)
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _first_crossing(x, y1, d1, d2, t, h, trig, th_species, th_value, th_dir):
+def _first_crossing(x, y1, dc, t, h, trig, th_species, th_value, th_dir):
     """(time, index) of the earliest threshold crossing inside the step (bisection on the dense output), or (inf, -1)."""
     t_ev = np.inf
     e_ev = -1
@@ -268,7 +260,7 @@ def _first_crossing(x, y1, d1, d2, t, h, trig, th_species, th_value, th_dir):
             hi = 1.0
             while (hi - lo) * h > 1e-12:
                 mid = 0.5 * (lo + hi)
-                v = _dense(x, y1, d1, d2, s, mid)
+                v = _dense(x, y1, dc, s, mid)
                 if th_dir[e] * (v - th_value[e]) >= 0.0:
                     hi = mid
                 else:
@@ -331,10 +323,8 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
     W = np.empty((n, n))
     piv = np.empty(n, np.int64)
     fy0 = np.empty(n)
-    d1 = np.empty(n)
-    d2 = np.empty(n)
-    ws = (np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n),
-          np.empty(n), np.empty(n))  # w, fw, yt, y1, k1..k6
+    dc = np.zeros((3, n))
+    ws = (np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty((N_STAGES, n)))  # w, fw, yt, y1, stages
     y1 = ws[3]
     info[:] = 0.0
     bps = _breakpoints(bolus_time, inf_start, inf_end, t_end)
@@ -401,23 +391,23 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
                 err = np.inf
             if not err <= 1.0:
                 rejected += 1
-                h = rejected_step(h, err, 4.0)
+                h = rejected_step(h, err, _K)
                 continue
             # accepted
             steps += 1
-            _dense_coefficients(ws, d1, d2)
+            _dense_coefficients(ws[4], dc)
             t_new = seg_end if last else t + h
-            t_ev, e_ev = _first_crossing(x, y1, d1, d2, t, h, trig, th_species, th_value, th_dir)
+            t_ev, e_ev = _first_crossing(x, y1, dc, t, h, trig, th_species, th_value, th_dir)
             t_stop = t_ev if e_ev >= 0 else t_new
             while io < nt and t_out[io] < t_stop:
                 th = (t_out[io] - t) / h
                 for i in range(n):
-                    out[io, i] = _dense(x, y1, d1, d2, i, th)
+                    out[io, i] = _dense(x, y1, dc, i, th)
                 io += 1
             if e_ev >= 0:
                 th = (t_ev - t) / h
                 for i in range(n):
-                    x[i] = _dense(x, y1, d1, d2, i, th)
+                    x[i] = _dense(x, y1, dc, i, th)
                 _fire(e_ev, x, p, th_ptr, a_is_param, a_target, a_op, a_value)
                 prepare(p, Q, C)
                 fired += 1
@@ -437,7 +427,7 @@ def solve_one(x0, p0, t_out, bolus_time, bolus_species, bolus_amount,
             rhs_kernel(x, u, C, S, fy0)
             new_J = True
             if e_ev < 0:
-                h, err_prev = accepted_step(h, h_prop, last, err, err_prev, 4.0)
+                h, err_prev = accepted_step(h, h_prop, last, err, err_prev, _K)
         t = seg_end
     info[I_STEPS] = steps
     info[I_REJECTED] = rejected

@@ -1,4 +1,4 @@
-"""Run a tape model: Rodas4 between events, SBML event semantics applied in Python in between.
+"""Run a tape model: a Rosenbrock method between events, SBML event semantics applied in Python in between.
 
 The kernel (:mod:`cytonet.engine.tape_rodas`) stops at every sign change of a root function and
 at every scheduled execution time. Here, at each stop:

@@ -16,7 +16,7 @@ from cytonet.model.tape_model import TapeModel, needs_tape
 if TYPE_CHECKING:
     import xarray as xr
 
-SOLVER_NAME = "cytonet-rodas4"
+SOLVER_NAME = "cytonet-rodas5p"  # the network engine's method, rodas.METHOD
 DEFAULT_MAX_STEPS = 200_000
 
 
@@ -120,7 +120,7 @@ def simulate(
     ``atol`` is one absolute tolerance or one per species (model order), in each species' unit.
     A model with SBML semantics (imported, see :func:`cytonet.model.sbml_import.load_sbml`) runs on
     the tape engine (:mod:`cytonet.engine.tape_simulate`), with ``method`` "rodas5p" (default) or
-    "rodas4"; ``max_step`` does not apply to it. Native models run on Rodas4 only.
+    "rodas4"; ``max_step`` does not apply to it. Native models run on Rodas5P only.
     """
     from cytonet.engine import rodas
 
@@ -130,9 +130,9 @@ def simulate(
 
         return simulate_tape(as_tape(model), time_grid(t_end, t_eval, n_points), rtol, atol, max_steps, parameters, initial,
                              method or TAPE_DEFAULT)
-    if method not in (None, "rodas4"):
+    if method not in (None, rodas.METHOD):
         raise ModelSpecError(f"model {getattr(model, 'id', getattr(model, 'model_id', '?'))!r} runs on the network engine, "
-                             f"whose method is rodas4; {method!r} applies to models with SBML semantics only")
+                             f"whose method is {rodas.METHOD}; {method!r} applies to models with SBML semantics only")
     cm = as_compiled(model)
     atol_v = _check_tolerances(cm, rtol, atol, max_steps, max_step)
     t = time_grid(t_end, t_eval, n_points)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from cytonet.engine import rodas
-
 #: one method: (A (s, s), C (s, s), D (3, s), gamma, k)
 Method = tuple[np.ndarray, np.ndarray, np.ndarray, float, float]
 
@@ -29,14 +27,18 @@ def _method(a: list[list[float]], c: list[list[float]], d: list[list[float]], ga
     return A, C, D, float(gamma), float(order)
 
 
-_ROW5 = [rodas.A51, rodas.A52, rodas.A53, rodas.A54]
-#: Rodas4, order 4(3), six stages (Hairer & Wanner, Solving ODEs II, RODAS METH=1): the network engine's method
+_ROW5 = [1.221224509226641, 6.019134481288629, 12.53708332932087, -0.6878860361058950]
+#: Rodas4, order 4(3), six stages, 3rd-order dense output (Hairer & Wanner, Solving ODEs II, RODAS METH=1)
 RODAS4 = _method(
-    [[], [rodas.A21], [rodas.A31, rodas.A32], [rodas.A41, rodas.A42, rodas.A43], _ROW5, [*_ROW5, 1.0]],
-    [[], [rodas.C21], [rodas.C31, rodas.C32], [rodas.C41, rodas.C42, rodas.C43],
-     [rodas.C51, rodas.C52, rodas.C53, rodas.C54], [rodas.C61, rodas.C62, rodas.C63, rodas.C64, rodas.C65]],
-    [[rodas.H21, rodas.H22, rodas.H23, rodas.H24, rodas.H25], [rodas.H31, rodas.H32, rodas.H33, rodas.H34, rodas.H35]],
-    rodas.GAMMA, 4)
+    [[], [1.544], [0.9466785280815826, 0.2557011698983284], [3.314825187068521, 2.896124015972201, 0.9986419139977817],
+     _ROW5, [*_ROW5, 1.0]],
+    [[], [-5.6688], [-2.430093356833875, -0.2063599157091915],
+     [-0.1073529058151375, -9.594562251023355, -20.47028614809616],
+     [7.496443313967647, -10.24680431464352, -33.99990352819905, 11.70890893206160],
+     [8.083246795921522, -7.981132988064893, -31.52159432874371, 16.31930543123136, -6.058818238834054]],
+    [[10.12623508344586, -7.487995877610167, -34.80091861555747, -7.992771707568823, 1.025137723295662],
+     [-0.6762803392801253, 6.087714651680015, 16.43084320892478, 24.76722511418386, -6.594389125716872]],
+    0.25, 4)
 
 _ROW6 = [-7.502846399306121, 2.561846144803919, -11.627539656261098, -0.18268767659942256, 0.030198172008377946]
 #: Rodas5P, order 5(4), eight stages, with a 4th-order dense output: Steinebach, BIT Numer. Math. 63, 27 (2023),

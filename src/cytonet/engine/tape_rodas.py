@@ -1,7 +1,7 @@
 """A Rosenbrock method over a tape model: integrate until a stop time or until a root function changes sign.
 
-The method is a tableau of :mod:`cytonet.engine.tableaus` (Rodas4, as :mod:`cytonet.engine.rodas`,
-or Rodas5P), with the same step control (dense LU: imported models are small); the right-hand
+The method is a tableau of :mod:`cytonet.engine.tableaus` (Rodas5P, as :mod:`cytonet.engine.rodas`,
+or Rodas4), with the same step control (dense LU: imported models are small); the right-hand
 side, root functions and Jacobian come from one tape (:mod:`cytonet.model.tape`). Time is the last state, so the system is autonomous. A call returns
 at ``t_stop`` or just past the earliest sign change of a root function (bisection on the dense
 output to 1e-13 relative), writing the outputs at the requested times passed on the way. A root
@@ -14,8 +14,8 @@ import numba as nb
 import numpy as np
 
 from cytonet.engine.rodas import (
-    MAX_STEPS, NONFINITE, STEP_UNDERFLOW, _initial_step, accepted_step, error_norm, lu_factor, lu_solve, rejected_step,
-    step_to,
+    MAX_STEPS, NONFINITE, STEP_UNDERFLOW, _combine, _dense, _initial_step, accepted_step, error_norm, lu_factor, lu_solve,
+    rejected_step, step_to,
 )
 from cytonet.model.tape import run_tape
 
@@ -27,25 +27,6 @@ N_INFO = 6
 #: step-size underflow limit (1e-14) for a state that starts at 0 with a tiny atol under a large rate (seen in
 #: PEtab fits at extreme parameters), where the error control, not the estimate, must decide how small to go
 H_FIRST_MIN = 1e-10
-
-
-@nb.njit(cache=True, inline="always", error_model="numpy")
-def _dense(y0, y1, d, i, th):
-    """Component i of the dense output at fraction ``th`` of a step from y0 to y1 with coefficients d (3, n)."""
-    t1 = 1.0 - th
-    return t1 * y0[i] + th * (y1[i] + t1 * (d[0, i] + th * (d[1, i] + th * d[2, i])))
-
-
-@nb.njit(cache=True, inline="always", error_model="numpy")
-def _combine(out, x, a, K, s):
-    """out = x + sum over j < s of a[j] K[j] (x may be None: from 0), summed in the order of j."""
-    for i in range(out.shape[0]):
-        out[i] = 0.0 if x is None else x[i]
-    for j in range(s):
-        aj = a[j]
-        kj = K[j]
-        for i in range(out.shape[0]):
-            out[i] += aj * kj[i]
 
 
 @nb.njit(cache=True, error_model="numpy")

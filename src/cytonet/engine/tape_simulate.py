@@ -135,7 +135,7 @@ def _dataset(tm: TapeModel, t: np.ndarray, state: np.ndarray, var: np.ndarray, r
 def sbml_dataset(model_id: str, digest: str, species: list[str], variables: list[str], t: np.ndarray, state: np.ndarray,
                  var: np.ndarray, rtol: float, atol: Any, patient: np.ndarray | None = None, solver: str | None = None) -> xr.Dataset:
     """The layout of runs of models with SBML semantics: ``state`` per species, ``variable_value`` per variable
-    (``solver``: its name, by default the factor kernels' Rodas4)."""
+    (``solver``: its name, by default the factor kernels' method)."""
     import xarray as xr
 
     from cytonet import __version__

@@ -2,7 +2,7 @@
 
 For a tape model dx/dt = f(x, p) and ``n`` directions, the sensitivity matrix S = dx/d theta
 (states x directions) obeys dS/dt = (df/dx) S + (df/dp) dp/d theta, with S(0) = dx0/d theta. The
-augmented model integrates (x, S) together on the same Rodas4 kernel with its exact Jacobian
+augmented model integrates (x, S) together on the same Rosenbrock kernel with its exact Jacobian
 [[J, 0], [B_d, J]] (time aside): the tape holds f, J = df/dx, df/dp and the base model's second
 derivatives (d(df/dx)/d(x, t), d(df/dp)/d(x, t)), built symbolically from the lowered expression
 tree, never from text; the kernel forms J S_d + (df/dp) dp_d and the products B_d z of the lower
