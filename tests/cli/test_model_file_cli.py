@@ -122,3 +122,32 @@ def test_treat_of_a_model_file_explains_bad_input(tmp_path, capsys, args, messag
     assert exc.value.code != 0
     assert message in capsys.readouterr().err
     assert not (tmp_path / "t").exists()
+
+
+def test_simulate_an_sbml_model_with_either_method_agrees_with_roadrunner(tmp_path, mapk_file):
+    """``simulate --model --method``: Rodas5P (the default) and Rodas4 both give libroadrunner's time course."""
+    import roadrunner
+
+    rr = roadrunner.RoadRunner(str(mapk_file))
+    rr.integrator.relative_tolerance, rr.integrator.absolute_tolerance = 1e-10, 1e-12
+    ref = rr.simulate(0.0, T_END, 201)
+    for method in (None, "rodas4"):
+        out = tmp_path / f"run-{method}"
+        result = runner.invoke(app, ["simulate", "--model", str(mapk_file), "--hours", str(T_END), "--out", str(out),
+                                     *(["--method", method] if method else [])])
+        assert result.exit_code == 0, result.output
+        got = rows(out / "timecourse.csv")
+        mapk = np.array([float(r["MAPK_PP"]) for r in got])
+        np.testing.assert_allclose(mapk, ref["[MAPK_PP]"], rtol=1e-5, atol=1e-6 * np.abs(ref["[MAPK_PP]"]).max())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "{mapk}", "--hours", "10", "--method", "rodas5"], "unknown integration method 'rodas5'; did you mean rodas5p"),
+    (["--scenario", "healthy", "--method", "rodas4"], "--method applies to --model"),
+])
+def test_simulate_refuses_a_bad_method(tmp_path, mapk_file, capsys, args, message):
+    with pytest.raises(SystemExit) as exc:
+        main(["simulate", *[a.format(mapk=mapk_file) for a in args], "--out", str(tmp_path / "run")])
+    assert exc.value.code != 0
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

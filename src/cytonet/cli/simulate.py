@@ -110,8 +110,9 @@ def run_scenario(scenario: str | Scenario, out: Path, hours: float | None = None
     return summary
 
 
-def run_model_file(model: Path, out: Path, hours: float | None, sets: dict[str, float]) -> Path:
-    """Simulate an SBML file for ``hours`` (its own time unit) and write ``OUT/timecourse.csv`` and ``OUT/model.yaml``."""
+def run_model_file(model: Path, out: Path, hours: float | None, sets: dict[str, float], method: str | None = None) -> Path:
+    """Simulate an SBML file for ``hours`` (its own time unit) with ``method`` (default Rodas5P) and write
+    ``OUT/timecourse.csv`` and ``OUT/model.yaml``."""
     from cytonet.engine.simulate import simulate as run
     from cytonet.model.sbml_import import load_sbml
     from cytonet.model.spec import dump_spec
@@ -119,7 +120,7 @@ def run_model_file(model: Path, out: Path, hours: float | None, sets: dict[str, 
     if hours is None or not (math.isfinite(hours) and hours > 0):
         raise ScenarioError("--model needs --hours, a positive end time in the model's own time unit")
     spec = load_sbml(model)
-    ds = run(spec, hours, n_points=201, parameters=sets, rtol=1e-8, atol=1e-12)
+    ds = run(spec, hours, n_points=201, parameters=sets, rtol=1e-8, atol=1e-12, method=method)
     out.mkdir(parents=True, exist_ok=True)
     dump_spec(spec, out / "model.yaml")
     return write_model_run(ds, out / "timecourse.csv")
@@ -145,6 +146,7 @@ def simulate(
     lps: LpsOption = None,
     lps_infusion: LpsInfusionOption = None,
     for_: ForOption = None,
+    method: Annotated[str | None, typer.Option("--method", help="integration method of --model: rodas5p (default) or rodas4")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="write into an existing folder cytonet did not write")] = False,
 ) -> None:
     """Run a scenario, analyse it and write data, SBML and a report to OUT (or run an SBML model with --model)."""
@@ -154,9 +156,11 @@ def simulate(
     if (scenario is None) == (model is None):
         raise ScenarioError("give either --scenario or --model (an SBML file)")
     sets = parse_sets(set_ or [])
+    if method is not None and model is None:
+        raise ScenarioError("--method applies to --model (an SBML file); scenarios run on the network engine's Rodas5P")
     if model is not None:
         with staged_folder(out, "simulate-model", overwrite) as tmp:
-            run_model_file(model, tmp, hours, sets)
+            run_model_file(model, tmp, hours, sets, method)
         console().print(f"wrote {out}/timecourse.csv (and model.yaml)")
         return
     sc = apply_lps(load_scenario(scenario), lps, lps_infusion, for_, hours)
