@@ -6,6 +6,10 @@ autonomous system (time is a state): stage i solves (I / (h gamma) - J) k_i = f(
 is k_s. Dense output: y(th) = (1 - th) x + th (y1 + (1 - th)(d_0 + th (d_1 + th d_2))) with
 d_r = sum_i D[r, i] k_i. k is the denominator of the step-size exponents (the embedded order + 1).
 The form is Hairer & Wanner's RODAS, as OrdinaryDiffEq.jl's ``RodasTableau`` holds it.
+
+The network engine (:mod:`cytonet.engine.rodas`, :mod:`cytonet.engine.lockstep`) freezes RODAS5P into its compiled
+kernels as constants; numba's on-disk cache keys on those modules' own source, so a change of a number here needs
+that cache cleared as well.
 """
 
 from __future__ import annotations
